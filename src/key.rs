@@ -1,0 +1,420 @@
+//! Server Actions encryption keys: strict parsing with the reasons users
+//! actually hit, advisory checks, check values and generation.
+//!
+//! Next.js reads `NEXT_SERVER_ACTIONS_ENCRYPTION_KEY` with `atob` and imports
+//! the bytes as an AES-GCM key, so a key is valid exactly when `atob` accepts it
+//! and it decodes to 16, 24 or 32 bytes. [`parse_key`] accepts that set and
+//! nothing else; [`check_key`] adds findings for keys Next.js accepts but that
+//! are almost certainly mistakes.
+
+use aes::cipher::{Array, BlockCipherEncrypt, KeyInit};
+use zeroize::Zeroizing;
+
+use crate::atob::{self, AtobError, CANONICAL};
+use crate::errors::{Code, GuardError, GuardResult};
+use base64::Engine;
+
+/// Key lengths AES (and so Next.js) accepts, in bytes.
+pub const VALID_KEY_LENGTHS: [usize; 3] = [16, 24, 32];
+
+/// Keys that are public: published in documentation, tutorials, templates or
+/// test vectors (this project's included). Anyone can decrypt with them.
+/// Stored in canonical base64; compared after decoding.
+const PUBLIC_KEYS: &[&str] = &[
+  // Next.js-compatible test vectors (NEXTJS-FACTS.md §1.3, __test__/fixtures).
+  "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+  "AAECAwQFBgcICQoLDA0ODw==",
+];
+
+/// A decoded key. The bytes are wiped when it is dropped.
+pub struct ParsedKey {
+  bytes: Zeroizing<Vec<u8>>,
+  /// The input equals the canonical (padded, whitespace-free) encoding.
+  pub canonical: bool,
+  /// The input contains ASCII whitespace, which `atob` ignores.
+  pub has_whitespace: bool,
+  /// The input has no `=` padding although its length needs it.
+  pub missing_padding: bool,
+  /// The input (without whitespace) is made of hex digits only.
+  pub looks_hex: bool,
+}
+
+impl ParsedKey {
+  /// The raw key bytes. Callers must not copy them anywhere that outlives use.
+  pub fn bytes(&self) -> &[u8] {
+    &self.bytes
+  }
+
+  /// Key length in bytes (16, 24 or 32).
+  pub fn len(&self) -> usize {
+    self.bytes.len()
+  }
+
+  /// Always false: a parsed key has 16, 24 or 32 bytes.
+  pub fn is_empty(&self) -> bool {
+    self.bytes.is_empty()
+  }
+
+  /// The short non-secret fingerprint of this key (see [`check_value`]).
+  pub fn check_value(&self) -> String {
+    check_value(&self.bytes)
+  }
+}
+
+/// Shows the check value only, so a stray `{:?}` can never print a key.
+impl std::fmt::Debug for ParsedKey {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    write!(f, "ParsedKey {{ bytes: {}, check_value: {} }}", self.len(), self.check_value())
+  }
+}
+
+fn without_whitespace(key: &str) -> String {
+  key.bytes().filter(|&b| !atob::is_ascii_whitespace(b)).map(char::from).collect()
+}
+
+fn is_hex(s: &str) -> bool {
+  !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+const GENERATE_HINT: &str =
+  "Generate a valid key with `npx next-skew-guard keygen` (or `openssl rand -base64 32`).";
+
+/// Parses a key the way Next.js does, rejecting what Next.js would reject,
+/// with a reason a person can act on. Never includes the key in the message.
+pub fn parse_key(key: &str) -> GuardResult<ParsedKey> {
+  let compact = without_whitespace(key);
+  if compact.is_empty() {
+    return Err(GuardError::new(
+      Code::KeyEmpty,
+      format!("The encryption key is empty. Set it to a base64 string of 32 random bytes. {GENERATE_HINT}"),
+    ));
+  }
+  if compact.contains(['"', '\'', '`']) {
+    return Err(GuardError::new(
+      Code::KeyQuoted,
+      "The encryption key contains quote characters. They became part of the value: Docker `--env-file`, \
+       Kubernetes manifests with nested quotes, and systemd `Environment=` lines keep quotes literally. \
+       Remove the quotes so the variable holds only the base64 text.",
+    ));
+  }
+  let looks_hex = is_hex(&compact);
+  let bytes = match atob::decode(key.as_bytes()) {
+    Ok(bytes) => Zeroizing::new(bytes),
+    Err(_) if compact.contains(['-', '_']) => {
+      return Err(GuardError::new(
+        Code::KeyBase64Url,
+        "The encryption key uses the base64url alphabet ('-' or '_'). Next.js decodes the key with `atob`, \
+         which accepts only standard base64 ('+' and '/'), so every Server Action with closure arguments \
+         would fail with `InvalidCharacterError`. Replace '-' with '+' and '_' with '/', or generate a new \
+         key with `npx next-skew-guard keygen`.",
+      ));
+    }
+    Err(AtobError::InvalidByte(pos)) => {
+      let shown = key.as_bytes().get(pos).copied().unwrap_or(0);
+      let what = if shown.is_ascii_graphic() {
+        format!("'{}'", shown as char)
+      } else {
+        format!("byte 0x{shown:02x}")
+      };
+      return Err(GuardError::new(
+        Code::KeyNotBase64,
+        format!(
+          "The encryption key is not base64: {what} at position {pos} is outside the base64 alphabet \
+           (A-Z a-z 0-9 + / and trailing =). {GENERATE_HINT}"
+        ),
+      ));
+    }
+    Err(AtobError::InvalidLength) => {
+      return Err(GuardError::new(
+        Code::KeyNotBase64,
+        format!(
+          "The encryption key is not base64: {} characters (without whitespace and padding) is a length \
+           no base64 string has; the key was probably cut off or has extra characters. {GENERATE_HINT}",
+          compact.trim_end_matches('=').len()
+        ),
+      ));
+    }
+  };
+  let n = bytes.len();
+  if !VALID_KEY_LENGTHS.contains(&n) {
+    if looks_hex && compact.len().is_multiple_of(2) && VALID_KEY_LENGTHS.contains(&(compact.len() / 2)) {
+      return Err(GuardError::new(
+        Code::KeyHex,
+        format!(
+          "The encryption key looks like hex ({} hex characters = {} bytes), but Next.js reads it as \
+           base64, where it decodes to {n} bytes and fails with `DataError: Invalid key length`. \
+           Convert it to base64: `node -e \"console.log(Buffer.from(process.argv[1], 'hex').toString('base64'))\" <hex-key>`, \
+           or generate a base64 key with `npx next-skew-guard keygen` (`openssl rand -base64 32`, not `-hex`).",
+          compact.len(),
+          compact.len() / 2
+        ),
+      ));
+    }
+    return Err(GuardError::new(
+      Code::KeyLength,
+      format!(
+        "The encryption key decodes to {n} bytes; Next.js needs 16, 24 or 32 bytes (32 recommended) and \
+         otherwise fails every Server Action with closure arguments with `DataError: Invalid key length`. \
+         {GENERATE_HINT}"
+      ),
+    ));
+  }
+  let canonical_form = Zeroizing::new(CANONICAL.encode(&*bytes));
+  let has_whitespace = compact.len() != key.len();
+  let missing_padding = canonical_form.ends_with('=') && !compact.ends_with('=');
+  Ok(ParsedKey {
+    canonical: key == canonical_form.as_str(),
+    bytes,
+    has_whitespace,
+    missing_padding,
+    looks_hex,
+  })
+}
+
+/// How serious a [`Finding`] is: errors make a key unusable, warnings are
+/// accepted by Next.js but probably wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+  Error,
+  Warning,
+}
+
+/// One result of [`check_key`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+  pub severity: Severity,
+  pub code: &'static str,
+  pub message: String,
+}
+
+/// The verdict of [`check_key`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyReport {
+  /// True when the key has no error-level finding.
+  pub ok: bool,
+  /// Decoded length in bytes, when the key decodes.
+  pub bytes: Option<usize>,
+  /// Check value, when the key decodes to a valid length.
+  pub check_value: Option<String>,
+  pub findings: Vec<Finding>,
+}
+
+const SALT_NOTE: &str = "Next.js ignores this when decrypting, but Next.js 15 and 16 also salt every \
+  Server Action ID with the key *string*, so this key and its canonical form build different action IDs. \
+  Use one exact, canonical string at build time and at runtime.";
+
+/// Checks a key: everything [`parse_key`] rejects, plus keys that are public
+/// or degenerate (errors) and forms Next.js accepts that are likely mistakes
+/// (warnings).
+pub fn check_key(key: &str) -> KeyReport {
+  let parsed = match parse_key(key) {
+    Ok(parsed) => parsed,
+    Err(e) => {
+      let bytes = atob::decode(key.as_bytes()).ok().map(|b| Zeroizing::new(b).len());
+      return KeyReport {
+        ok: false,
+        bytes,
+        check_value: None,
+        findings: vec![Finding { severity: Severity::Error, code: e.code.as_str(), message: e.message }],
+      };
+    }
+  };
+  let mut findings = Vec::new();
+  let mut error = |code: Code, message: String| {
+    findings.push(Finding { severity: Severity::Error, code: code.as_str(), message })
+  };
+  if is_public(parsed.bytes()) {
+    error(
+      Code::KeyPublic,
+      "The encryption key is a published example or test key: anyone can decrypt and forge Server Action \
+       closure arguments with it. Generate your own with `npx next-skew-guard keygen`."
+        .into(),
+    );
+  } else if parsed.bytes().iter().all(|&b| b == parsed.bytes()[0]) {
+    error(
+      Code::KeyWeak,
+      "The encryption key has every byte the same: it is a placeholder, not a secret. Generate a random \
+       one with `npx next-skew-guard keygen`."
+        .into(),
+    );
+  }
+  let mut warn = |code: &'static str, message: String| {
+    findings.push(Finding { severity: Severity::Warning, code, message })
+  };
+  if parsed.has_whitespace {
+    warn(
+      "WARN_KEY_WHITESPACE",
+      format!("The encryption key contains whitespace (often a trailing newline from `echo` or a file). {SALT_NOTE}"),
+    );
+  }
+  if parsed.missing_padding {
+    warn("WARN_KEY_UNPADDED", format!("The encryption key lacks its '=' padding. {SALT_NOTE}"));
+  }
+  if !parsed.canonical && !parsed.has_whitespace && !parsed.missing_padding {
+    warn(
+      "WARN_KEY_NONCANONICAL",
+      format!("The encryption key's last character carries stray bits that base64 decoding drops. {SALT_NOTE}"),
+    );
+  }
+  if parsed.looks_hex {
+    warn(
+      "WARN_KEY_HEX",
+      format!(
+        "The encryption key looks like hex, but Next.js reads it as base64: it is used as a {}-byte \
+         AES-{} key made only of the bytes hex digits decode to, far weaker than its length suggests. \
+         Prefer `npx next-skew-guard keygen` (or `openssl rand -base64 32`).",
+        parsed.len(),
+        parsed.len() * 8
+      ),
+    );
+  }
+  if parsed.len() < 32 {
+    warn(
+      "WARN_KEY_SHORT",
+      format!(
+        "The encryption key is {} bytes (AES-{}). Next.js accepts it, but generates 32-byte keys itself; \
+         prefer 32 bytes.",
+        parsed.len(),
+        parsed.len() * 8
+      ),
+    );
+  }
+  KeyReport {
+    ok: !findings.iter().any(|f| f.severity == Severity::Error),
+    bytes: Some(parsed.len()),
+    check_value: Some(parsed.check_value()),
+    findings,
+  }
+}
+
+fn is_public(bytes: &[u8]) -> bool {
+  PUBLIC_KEYS.iter().any(|k| atob::decode(k.as_bytes()).is_ok_and(|p| Zeroizing::new(p).as_slice() == bytes))
+}
+
+/// Length of a check value in bytes (shown as twice as many hex digits).
+pub const CHECK_VALUE_BYTES: usize = 3;
+
+/// The key check value (KCV): the first three bytes of AES-ECB(key, zero
+/// block), in lowercase hex. The classic way to tell whether two machines hold
+/// the same key without revealing it; safe to log. `bytes` must be 16, 24 or
+/// 32 bytes long (the caller has parsed the key); any other length gives "".
+pub fn check_value(bytes: &[u8]) -> String {
+  let mut block = Array::default();
+  let ok = match bytes.len() {
+    16 => aes::Aes128::new_from_slice(bytes).map(|c| c.encrypt_block(&mut block)).is_ok(),
+    24 => aes::Aes192::new_from_slice(bytes).map(|c| c.encrypt_block(&mut block)).is_ok(),
+    32 => aes::Aes256::new_from_slice(bytes).map(|c| c.encrypt_block(&mut block)).is_ok(),
+    _ => false,
+  };
+  if !ok {
+    return String::new();
+  }
+  block[..CHECK_VALUE_BYTES].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Fills `buf` from the operating system's CSPRNG.
+pub fn fill_random(buf: &mut [u8]) -> GuardResult<()> {
+  getrandom::fill(buf).map_err(|e| {
+    GuardError::new(Code::Random, format!("The operating system's random number generator failed: {e}"))
+  })
+}
+
+/// A new random key of `len` bytes (16, 24 or 32), as canonical base64.
+pub fn generate_key(len: usize) -> GuardResult<String> {
+  if !VALID_KEY_LENGTHS.contains(&len) {
+    return Err(GuardError::new(
+      Code::InvalidArgValue,
+      format!("Cannot generate a {len}-byte key: AES keys are 16, 24 or 32 bytes (32 recommended)."),
+    ));
+  }
+  let mut bytes = Zeroizing::new([0u8; 32]);
+  fill_random(&mut bytes[..len])?;
+  Ok(CANONICAL.encode(&bytes[..len]))
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn err(key: &str) -> Code {
+    match parse_key(key) {
+      Ok(_) => panic!("{key:?} accepted"),
+      Err(e) => {
+        assert!(!e.message.contains(key.trim()) || key.trim().len() < 4, "message echoes the key: {e}");
+        e.code
+      }
+    }
+  }
+
+  const K32: &str = "7ZJGtsmJYQnc0T9Q4tVWQf2DnUOU9nYjwfxKDnm3rNk=";
+
+  #[test]
+  fn accepts_every_form_atob_accepts() {
+    for key in [K32, "7ZJGtsmJYQnc0T9Q4tVWQf2DnUOU9nYjwfxKDnm3rNk", " 7ZJGtsmJYQnc0T9Q4tVWQf2DnUOU9nYjwfxKDnm3rNk=\n"] {
+      let parsed = parse_key(key).unwrap();
+      assert_eq!(parsed.len(), 32);
+      assert_eq!(parsed.canonical, key == K32);
+    }
+    assert_eq!(parse_key("AAECAwQFBgcICQoLDA0ODw==").unwrap().len(), 16);
+    assert_eq!(parse_key(&"A".repeat(32)).unwrap().len(), 24);
+  }
+
+  #[test]
+  fn rejects_with_precise_codes() {
+    assert_eq!(err(""), Code::KeyEmpty);
+    assert_eq!(err(" \n\t"), Code::KeyEmpty);
+    assert_eq!(err(&format!("\"{K32}\"")), Code::KeyQuoted);
+    assert_eq!(err("7ZJGtsmJYQnc0T9Q4tVWQf2DnUOU9nYjwfxKDnm3rNk-"), Code::KeyBase64Url);
+    assert_eq!(err("7ZJGtsmJYQnc0T9Q4tVWQf2DnUOU9nYjwfxKDnm3r!k="), Code::KeyNotBase64);
+    assert_eq!(err("7ZJGtsmJYQnc0T9Q4tVWQf2DnUOU9nYjwfxKDnm3rNkAA"), Code::KeyNotBase64);
+    assert_eq!(err(&"ab".repeat(32)), Code::KeyHex);
+    assert_eq!(err(&"ab".repeat(24)), Code::KeyHex);
+    assert_eq!(err("AAECAwQFBgcICQoLDA0O"), Code::KeyLength);
+    // navikt/aksel#4583: base64 of iv‖tag‖ct, 60 bytes.
+    assert_eq!(err(&CANONICAL.encode([1u8; 60])), Code::KeyLength);
+  }
+
+  #[test]
+  fn hex_message_says_how_to_convert() {
+    let e = parse_key(&"0f".repeat(32)).unwrap_err();
+    assert!(e.message.contains("64 hex characters = 32 bytes"), "{}", e.message);
+    assert!(e.message.contains("48 bytes"), "{}", e.message);
+    assert!(e.message.contains("toString('base64')"), "{}", e.message);
+  }
+
+  #[test]
+  fn check_key_findings() {
+    let codes = |k: &str| check_key(k).findings.iter().map(|f| f.code).collect::<Vec<_>>();
+    assert!(check_key(K32).ok);
+    assert!(codes(K32).is_empty());
+    assert_eq!(codes(&format!("{K32}\n")), ["WARN_KEY_WHITESPACE"]);
+    assert_eq!(codes(K32.trim_end_matches('=')), ["WARN_KEY_UNPADDED"]);
+    assert_eq!(codes(&"0f".repeat(16)), ["WARN_KEY_HEX", "WARN_KEY_SHORT"]);
+    assert_eq!(codes("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc="), ["ERR_KEY_PUBLIC"]);
+    assert!(!check_key("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=").ok);
+    assert_eq!(codes(&CANONICAL.encode([9u8; 32])), ["ERR_KEY_WEAK"]);
+    assert_eq!(codes("7ZJGtsmJYQnc0T9Q4tVWQf2DnUOU9nYjwfxKDnm3rNl="), ["WARN_KEY_NONCANONICAL"]);
+    let bad = check_key(&"ab".repeat(32));
+    assert!(!bad.ok);
+    assert_eq!(bad.bytes, Some(48));
+  }
+
+  #[test]
+  fn check_value_is_the_aes_kcv() {
+    // OpenSSL (`aes-128-ecb`) encrypts the zero block under key 000102…0f to
+    // c6a13b37878f5b826f4f8162a1c8d879.
+    assert_eq!(check_value(&(0u8..16).collect::<Vec<_>>()), "c6a13b");
+    assert_eq!(check_value(&[0u8; 5]), "");
+  }
+
+  #[test]
+  fn generates_distinct_valid_keys() {
+    for len in VALID_KEY_LENGTHS {
+      let a = generate_key(len).unwrap();
+      assert_eq!(parse_key(&a).unwrap().len(), len);
+      assert!(parse_key(&a).unwrap().canonical);
+      assert_ne!(a, generate_key(len).unwrap());
+    }
+    assert_eq!(generate_key(20).unwrap_err().code, Code::InvalidArgValue);
+  }
+}

@@ -1,0 +1,315 @@
+//! Native core of `next-skew-guard`.
+//!
+//! The modules are plain Rust and know nothing about Node.js; this file holds
+//! every `#[napi]` binding. The bindings are the low-level layer under the
+//! package's JavaScript facade (`next-skew-guard`), which validates argument
+//! types and turns the compact results below into documented objects.
+//! Every binding catches panics (`catch_unwind`): no input may abort the host.
+
+#![deny(clippy::all)]
+
+pub mod atob;
+pub mod build_id;
+pub mod errors;
+pub mod key;
+pub mod keyring;
+pub mod payload;
+
+#[cfg(test)]
+mod proptests;
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi::{Env, Task};
+use napi_derive::napi;
+
+use crate::errors::GuardError;
+
+/// Error status carried to JavaScript as `error.code` (a stable `ERR_…` string).
+pub struct ErrCode(&'static str);
+
+impl AsRef<str> for ErrCode {
+  fn as_ref(&self) -> &str {
+    self.0
+  }
+}
+
+
+fn js_err(e: GuardError) -> napi::Error<ErrCode> {
+  napi::Error::new(ErrCode(e.code.as_str()), e.message)
+}
+
+/// A new random key of `bytes` bytes (16, 24 or 32; default 32) from the
+/// operating system's CSPRNG, as canonical base64.
+#[napi(catch_unwind)]
+pub fn generate_key(bytes: Option<u32>) -> Result<String, ErrCode> {
+  key::generate_key(bytes.unwrap_or(32) as usize).map_err(js_err)
+}
+
+/// What [`parse_key`] learned about a valid key. Never contains key material.
+#[napi(object)]
+pub struct KeyInfo {
+  /// Decoded length in bytes: 16, 24 or 32.
+  pub bytes: u32,
+  /// AES key size in bits: 128, 192 or 256.
+  pub bits: u32,
+  /// Key check value: 6 hex digits, safe to log and compare across machines.
+  pub check_value: String,
+  /// The string is exactly the padded, whitespace-free base64 of the key.
+  pub canonical: bool,
+}
+
+/// Parses a key exactly as Next.js reads `NEXT_SERVER_ACTIONS_ENCRYPTION_KEY`
+/// and throws, with a stable `code`, on anything Next.js would reject.
+#[napi(catch_unwind)]
+pub fn parse_key(key: String) -> Result<KeyInfo, ErrCode> {
+  let parsed = key::parse_key(&key).map_err(js_err)?;
+  Ok(KeyInfo {
+    bytes: parsed.len() as u32,
+    bits: parsed.len() as u32 * 8,
+    check_value: parsed.check_value(),
+    canonical: parsed.canonical,
+  })
+}
+
+/// One finding of [`check_key`].
+#[napi(object)]
+pub struct KeyFinding {
+  /// Stable identifier: `ERR_KEY_…` for errors, `WARN_KEY_…` for warnings.
+  pub code: String,
+  /// What is wrong and what to do, without the key itself.
+  pub message: String,
+}
+
+/// The verdict of [`check_key`].
+#[napi(object)]
+pub struct KeyCheckReport {
+  /// True when the key is usable and not public or degenerate.
+  pub ok: bool,
+  /// Decoded length in bytes, when the key is base64 at all.
+  pub bytes: Option<u32>,
+  /// Check value, when the key has a valid length.
+  pub check_value: Option<String>,
+  /// Reasons the key must not be used.
+  pub errors: Vec<KeyFinding>,
+  /// Forms Next.js accepts that are probably mistakes.
+  pub warnings: Vec<KeyFinding>,
+}
+
+/// Checks a key: everything [`parse_key`] rejects, plus public and degenerate
+/// keys (errors) and accepted-but-suspicious forms (warnings). Never throws
+/// for a string argument.
+#[napi(catch_unwind)]
+pub fn check_key(key: String) -> KeyCheckReport {
+  let report = key::check_key(&key);
+  let (errors, warnings): (Vec<_>, Vec<_>) =
+    report.findings.into_iter().partition(|f| f.severity == key::Severity::Error);
+  let convert = |v: Vec<key::Finding>| {
+    v.into_iter().map(|f| KeyFinding { code: f.code.to_string(), message: f.message }).collect()
+  };
+  KeyCheckReport {
+    ok: report.ok,
+    bytes: report.bytes.map(|b| b as u32),
+    check_value: report.check_value,
+    errors: convert(errors),
+    warnings: convert(warnings),
+  }
+}
+
+/// The check value of a key (6 hex digits): the first bytes of AES(key, zero
+/// block). Throws like [`parse_key`] for an invalid key.
+#[napi(catch_unwind)]
+pub fn key_check_value(key: String) -> Result<String, ErrCode> {
+  Ok(key::parse_key(&key).map_err(js_err)?.check_value())
+}
+
+/// Compares a client's build ID with the server's: `"same"`, `"different"`,
+/// or `"unknown"` when either is absent or empty. Constant-time for equal
+/// lengths.
+#[napi(catch_unwind, ts_return_type = "'same' | 'different' | 'unknown'")]
+pub fn compare_build_ids(client: Option<String>, server: Option<String>) -> Result<&'static str, ErrCode> {
+  let result = build_id::compare(client.as_deref().map(str::as_bytes), server.as_deref().map(str::as_bytes))
+    .map_err(js_err)?;
+  Ok(match result {
+    build_id::BuildIdMatch::Same => "same",
+    build_id::BuildIdMatch::Different => "different",
+    build_id::BuildIdMatch::Unknown => "unknown",
+  })
+}
+
+/// Whether a tab loaded at `clientLoadedAt` must reload at `now` because the
+/// key rotated at `rotatedAt` and the `noticeMs` grace period has passed
+/// (all in milliseconds since the epoch, except `noticeMs`).
+#[napi(catch_unwind)]
+pub fn should_force_refresh(client_loaded_at: f64, rotated_at: f64, notice_ms: f64, now: f64) -> Result<bool, ErrCode> {
+  build_id::should_force_refresh(client_loaded_at, rotated_at, notice_ms, now).map_err(js_err)
+}
+
+/// An opened payload.
+#[napi(object)]
+pub struct OpenedPayload {
+  /// Which key opened it: 0 = current, n = previous key n.
+  pub key_index: u32,
+  /// Flight rows after the action ID (e.g. `0:["x"]\n`).
+  pub rows: String,
+}
+
+/// Payload input: the base64 text as a string, or its bytes (e.g. a body
+/// slice). The string form comes first because it is the common one.
+pub type PayloadInput = Either<String, Buffer>;
+
+fn payload_bytes(p: &PayloadInput) -> &[u8] {
+  match p {
+    Either::A(s) => s.as_bytes(),
+    Either::B(b) => b.as_ref(),
+  }
+}
+
+fn action_id_bytes(id: &str) -> Result<&[u8], ErrCode> {
+  payload::validate_action_id(id.as_bytes()).map_err(js_err)?;
+  Ok(id.as_bytes())
+}
+
+/// The native keyring. Holds expanded keys in Rust memory only; nothing
+/// about them but check values ever reaches JavaScript.
+#[napi]
+pub struct NativeKeyring {
+  inner: Arc<keyring::Keyring>,
+}
+
+#[napi]
+impl NativeKeyring {
+  /// Builds a keyring from base64 keys; `maxPayloadBytes` caps payload length
+  /// in characters (default 1 MiB).
+  #[napi(constructor, catch_unwind)]
+  pub fn new(current: String, previous: Vec<String>, max_payload_bytes: Option<u32>) -> Result<Self, ErrCode> {
+    let previous: Vec<&str> = previous.iter().map(String::as_str).collect();
+    let ring = keyring::Keyring::new(&current, &previous, max_payload_bytes.map(|n| n as usize)).map_err(js_err)?;
+    Ok(NativeKeyring { inner: Arc::new(ring) })
+  }
+
+  /// Check values of the keys, current first.
+  #[napi(getter, catch_unwind)]
+  pub fn check_values(&self) -> Vec<String> {
+    self.inner.entries().iter().map(|e| e.check_value().to_string()).collect()
+  }
+
+  /// The payload length cap in characters.
+  #[napi(getter, catch_unwind)]
+  pub fn max_payload_bytes(&self) -> u32 {
+    self.inner.max_payload() as u32
+  }
+
+  /// Classifies a payload string. Returns a compact verdict code:
+  /// `0..=15` authentic under key n (0 = current), `16..=31` authentic under
+  /// key n-16 but for another action, `32` unknown key, `33` too large,
+  /// `34` not base64, `35` too short.
+  #[napi(catch_unwind)]
+  pub fn verify_string(&self, payload: String, action_id: String) -> Result<u32, ErrCode> {
+    Ok(payload::verify(&self.inner, payload.as_bytes(), action_id_bytes(&action_id)?).code())
+  }
+
+  /// [`NativeKeyring::verify_string`] for a payload held as bytes.
+  #[napi(catch_unwind)]
+  pub fn verify_bytes(&self, payload: &[u8], action_id: String) -> Result<u32, ErrCode> {
+    Ok(payload::verify(&self.inner, payload, action_id_bytes(&action_id)?).code())
+  }
+
+  /// [`NativeKeyring::verify_string`] on the libuv thread pool.
+  #[napi(catch_unwind, ts_return_type = "Promise<number>")]
+  pub fn verify_async(&self, payload: PayloadInput, action_id: String) -> Result<AsyncTask<PayloadTask>, ErrCode> {
+    action_id_bytes(&action_id)?;
+    Ok(AsyncTask::new(PayloadTask::new(&self.inner, Op::Verify, &payload, action_id)))
+  }
+
+  /// Opens a payload and returns its Flight rows; throws `ERR_PAYLOAD_…`
+  /// errors where verify would report a failure.
+  #[napi(catch_unwind)]
+  pub fn open(&self, payload: PayloadInput, action_id: String) -> Result<OpenedPayload, ErrCode> {
+    let opened = payload::open(&self.inner, payload_bytes(&payload), action_id_bytes(&action_id)?).map_err(js_err)?;
+    Ok(OpenedPayload { key_index: opened.key_index as u32, rows: opened.rows })
+  }
+
+  /// [`NativeKeyring::open`] on the libuv thread pool.
+  #[napi(catch_unwind, ts_return_type = "Promise<OpenedPayload>")]
+  pub fn open_async(&self, payload: PayloadInput, action_id: String) -> Result<AsyncTask<PayloadTask>, ErrCode> {
+    action_id_bytes(&action_id)?;
+    Ok(AsyncTask::new(PayloadTask::new(&self.inner, Op::Open, &payload, action_id)))
+  }
+
+  /// Seals Flight rows for an action with the current key and a random IV,
+  /// as Next.js does; the result is a payload Next.js decrypts.
+  #[napi(catch_unwind)]
+  pub fn seal(&self, action_id: String, rows: String) -> Result<String, ErrCode> {
+    payload::seal(&self.inner, action_id_bytes(&action_id)?, &rows).map_err(js_err)
+  }
+
+  /// [`NativeKeyring::seal`] on the libuv thread pool.
+  #[napi(catch_unwind, ts_return_type = "Promise<string>")]
+  pub fn seal_async(&self, action_id: String, rows: String) -> Result<AsyncTask<PayloadTask>, ErrCode> {
+    action_id_bytes(&action_id)?;
+    Ok(AsyncTask::new(PayloadTask { ring: self.inner.clone(), op: Op::Seal, input: rows.into_bytes(), action_id }))
+  }
+}
+
+#[doc(hidden)]
+pub enum Op {
+  Verify,
+  Open,
+  Seal,
+}
+
+/// Work item for the async keyring methods. Owns copies of its inputs, so
+/// the caller may reuse its buffers at once.
+#[doc(hidden)]
+pub struct PayloadTask {
+  ring: Arc<keyring::Keyring>,
+  op: Op,
+  input: Vec<u8>,
+  action_id: String,
+}
+
+impl PayloadTask {
+  fn new(ring: &Arc<keyring::Keyring>, op: Op, payload: &PayloadInput, action_id: String) -> Self {
+    PayloadTask { ring: ring.clone(), op, input: payload_bytes(payload).to_vec(), action_id }
+  }
+}
+
+#[doc(hidden)]
+pub enum TaskOutput {
+  Verdict(u32),
+  Opened(OpenedPayload),
+  Sealed(String),
+}
+
+impl Task for PayloadTask {
+  type Output = TaskOutput;
+  type JsValue = Unknown<'static>;
+
+  fn compute(&mut self) -> napi::Result<TaskOutput> {
+    let id = self.action_id.as_bytes();
+    let to_napi = |e: GuardError| napi::Error::new(Status::GenericFailure, format!("{}|{}", e.code.as_str(), e.message));
+    Ok(match self.op {
+      Op::Verify => TaskOutput::Verdict(payload::verify(&self.ring, &self.input, id).code()),
+      Op::Open => {
+        let o = payload::open(&self.ring, &self.input, id).map_err(to_napi)?;
+        TaskOutput::Opened(OpenedPayload { key_index: o.key_index as u32, rows: o.rows })
+      }
+      Op::Seal => {
+        let rows = std::str::from_utf8(&self.input).unwrap_or_default();
+        TaskOutput::Sealed(payload::seal(&self.ring, id, rows).map_err(to_napi)?)
+      }
+    })
+  }
+
+  fn resolve(&mut self, env: Env, output: TaskOutput) -> napi::Result<Self::JsValue> {
+    let value = match output {
+      TaskOutput::Verdict(code) => code.into_unknown(&env)?,
+      TaskOutput::Opened(opened) => opened.into_unknown(&env)?,
+      TaskOutput::Sealed(payload) => payload.into_unknown(&env)?,
+    };
+    // The value is returned to JavaScript straight away, within this scope.
+    Ok(unsafe { std::mem::transmute::<Unknown<'_>, Unknown<'static>>(value) })
+  }
+}

@@ -1,0 +1,307 @@
+//! Next.js encrypted bound-args ("closure") payloads, identical in 14, 15 and
+//! 16: `base64(iv[16] ‖ AES-GCM ciphertext ‖ tag[16])`, no associated data,
+//! plaintext = UTF-8 of `actionId + flightRows`. Decoding follows Next.js
+//! step for step (`atob`, IV slice, decrypt, `TextDecoder`, `startsWith`), so
+//! the verdict here is the verdict Next.js would reach.
+
+use base64::Engine;
+
+use crate::atob::{self, CANONICAL};
+use crate::errors::{Code, GuardError, GuardResult};
+use crate::key::fill_random;
+use crate::keyring::{Keyring, IV_LEN, TAG_LEN};
+
+/// `TextDecoder` (which Next.js uses) drops a leading UTF-8 byte-order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Why a payload could not even be tried against a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Malformed {
+  /// Longer than the keyring's cap; rejected before any work.
+  TooLarge,
+  /// `atob` would throw `InvalidCharacterError`.
+  NotBase64,
+  /// Fewer than IV + tag bytes; WebCrypto would throw "data too small".
+  TooShort,
+}
+
+/// What a payload is, relative to a keyring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+  /// Sealed with the current key for this action.
+  Current,
+  /// Sealed with previous key number `n` (1-based index into the keyring):
+  /// a key rotation, not an attack.
+  Previous(usize),
+  /// Authentic under key `n` (0 = current) but made for another action.
+  WrongAction(usize),
+  /// No key authenticates it: a key this server does not hold, or tampering.
+  UnknownKey,
+  /// Not a payload at all.
+  Malformed(Malformed),
+}
+
+impl Verdict {
+  /// A compact integer form for the JavaScript binding (one small number
+  /// crosses the boundary instead of an object):
+  /// `0..=15` current/previous key index, `16..=31` wrong action under key
+  /// `code - 16`, `32` unknown key, `33` too large, `34` not base64, `35` too short.
+  pub fn code(self) -> u32 {
+    match self {
+      Verdict::Current => 0,
+      Verdict::Previous(n) => n as u32,
+      Verdict::WrongAction(n) => 16 + n as u32,
+      Verdict::UnknownKey => 32,
+      Verdict::Malformed(Malformed::TooLarge) => 33,
+      Verdict::Malformed(Malformed::NotBase64) => 34,
+      Verdict::Malformed(Malformed::TooShort) => 35,
+    }
+  }
+}
+
+/// Checks that `id` is a Server Action ID: 40 (Next.js 14) or 42 (15, 16)
+/// lowercase hex characters.
+pub fn validate_action_id(id: &[u8]) -> GuardResult<()> {
+  let hex = id.iter().all(|&b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+  if (id.len() == 40 || id.len() == 42) && hex {
+    return Ok(());
+  }
+  let what = if id.len() != 40 && id.len() != 42 {
+    format!("it has {} characters", id.len())
+  } else {
+    "it contains characters other than 0-9 and a-f".into()
+  };
+  Err(GuardError::new(
+    Code::ActionId,
+    format!(
+      "Invalid Server Action ID: {what}. Next.js action IDs are 40 (Next.js 14) or 42 (Next.js 15 and 16) \
+       lowercase hex characters, as sent in the `Next-Action` header."
+    ),
+  ))
+}
+
+/// Decoded payload parts, borrowed from one decode buffer.
+struct Parts<'a> {
+  iv: [u8; IV_LEN],
+  body: &'a mut [u8],
+  tag: [u8; TAG_LEN],
+}
+
+fn split(buf: &mut [u8]) -> Option<Parts<'_>> {
+  if buf.len() < IV_LEN + TAG_LEN {
+    return None;
+  }
+  let (iv, rest) = buf.split_at_mut(IV_LEN);
+  let (body, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
+  Some(Parts { iv: iv.try_into().ok()?, body, tag: tag.try_into().ok()? })
+}
+
+fn strip_prefix<'a>(plain: &'a [u8], action_id: &[u8]) -> Option<&'a [u8]> {
+  plain.strip_prefix(BOM).unwrap_or(plain).strip_prefix(action_id)
+}
+
+/// Decrypts with the first key that authenticates the payload.
+/// Returns `Err(verdict)` when nothing decrypts, else `(key index, plaintext)`.
+fn decrypt<'b>(ring: &Keyring, payload: &[u8], buf: &'b mut Vec<u8>) -> Result<(usize, &'b [u8]), Verdict> {
+  if payload.len() > ring.max_payload() {
+    return Err(Verdict::Malformed(Malformed::TooLarge));
+  }
+  atob::decode_into(payload, buf).map_err(|_| Verdict::Malformed(Malformed::NotBase64))?;
+  let parts = split(buf).ok_or(Verdict::Malformed(Malformed::TooShort))?;
+  // GCM checks the tag before touching the buffer, so a failed key leaves the
+  // ciphertext intact for the next one.
+  let index = ring
+    .entries()
+    .iter()
+    .position(|key| key.open(&parts.iv, parts.body, &parts.tag))
+    .ok_or(Verdict::UnknownKey)?;
+  Ok((index, parts.body))
+}
+
+/// Classifies a payload for an action without exposing its plaintext.
+/// `action_id` must have passed [`validate_action_id`].
+pub fn verify(ring: &Keyring, payload: &[u8], action_id: &[u8]) -> Verdict {
+  let mut buf = Vec::new();
+  match decrypt(ring, payload, &mut buf) {
+    Err(verdict) => verdict,
+    Ok((index, plain)) => match (strip_prefix(plain, action_id), index) {
+      (None, _) => Verdict::WrongAction(index),
+      (Some(_), 0) => Verdict::Current,
+      (Some(_), n) => Verdict::Previous(n),
+    },
+  }
+}
+
+/// An opened payload.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Opened {
+  /// Which key opened it (0 = current).
+  pub key_index: usize,
+  /// The Flight rows after the action ID, decoded as `TextDecoder` does.
+  pub rows: String,
+}
+
+fn verdict_error(verdict: Verdict, ring: &Keyring) -> GuardError {
+  match verdict {
+    Verdict::Malformed(Malformed::TooLarge) => GuardError::new(
+      Code::PayloadTooLarge,
+      format!(
+        "The payload is longer than this keyring's limit of {} characters (option maxPayloadBytes).",
+        ring.max_payload()
+      ),
+    ),
+    Verdict::Malformed(Malformed::NotBase64) => GuardError::new(
+      Code::PayloadNotBase64,
+      "The payload is not base64 as `atob` reads it; Next.js would throw InvalidCharacterError.",
+    ),
+    Verdict::Malformed(Malformed::TooShort) => GuardError::new(
+      Code::PayloadTooShort,
+      format!("The payload is shorter than its IV and tag ({} bytes after decoding).", IV_LEN + TAG_LEN),
+    ),
+    Verdict::UnknownKey => GuardError::new(
+      Code::PayloadUnknownKey,
+      format!(
+        "No key in this keyring (check values {}) authenticates the payload: it was sealed with a key this \
+         server does not hold, or it was altered.",
+        ring.entries().iter().map(|e| e.check_value()).collect::<Vec<_>>().join(", ")
+      ),
+    ),
+    Verdict::WrongAction(_) | Verdict::Current | Verdict::Previous(_) => GuardError::new(
+      Code::PayloadWrongAction,
+      "The payload is authentic but was made for another Server Action; Next.js would throw \
+       \"Invalid Server Action payload: failed to decrypt.\"",
+    ),
+  }
+}
+
+/// Decrypts a payload for an action and returns its Flight rows. Fails with
+/// the same distinctions as [`verify`], as errors.
+pub fn open(ring: &Keyring, payload: &[u8], action_id: &[u8]) -> GuardResult<Opened> {
+  let mut buf = Vec::new();
+  let (key_index, plain) = decrypt(ring, payload, &mut buf).map_err(|v| verdict_error(v, ring))?;
+  let rows = strip_prefix(plain, action_id).ok_or_else(|| verdict_error(Verdict::WrongAction(key_index), ring))?;
+  Ok(Opened { key_index, rows: String::from_utf8_lossy(rows).into_owned() })
+}
+
+/// Seals Flight rows for an action with the current key and a random IV,
+/// exactly as Next.js's `encryptActionBoundArgs` does.
+pub fn seal(ring: &Keyring, action_id: &[u8], rows: &str) -> GuardResult<String> {
+  let mut iv = [0u8; IV_LEN];
+  fill_random(&mut iv)?;
+  seal_with_iv(ring, action_id, rows, iv)
+}
+
+/// [`seal`] with a caller-chosen IV, for deterministic test vectors. Never
+/// reuse an IV with the same key for real payloads.
+pub fn seal_with_iv(ring: &Keyring, action_id: &[u8], rows: &str, iv: [u8; IV_LEN]) -> GuardResult<String> {
+  let total = IV_LEN + action_id.len() + rows.len() + TAG_LEN;
+  if total.div_ceil(3) * 4 > ring.max_payload() {
+    return Err(GuardError::new(
+      Code::PayloadTooLarge,
+      format!(
+        "Sealing {} bytes of rows would exceed this keyring's payload limit of {} characters (option \
+         maxPayloadBytes).",
+        rows.len(),
+        ring.max_payload()
+      ),
+    ));
+  }
+  let mut buf = Vec::with_capacity(total);
+  buf.extend_from_slice(&iv);
+  buf.extend_from_slice(action_id);
+  buf.extend_from_slice(rows.as_bytes());
+  let tag = ring
+    .current()
+    .seal(&iv, &mut buf[IV_LEN..])
+    .ok_or_else(|| GuardError::new(Code::PayloadTooLarge, "The rows are too long for AES-GCM."))?;
+  buf.extend_from_slice(&tag);
+  Ok(CANONICAL.encode(&buf))
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  // NEXTJS-FACTS.md §1.3, produced by Next.js 14.2.35, 15.5.29 and 16.4.6.
+  const K1: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+  const ID1: &str = "60c6dd4c8b146d5c3453cdc7c1eb87f87a63a6a732";
+  const P1: &str = "AAECAwQFBgcICQoLDA0OD5QgrZXDxYX7giXFoiLJTuypjyyDgeKxStw/jQ5zDyTbN/6QgsntvIgJyrCdf7+4wTYLabLIUU87h9RlFd0FF4aSS61k7+1NDMEv2AvNRh0=";
+  const K2: &str = "AAECAwQFBgcICQoLDA0ODw==";
+  const ID2: &str = "00aabbccddeeff00112233445566778899aabbccdd";
+  const P2: &str = "AAECAwQFBgcICQoLDA0OD5qY8v/74KqgldxyC+IZmM910I6R+mr5VBIU5tPSotNId7jRoO+5wwMi2Hw06ufMXqgV21YMDqMtuxVcoT8RLA==";
+  const IV: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+  fn ring(current: &str, previous: &[&str]) -> Keyring {
+    Keyring::new(current, previous, None).unwrap()
+  }
+
+  #[test]
+  fn reproduces_next_vectors() {
+    let r1 = ring(K1, &[]);
+    assert_eq!(seal_with_iv(&r1, ID1.as_bytes(), "0:[\"closure-secret\"]\n", IV).unwrap(), P1);
+    assert_eq!(open(&r1, P1.as_bytes(), ID1.as_bytes()).unwrap().rows, "0:[\"closure-secret\"]\n");
+    let r2 = ring(K2, &[]);
+    assert_eq!(seal_with_iv(&r2, ID2.as_bytes(), "0:[]\n", IV).unwrap(), P2);
+    assert_eq!(verify(&r2, P2.as_bytes(), ID2.as_bytes()), Verdict::Current);
+  }
+
+  #[test]
+  fn classifies() {
+    let rotated = ring(K2, &[K1]);
+    assert_eq!(verify(&rotated, P1.as_bytes(), ID1.as_bytes()), Verdict::Previous(1));
+    assert_eq!(verify(&rotated, P1.as_bytes(), ID2.as_bytes()), Verdict::WrongAction(1));
+    assert_eq!(verify(&ring(K2, &[]), P1.as_bytes(), ID1.as_bytes()), Verdict::UnknownKey);
+    let r1 = ring(K1, &[]);
+    let mut flipped = atob::decode(P1.as_bytes()).unwrap();
+    for i in [0, 20, flipped.len() - 1] {
+      flipped[i] ^= 1;
+      assert_eq!(verify(&r1, CANONICAL.encode(&flipped).as_bytes(), ID1.as_bytes()), Verdict::UnknownKey);
+      flipped[i] ^= 1;
+    }
+    let spaced = format!(" {}\n{} ", &P1[..10], &P1[10..]);
+    assert_eq!(verify(&r1, spaced.as_bytes(), ID1.as_bytes()), Verdict::Current);
+    assert_eq!(verify(&r1, P1.trim_end_matches('=').as_bytes(), ID1.as_bytes()), Verdict::Current);
+    assert_eq!(verify(&r1, b"AAAA-AAA", ID1.as_bytes()), Verdict::Malformed(Malformed::NotBase64));
+    assert_eq!(verify(&r1, b"", ID1.as_bytes()), Verdict::Malformed(Malformed::TooShort));
+    assert_eq!(verify(&r1, &P1.as_bytes()[..40], ID1.as_bytes()), Verdict::Malformed(Malformed::TooShort));
+    let small = Keyring::new(K1, &[], Some(100)).unwrap();
+    assert_eq!(verify(&small, P1.as_bytes(), ID1.as_bytes()), Verdict::Malformed(Malformed::TooLarge));
+  }
+
+  #[test]
+  fn open_errors_carry_codes() {
+    let r1 = ring(K1, &[]);
+    assert_eq!(open(&r1, P1.as_bytes(), ID2.as_bytes()).unwrap_err().code, Code::PayloadWrongAction);
+    assert_eq!(open(&ring(K2, &[]), P1.as_bytes(), ID1.as_bytes()).unwrap_err().code, Code::PayloadUnknownKey);
+    assert_eq!(open(&r1, b"!!!!", ID1.as_bytes()).unwrap_err().code, Code::PayloadNotBase64);
+    assert_eq!(open(&r1, b"AAAA", ID1.as_bytes()).unwrap_err().code, Code::PayloadTooShort);
+  }
+
+  #[test]
+  fn bom_is_ignored_like_text_decoder() {
+    let r1 = ring(K1, &[]);
+    let sealed = seal_with_iv(&r1, b"", &format!("\u{feff}{ID1}0:[]\n"), IV).unwrap();
+    assert_eq!(verify(&r1, sealed.as_bytes(), ID1.as_bytes()), Verdict::Current);
+    assert_eq!(open(&r1, sealed.as_bytes(), ID1.as_bytes()).unwrap().rows, "0:[]\n");
+  }
+
+  #[test]
+  fn seal_round_trips_with_random_ivs() {
+    let r = ring(K1, &[K2]);
+    let a = seal(&r, ID1.as_bytes(), "0:[\"é😀\"]\n").unwrap();
+    assert_ne!(a, seal(&r, ID1.as_bytes(), "0:[\"é😀\"]\n").unwrap());
+    assert_eq!(open(&r, a.as_bytes(), ID1.as_bytes()).unwrap(), Opened { key_index: 0, rows: "0:[\"é😀\"]\n".into() });
+    let small = Keyring::new(K1, &[], Some(128)).unwrap();
+    assert!(seal(&small, ID1.as_bytes(), "0:[\"closure-secret\"]\n").is_ok());
+    assert_eq!(seal(&small, ID1.as_bytes(), "0:[\"closure-secret!!!\"]\n").unwrap_err().code, Code::PayloadTooLarge);
+  }
+
+  #[test]
+  fn action_ids() {
+    assert!(validate_action_id(ID1.as_bytes()).is_ok());
+    assert!(validate_action_id(&ID1.as_bytes()[2..]).is_ok());
+    for bad in ["", "abc", &ID1.to_uppercase(), &format!("{}g", &ID1[..41]), &format!("{ID1}00")] {
+      assert_eq!(validate_action_id(bad.as_bytes()).unwrap_err().code, Code::ActionId, "{bad}");
+    }
+  }
+}
