@@ -16,7 +16,7 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -118,7 +118,6 @@ function nodeCryptoSeal(key, actionId, rows) {
   return sealWithIv(key, actionId, rows, randomBytes(16));
 }
 
-
 // ---------------------------------------------------------------------------
 // Installing Next
 
@@ -160,7 +159,9 @@ async function installNext(workDir, major) {
   const want = NEXT[major];
   const dir = path.join(workDir, `next-${want.next}`);
   const nextDir = path.join(dir, 'node_modules', 'next');
+  // An interrupted install can leave package.json without dist/: check a file we load.
   const matches = () =>
+    existsSync(path.join(nextDir, 'dist/server/app-render/encryption.js')) &&
     installedVersion(dir, 'next') === want.next &&
     installedVersion(dir, 'react') === want.react &&
     installedVersion(dir, 'react-dom') === want.react;
@@ -205,7 +206,12 @@ async function runChild(install, key, ops) {
   if (res.code !== 0) {
     fail(`next ${NEXT[install.major].next} harness failed (exit ${res.code}${res.signal ? `, ${res.signal}` : ''}):\n${tail(res.stderr)}`);
   }
-  const parsed = JSON.parse(res.stdout);
+  let parsed;
+  try {
+    parsed = JSON.parse(res.stdout);
+  } catch {
+    fail(`next ${NEXT[install.major].next} harness printed no JSON result:\n${tail(res.stdout)}\n${tail(res.stderr)}`);
+  }
   if (parsed.nextVersion !== NEXT[install.major].next) fail(`harness loaded next ${parsed.nextVersion}, expected ${NEXT[install.major].next}`);
   if (parsed.results.length !== ops.length) fail(`harness returned ${parsed.results.length} results for ${ops.length} ops`);
   return parsed.results;
@@ -319,6 +325,82 @@ const expectedDecoded = (def) => def.decodedArgs ?? def.args;
 const compactReaction = (r) => (r.ok ? 'accepted' : `${r.errorName}: ${r.errorMessage}${r.nextErrorCode ? ` (${r.nextErrorCode})` : ''}`);
 
 // ---------------------------------------------------------------------------
+// Fixture entries from the phase-2 reactions
+
+/** Valid vectors: every major must hand back exactly the args we encrypted. */
+function buildValid(encrypted, reactions, log) {
+  return encrypted.map((v, i) => {
+    const decryptedBy = {};
+    for (const m of MAJORS) {
+      const r = reactions[i][m];
+      decryptedBy[m] = reactionMatches('accept', r, expectedDecoded(v.def));
+      log.check(decryptedBy[m], `${v.def.name}: Next ${NEXT[m].next} decrypt → ${r.ok ? 'different args ' + JSON.stringify(r.args).slice(0, 200) : compactReaction(r)}`);
+    }
+    return {
+      name: v.def.name,
+      key: v.def.key,
+      keyBytes: Buffer.from(v.def.key, 'base64').length,
+      actionId: v.def.actionId,
+      args: v.def.args,
+      ...(v.def.decodedArgs ? { decodedArgs: v.def.decodedArgs } : {}),
+      iv: b64(Buffer.from(v.def.iv)),
+      payload: v.payload,
+      plaintext: v.plaintext,
+      rows: v.rows,
+      producedBy: v.def.producedBy,
+      sameBytesOn: v.sameBytesOn,
+      decryptedBy,
+    };
+  });
+}
+
+/** Sealed by the package: every major must accept it with identical args. */
+function tallySealed(sealerKind, sealedItems, reactions, log) {
+  const out = { sealer: sealerKind, checked: sealedItems.length, acceptedBy: {}, rejected: [] };
+  for (const m of MAJORS) out.acceptedBy[m] = 0;
+  sealedItems.forEach((s, i) => {
+    for (const m of MAJORS) {
+      const r = reactions[i][m];
+      if (reactionMatches('accept', r, expectedDecoded(s.v.def))) {
+        out.acceptedBy[m]++;
+        continue;
+      }
+      out.rejected.push({ name: s.v.def.name, major: m, reaction: r.ok ? { ok: true, argsDiffer: true } : r });
+      log.check(false, `sealed ${s.v.def.name}: Next ${NEXT[m].next} → ${compactReaction(r)}`);
+    }
+  });
+  return out;
+}
+
+/** Negative vectors: Next must react as declared (expectNext) on every major. */
+function buildNegative(negatives, reactions, log) {
+  return negatives.map((n, i) => {
+    const nextReaction = reactions[i];
+    for (const m of MAJORS) {
+      log.check(
+        reactionMatches(n.expectNext, nextReaction[m], expectedDecoded(n.base.def)),
+        `negative ${n.name}: Next ${NEXT[m].next} → ${compactReaction(nextReaction[m])}, expected ${n.expectNext}`,
+      );
+    }
+    // Compare name + message only: 15 adds __NEXT_ERROR_CODE (e.g. E191), 14/16 do not.
+    const distinct = new Set(MAJORS.map((m) => compactReaction({ ...nextReaction[m], nextErrorCode: undefined })));
+    if (distinct.size > 1) log.note(`negative ${n.name}: majors differ: ${MAJORS.map((m) => `${m}: ${compactReaction(nextReaction[m])}`).join(' | ')}`);
+    const out = {
+      name: n.name,
+      key: n.key,
+      actionId: n.actionId,
+      payload: n.payload,
+      derivedFrom: n.derivedFrom,
+      mutation: n.mutation,
+      expectedStatus: n.expectedStatus,
+      nextReaction,
+    };
+    if (n.note) out.note = n.note;
+    return out;
+  });
+}
+
+// ---------------------------------------------------------------------------
 // Main
 
 async function main() {
@@ -361,70 +443,9 @@ async function main() {
   const sealedReactions = reactions.slice(validItems.length, validItems.length + sealedItems.length);
   const negReactions = reactions.slice(validItems.length + sealedItems.length);
 
-  // Valid vectors: every major must decrypt to exactly the args we encrypted.
-  const valid = encrypted.map((v, i) => {
-    const decryptedBy = {};
-    for (const m of MAJORS) {
-      const r = validReactions[i][m];
-      decryptedBy[m] = reactionMatches('accept', r, expectedDecoded(v.def));
-      log.check(decryptedBy[m], `${v.def.name}: Next ${NEXT[m].next} decrypt → ${r.ok ? 'different args ' + JSON.stringify(r.args).slice(0, 200) : compactReaction(r)}`);
-    }
-    return {
-      name: v.def.name,
-      key: v.def.key,
-      keyBytes: Buffer.from(v.def.key, 'base64').length,
-      actionId: v.def.actionId,
-      args: v.def.args,
-      ...(v.def.decodedArgs ? { decodedArgs: v.def.decodedArgs } : {}),
-      iv: b64(Buffer.from(v.def.iv)),
-      payload: v.payload,
-      plaintext: v.plaintext,
-      rows: v.rows,
-      producedBy: v.def.producedBy,
-      sameBytesOn: v.sameBytesOn,
-      decryptedBy,
-    };
-  });
-
-  // Sealed by the package: accepted by every major with identical args.
-  const sealedByPackage = { sealer: sealer.kind, checked: sealedItems.length, acceptedBy: {}, rejected: [] };
-  for (const m of MAJORS) sealedByPackage.acceptedBy[m] = 0;
-  sealedItems.forEach((s, i) => {
-    for (const m of MAJORS) {
-      const r = sealedReactions[i][m];
-      if (reactionMatches('accept', r, expectedDecoded(s.v.def))) sealedByPackage.acceptedBy[m]++;
-      else {
-        sealedByPackage.rejected.push({ name: s.v.def.name, major: m, reaction: r.ok ? { ok: true, argsDiffer: true } : r });
-        log.check(false, `sealed ${s.v.def.name}: Next ${NEXT[m].next} → ${compactReaction(r)}`);
-      }
-    }
-  });
-
-  // Negative vectors: Next must react as declared on every major.
-  const negative = negatives.map((n, i) => {
-    const nextReaction = negReactions[i];
-    for (const m of MAJORS) {
-      log.check(
-        reactionMatches(n.expectNext, nextReaction[m], expectedDecoded(n.base.def)),
-        `negative ${n.name}: Next ${NEXT[m].next} → ${compactReaction(nextReaction[m])}, expected ${n.expectNext}`,
-      );
-    }
-    // Compare name + message only: 15 adds __NEXT_ERROR_CODE (e.g. E191), 14/16 do not.
-    const distinct = new Set(MAJORS.map((m) => compactReaction({ ...nextReaction[m], nextErrorCode: undefined })));
-    if (distinct.size > 1) log.note(`negative ${n.name}: majors differ: ${MAJORS.map((m) => `${m}: ${compactReaction(nextReaction[m])}`).join(' | ')}`);
-    const out = {
-      name: n.name,
-      key: n.key,
-      actionId: n.actionId,
-      payload: n.payload,
-      derivedFrom: n.derivedFrom,
-      mutation: n.mutation,
-      expectedStatus: n.expectedStatus,
-      nextReaction,
-    };
-    if (n.note) out.note = n.note;
-    return out;
-  });
+  const valid = buildValid(encrypted, validReactions, log);
+  const sealedByPackage = tallySealed(sealer.kind, sealedItems, sealedReactions, log);
+  const negative = buildNegative(negatives, negReactions, log);
 
   const fixture = {
     meta: {
@@ -432,9 +453,16 @@ async function main() {
       next: Object.fromEntries(MAJORS.map((m) => [m, NEXT[m].next])),
       react: Object.fromEntries(MAJORS.map((m) => [m, NEXT[m].react])),
       node: process.version,
-      decodedArgs: 'present only where Next (Flight) does not hand the action back `args` exactly; compare decrypted args with decodedArgs ?? args',
-      argsEncoding:
-        'tagged JSON (scripts/next-harness/tagged.cjs): JSON values as themselves; {"$tag": "undefined"|"number"|"bigint"|"date"|"map"|"set"|"object", "value"} otherwise',
+      fields: {
+        args:
+          'tagged JSON (scripts/next-harness/tagged.cjs): JSON values as themselves; {"$tag": "undefined"|"number"|"bigint"|"date"|"map"|"set"|"object", "value"} otherwise',
+        decodedArgs:
+          'present only where Next (Flight) does not hand the action back `args` exactly; compare decrypted args with decodedArgs ?? args',
+        plaintext: 'UTF-8 plaintext of the payload = actionId + rows (checked with node:crypto AES-GCM)',
+        sameBytesOn: 'majors whose encrypt, given the same key, action ID and IV, produced exactly this payload',
+        nextReaction:
+          "Next's decryptActionBoundArgs per major: {ok:true, args} or {ok:false, errorName, errorMessage, nextErrorCode?, causeMessage?}",
+      },
       expectedStatus: {
         current: 'authentic for this key and action ID (includes whitespace / unpadded / non-canonical base64 that atob accepts)',
         'unknown-key': 'GCM authentication fails with every key held',

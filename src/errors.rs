@@ -15,6 +15,8 @@ pub enum Code {
   KeyEmpty,
   /// The key is wrapped in, or contains, quote characters.
   KeyQuoted,
+  /// The key is a documentation placeholder such as `your-generated-key`.
+  KeyPlaceholder,
   /// The key uses the base64url alphabet (`-`, `_`), which `atob` rejects.
   KeyBase64Url,
   /// The key contains a character that is not base64.
@@ -59,6 +61,7 @@ impl Code {
       Code::InvalidArgValue => "ERR_INVALID_ARG_VALUE",
       Code::KeyEmpty => "ERR_KEY_EMPTY",
       Code::KeyQuoted => "ERR_KEY_QUOTED",
+      Code::KeyPlaceholder => "ERR_KEY_PLACEHOLDER",
       Code::KeyBase64Url => "ERR_KEY_BASE64URL",
       Code::KeyNotBase64 => "ERR_KEY_NOT_BASE64",
       Code::KeyHex => "ERR_KEY_HEX",

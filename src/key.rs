@@ -24,6 +24,26 @@ const PUBLIC_KEYS: &[&str] = &[
   // Next.js-compatible test vectors (NEXTJS-FACTS.md §1.3, __test__/fixtures).
   "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
   "AAECAwQFBgcICQoLDA0ODw==",
+  // Published in vendor images, deploy scripts, tutorials, docs and bug
+  // reports (collected from public code search; all-zero, repeated-byte and
+  // readable-text keys are caught by the structural checks instead).
+  "C2EQHj06esR8k1JjOjQ/j4qfS3q9mRHukR+66RzDwq0=",
+  "G2JJQRhnVO8lj37ZFRmB2/s+nBCVz2dp3OAJ9rQzH7M=",
+  "DPEZn35NF4GXiXF/tJrPE4tgrGS55JeVCSpLVZ39sWM=",
+  "KvbqeW/sX/7wfasNxOL5enuB1WJK/U0vcI172AJY5j4=",
+  "F4IonZhUuuDR/Qh3vW4jSzskh2h1KKOWt1I2yyfzgUE=",
+  "Zt8oRoRLx1eT+2BBWBWydbwUl1xdpdHEhVLj8vGyDbE=",
+  "KumNXbsXHTxE7lZZO8nfK/ZpXgU6K3z9x46dXP342YY=",
+  "r5XGk3vH8pL2qW9zN7mY4cA1bD6fE0jIuO3sT8yH2dM=",
+  "NYnjBmcu9COlYt0wUSLcUTFCVlt/m+11jYnnqxNfIn4=",
+  "3JxXYmVU9OaM+u2gEHvHfv6P1CBfiAOHCj6bbLR0YL8=",
+  "LjRCInkgXG3wowhfDggE0aUvovxxYUog0hdHcGarO/o=",
+  "JS7X24ZVnvlPxedtNU07KH1nOSRNxGv6iY6B2lSBnp0=",
+  "UNhKl3UHSkxtoF7nnusK+zhrXhPWNkTmSYsQvKVjW80=",
+  "fcT08DDZBnFoG6WCUV6bE37LCCw4YbsOymHXBsHZE4o=",
+  "ciYNR/t1hjCQzmw9QS5scY/xKmMSy4Y0b2C1fjpiTqQ=",
+  "C9q8wI/BYttpcrOW8s4XpXnYezbS/RQDaRaUbpusEag=",
+  "c369fc8774771746261298495394f4c2",
 ];
 
 /// A decoded key. The bytes are wiped when it is dropped.
@@ -72,6 +92,15 @@ fn without_whitespace(key: &str) -> String {
   key.bytes().filter(|&b| !atob::is_ascii_whitespace(b)).map(char::from).collect()
 }
 
+/// Words and marks that documentation placeholders are made of
+/// (`your-generated-key`, `<base64-key>`, `kP...base64...`).
+fn looks_like_placeholder(compact: &str) -> bool {
+  let lower = compact.to_ascii_lowercase();
+  ["your", "<", ">", "...", "change", "replace", "generate", "example", "placeholder", "secret", "base64", "xxxx"]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
 fn is_hex(s: &str) -> bool {
   !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -98,8 +127,15 @@ pub fn parse_key(key: &str) -> GuardResult<ParsedKey> {
     ));
   }
   let looks_hex = is_hex(&compact);
-  let bytes = match atob::decode(key.as_bytes()) {
-    Ok(bytes) => Zeroizing::new(bytes),
+  let decoded = atob::decode(key.as_bytes()).map(Zeroizing::new);
+  if !decoded.as_ref().is_ok_and(|b| VALID_KEY_LENGTHS.contains(&b.len())) && looks_like_placeholder(&compact) {
+    return Err(GuardError::new(
+      Code::KeyPlaceholder,
+      format!("The encryption key is a placeholder from documentation or an example file, not a key. {GENERATE_HINT}"),
+    ));
+  }
+  let bytes = match decoded {
+    Ok(bytes) => bytes,
     Err(_) if compact.contains(['-', '_']) => {
       return Err(GuardError::new(
         Code::KeyBase64Url,
@@ -237,6 +273,14 @@ pub fn check_key(key: &str) -> KeyReport {
        one with `npx next-skew-guard keygen`."
         .into(),
     );
+  } else if parsed.bytes().iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+    // Random bytes are all printable with odds below 1e-8 even for 16 bytes.
+    error(
+      Code::KeyWeak,
+      "The encryption key decodes to readable text: it is a passphrase encoded as base64, not random \
+       bytes. Generate a random one with `npx next-skew-guard keygen`."
+        .into(),
+    );
   }
   let mut warn = |code: &'static str, message: String| {
     findings.push(Finding { severity: Severity::Warning, code, message })
@@ -362,6 +406,9 @@ mod tests {
   #[test]
   fn rejects_with_precise_codes() {
     assert_eq!(err(""), Code::KeyEmpty);
+    for placeholder in ["your-generated-key", "<your-base64-key>", "kP...base64...", "change-me"] {
+      assert_eq!(err(placeholder), Code::KeyPlaceholder, "{placeholder}");
+    }
     assert_eq!(err(" \n\t"), Code::KeyEmpty);
     assert_eq!(err(&format!("\"{K32}\"")), Code::KeyQuoted);
     assert_eq!(err("7ZJGtsmJYQnc0T9Q4tVWQf2DnUOU9nYjwfxKDnm3rNk-"), Code::KeyBase64Url);
@@ -393,6 +440,8 @@ mod tests {
     assert_eq!(codes("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc="), ["ERR_KEY_PUBLIC"]);
     assert!(!check_key("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=").ok);
     assert_eq!(codes(&CANONICAL.encode([9u8; 32])), ["ERR_KEY_WEAK"]);
+    assert_eq!(codes(&CANONICAL.encode(b"0123456789abcdef0123456789abcdef")), ["ERR_KEY_WEAK"]);
+    assert_eq!(codes("C2EQHj06esR8k1JjOjQ/j4qfS3q9mRHukR+66RzDwq0="), ["ERR_KEY_PUBLIC"]);
     assert_eq!(codes("7ZJGtsmJYQnc0T9Q4tVWQf2DnUOU9nYjwfxKDnm3rNl="), ["WARN_KEY_NONCANONICAL"]);
     let bad = check_key(&"ab".repeat(32));
     assert!(!bad.ok);

@@ -47,7 +47,7 @@ pub fn generate_key(bytes: Option<u32>) -> Result<String, ErrCode> {
   key::generate_key(bytes.unwrap_or(32) as usize).map_err(js_err)
 }
 
-/// What [`parse_key`] learned about a valid key. Never contains key material.
+/// What `parseKey` learned about a valid key. Never contains key material.
 #[napi(object)]
 pub struct KeyInfo {
   /// Decoded length in bytes: 16, 24 or 32.
@@ -73,7 +73,7 @@ pub fn parse_key(key: String) -> Result<KeyInfo, ErrCode> {
   })
 }
 
-/// One finding of [`check_key`].
+/// One finding of `checkKey`.
 #[napi(object)]
 pub struct KeyFinding {
   /// Stable identifier: `ERR_KEY_…` for errors, `WARN_KEY_…` for warnings.
@@ -82,7 +82,7 @@ pub struct KeyFinding {
   pub message: String,
 }
 
-/// The verdict of [`check_key`].
+/// The verdict of `checkKey`.
 #[napi(object)]
 pub struct KeyCheckReport {
   /// True when the key is usable and not public or degenerate.
@@ -97,7 +97,7 @@ pub struct KeyCheckReport {
   pub warnings: Vec<KeyFinding>,
 }
 
-/// Checks a key: everything [`parse_key`] rejects, plus public and degenerate
+/// Checks a key: everything `parseKey` rejects, plus public and degenerate
 /// keys (errors) and accepted-but-suspicious forms (warnings). Never throws
 /// for a string argument.
 #[napi(catch_unwind)]
@@ -118,7 +118,7 @@ pub fn check_key(key: String) -> KeyCheckReport {
 }
 
 /// The check value of a key (6 hex digits): the first bytes of AES(key, zero
-/// block). Throws like [`parse_key`] for an invalid key.
+/// block). Throws like `parseKey` for an invalid key.
 #[napi(catch_unwind)]
 pub fn key_check_value(key: String) -> Result<String, ErrCode> {
   Ok(key::parse_key(&key).map_err(js_err)?.check_value())
@@ -210,13 +210,13 @@ impl NativeKeyring {
     Ok(payload::verify(&self.inner, payload.as_bytes(), action_id_bytes(&action_id)?).code())
   }
 
-  /// [`NativeKeyring::verify_string`] for a payload held as bytes.
+  /// `verifyString` for a payload held as bytes.
   #[napi(catch_unwind)]
   pub fn verify_bytes(&self, payload: &[u8], action_id: String) -> Result<u32, ErrCode> {
     Ok(payload::verify(&self.inner, payload, action_id_bytes(&action_id)?).code())
   }
 
-  /// [`NativeKeyring::verify_string`] on the libuv thread pool.
+  /// `verifyString` on the libuv thread pool.
   #[napi(catch_unwind, ts_return_type = "Promise<number>")]
   pub fn verify_async(&self, payload: PayloadInput, action_id: String) -> Result<AsyncTask<PayloadTask>, ErrCode> {
     action_id_bytes(&action_id)?;
@@ -231,7 +231,7 @@ impl NativeKeyring {
     Ok(OpenedPayload { key_index: opened.key_index as u32, rows: opened.rows })
   }
 
-  /// [`NativeKeyring::open`] on the libuv thread pool.
+  /// `open` on the libuv thread pool.
   #[napi(catch_unwind, ts_return_type = "Promise<OpenedPayload>")]
   pub fn open_async(&self, payload: PayloadInput, action_id: String) -> Result<AsyncTask<PayloadTask>, ErrCode> {
     action_id_bytes(&action_id)?;
@@ -245,7 +245,7 @@ impl NativeKeyring {
     payload::seal(&self.inner, action_id_bytes(&action_id)?, &rows).map_err(js_err)
   }
 
-  /// [`NativeKeyring::seal`] on the libuv thread pool.
+  /// `seal` on the libuv thread pool.
   #[napi(catch_unwind, ts_return_type = "Promise<string>")]
   pub fn seal_async(&self, action_id: String, rows: String) -> Result<AsyncTask<PayloadTask>, ErrCode> {
     action_id_bytes(&action_id)?;
