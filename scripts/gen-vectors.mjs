@@ -468,6 +468,7 @@ async function main() {
         'unknown-key': 'GCM authentication fails with every key held',
         'wrong-action': 'authentic, but the plaintext is not for this action ID',
         malformed: 'not base64 per atob, or too short to hold iv + tag + action ID',
+        'invalid-action-id': 'the action ID is not 40/42 lowercase hex, so next-skew-guard throws ERR_ACTION_ID before reading the payload',
       },
       sealedByPackage,
     },

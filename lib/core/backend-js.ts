@@ -1,0 +1,286 @@
+/**
+ * The JS backend: the same behaviour as the native core, on platform
+ * crypto. Node without a usable binary gets `node:crypto` (synchronous, so
+ * `…Sync` methods keep working); Edge runtimes and browsers get WebCrypto,
+ * where payload operations are async only.
+ */
+
+import { atobBytes, bytesToLatin1, toBase64 } from './atob'
+import { SkewGuardError } from './errors'
+import { checkKey, parseKey, parseKeyBytes } from './key'
+import type { Backend, BackendKeyring, BuildIdComparison, OpenResult, PayloadInput, VerdictCode } from './types'
+
+const IV_LEN = 16
+const TAG_LEN = 16
+const MAX_KEYS = 16
+const MAX_BUILD_ID_LEN = 1024
+const BOM = [0xef, 0xbb, 0xbf]
+
+/** Authenticated encryption primitives of one platform. Keys are opaque. */
+export interface CipherProvider<K> {
+  readonly sync: boolean
+  importKey(bytes: Uint8Array): K
+  /** ct‖tag → plaintext, or null when the tag does not verify. */
+  decryptSync(key: K, iv: Uint8Array, sealed: Uint8Array): Uint8Array | null
+  decrypt(key: K, iv: Uint8Array, sealed: Uint8Array): Promise<Uint8Array | null>
+  /** plaintext → ct‖tag. */
+  encryptSync(key: K, iv: Uint8Array, plain: Uint8Array): Uint8Array
+  encrypt(key: K, iv: Uint8Array, plain: Uint8Array): Promise<Uint8Array>
+}
+
+const utf8 = new TextEncoder()
+// `TextDecoder` with its defaults is what Next.js uses: lossy, strips a BOM.
+const text = new TextDecoder()
+
+function keyLabel(index: number): string {
+  return index === 0 ? 'current key' : `previous key #${index}`
+}
+
+/** Verdict codes, as in the native core. */
+const UNKNOWN_KEY = 32
+const TOO_LARGE = 33
+const NOT_BASE64 = 34
+const TOO_SHORT = 35
+
+type Prepared = { code: VerdictCode } | { iv: Uint8Array; sealed: Uint8Array }
+
+function startsWithId(plain: Uint8Array, id: Uint8Array): number {
+  const skip = BOM.every((b, i) => plain[i] === b) ? 3 : 0
+  if (plain.length - skip < id.length) return -1
+  for (let i = 0; i < id.length; i++) if (plain[skip + i] !== id[i]) return -1
+  return skip + id.length
+}
+
+const verdictError: Record<number, [SkewGuardError['code'], string]> = {
+  [TOO_LARGE]: ['ERR_PAYLOAD_TOO_LARGE', ''],
+  [NOT_BASE64]: [
+    'ERR_PAYLOAD_NOT_BASE64',
+    "The payload is not base64 as `atob` reads it; Next.js would throw InvalidCharacterError.",
+  ],
+  [TOO_SHORT]: [
+    'ERR_PAYLOAD_TOO_SHORT',
+    `The payload is too short to hold a ${IV_LEN}-byte IV, the action ID and a ${TAG_LEN}-byte tag; it was cut off or is not a Next.js bound-args payload.`,
+  ],
+}
+
+class JsKeyring<K> implements BackendKeyring {
+  readonly checkValues: readonly string[]
+  readonly #keys: K[]
+  readonly #max: number
+  readonly #crypto: CipherProvider<K>
+
+  constructor(crypto: CipherProvider<K>, current: string, previous: string[], max: number) {
+    if (1 + previous.length > MAX_KEYS) {
+      throw new SkewGuardError(
+        'ERR_KEYRING_TOO_LARGE',
+        `A keyring holds at most ${MAX_KEYS} keys (1 current + ${MAX_KEYS - 1} previous); got ${previous.length} ` +
+          'previous keys. Drop previous keys once no open tab can still hold payloads sealed with them.',
+      )
+    }
+    if (/^[\t\n\f\r ]*$/.test(current)) {
+      throw new SkewGuardError(
+        'ERR_KEYRING_EMPTY',
+        'A keyring needs a current key: set NEXT_SERVER_ACTIONS_ENCRYPTION_KEY (the key Next.js encrypts with) or ' +
+          'pass `current`. Generate one with `npx next-skew-guard keygen`.',
+      )
+    }
+    const seen: string[] = []
+    const values: string[] = []
+    this.#keys = [current, ...previous].map((key, index) => {
+      let info
+      let bytes
+      try {
+        bytes = parseKeyBytes(key).bytes
+        info = parseKey(key)
+      } catch (e) {
+        const err = e as SkewGuardError
+        throw new SkewGuardError(err.code, `Keyring ${keyLabel(index)}: ${err.message}`)
+      }
+      const canonical = toBase64(bytes)
+      const first = seen.indexOf(canonical)
+      if (first >= 0) {
+        throw new SkewGuardError(
+          'ERR_KEYRING_DUPLICATE',
+          `Keyring ${keyLabel(index)} is the same key as the ${keyLabel(first)} (check value ${info.checkValue}). List each key once.`,
+        )
+      }
+      seen.push(canonical)
+      values.push(info.checkValue)
+      return crypto.importKey(bytes)
+    })
+    this.checkValues = Object.freeze(values)
+    this.#max = max
+    this.#crypto = crypto
+  }
+
+  #prepare(payload: PayloadInput, actionId: string): Prepared {
+    if (payload.length > this.#max) return { code: TOO_LARGE }
+    const bytes = atobBytes(typeof payload === 'string' ? payload : bytesToLatin1(payload))
+    if (!bytes) return { code: NOT_BASE64 }
+    if (bytes.length < IV_LEN + actionId.length + TAG_LEN) return { code: TOO_SHORT }
+    return { iv: bytes.subarray(0, IV_LEN), sealed: bytes.subarray(IV_LEN) }
+  }
+
+  #classify(index: number, plain: Uint8Array, actionId: string): VerdictCode {
+    return startsWithId(plain, utf8.encode(actionId)) < 0 ? 16 + index : index
+  }
+
+  #requireSync(method: string) {
+    if (!this.#crypto.sync) {
+      throw new SkewGuardError(
+        'ERR_SYNC_UNAVAILABLE',
+        `keyring.${method}Sync() needs synchronous AES-GCM, which WebCrypto (Edge runtime, browsers) does not ` +
+          `have. Use \`await keyring.${method}()\` instead.`,
+      )
+    }
+  }
+
+  #decryptSync(payload: PayloadInput, actionId: string): { code: VerdictCode; plain?: Uint8Array } {
+    const p = this.#prepare(payload, actionId)
+    if ('code' in p) return p
+    for (let i = 0; i < this.#keys.length; i++) {
+      const plain = this.#crypto.decryptSync(this.#keys[i], p.iv, p.sealed)
+      if (plain) return { code: this.#classify(i, plain, actionId), plain }
+    }
+    return { code: UNKNOWN_KEY }
+  }
+
+  async #decrypt(payload: PayloadInput, actionId: string): Promise<{ code: VerdictCode; plain?: Uint8Array }> {
+    const p = this.#prepare(payload, actionId)
+    if ('code' in p) return p
+    for (let i = 0; i < this.#keys.length; i++) {
+      const plain = await this.#crypto.decrypt(this.#keys[i], p.iv, p.sealed)
+      if (plain) return { code: this.#classify(i, plain, actionId), plain }
+    }
+    return { code: UNKNOWN_KEY }
+  }
+
+  #opened(result: { code: VerdictCode; plain?: Uint8Array }, actionId: string): OpenResult {
+    const { code, plain } = result
+    if (code < 16 && plain) {
+      return { keyIndex: code, rows: text.decode(plain).slice(actionId.length) }
+    }
+    if (code < 32) {
+      throw new SkewGuardError(
+        'ERR_PAYLOAD_WRONG_ACTION',
+        'The payload is authentic but was made for another Server Action; Next.js would throw "Invalid Server ' +
+          'Action payload: failed to decrypt."',
+      )
+    }
+    if (code === UNKNOWN_KEY) {
+      throw new SkewGuardError(
+        'ERR_PAYLOAD_UNKNOWN_KEY',
+        `No key in this keyring (check values ${this.checkValues.join(', ')}) authenticates the payload: it was ` +
+          'sealed with a key this server does not hold, or it was altered.',
+      )
+    }
+    if (code === TOO_LARGE) {
+      throw new SkewGuardError(
+        'ERR_PAYLOAD_TOO_LARGE',
+        `The payload is longer than this keyring's limit of ${this.#max} characters (option maxPayloadBytes).`,
+      )
+    }
+    const [errCode, message] = verdictError[code]
+    throw new SkewGuardError(errCode, message)
+  }
+
+  #plaintext(actionId: string, rows: string): Uint8Array {
+    const plain = utf8.encode(actionId + rows)
+    const total = IV_LEN + plain.length + TAG_LEN
+    if (Math.ceil(total / 3) * 4 > this.#max) {
+      throw new SkewGuardError(
+        'ERR_PAYLOAD_TOO_LARGE',
+        `Sealing ${plain.length - actionId.length} bytes of rows would exceed this keyring's payload limit of ` +
+          `${this.#max} characters (option maxPayloadBytes).`,
+      )
+    }
+    return plain
+  }
+
+  #encode(iv: Uint8Array, sealed: Uint8Array): string {
+    const out = new Uint8Array(IV_LEN + sealed.length)
+    out.set(iv)
+    out.set(sealed, IV_LEN)
+    return toBase64(out)
+  }
+
+  verifySync(payload: PayloadInput, actionId: string): VerdictCode {
+    this.#requireSync('verify')
+    return this.#decryptSync(payload, actionId).code
+  }
+
+  async verify(payload: PayloadInput, actionId: string): Promise<VerdictCode> {
+    return (await this.#decrypt(payload, actionId)).code
+  }
+
+  openSync(payload: PayloadInput, actionId: string): OpenResult {
+    this.#requireSync('open')
+    return this.#opened(this.#decryptSync(payload, actionId), actionId)
+  }
+
+  async open(payload: PayloadInput, actionId: string): Promise<OpenResult> {
+    return this.#opened(await this.#decrypt(payload, actionId), actionId)
+  }
+
+  sealSync(actionId: string, rows: string): string {
+    this.#requireSync('seal')
+    const plain = this.#plaintext(actionId, rows)
+    const iv = crypto.getRandomValues(new Uint8Array(IV_LEN))
+    return this.#encode(iv, this.#crypto.encryptSync(this.#keys[0], iv, plain))
+  }
+
+  async seal(actionId: string, rows: string): Promise<string> {
+    const plain = this.#plaintext(actionId, rows)
+    const iv = crypto.getRandomValues(new Uint8Array(IV_LEN))
+    return this.#encode(iv, await this.#crypto.encrypt(this.#keys[0], iv, plain))
+  }
+}
+
+/** Constant-time for equal lengths, like the native `subtle::ConstantTimeEq`. */
+function compareBuildIds(client: string | undefined, server: string | undefined): BuildIdComparison {
+  const a = utf8.encode(client ?? '')
+  const b = utf8.encode(server ?? '')
+  for (const id of [a, b]) {
+    if (id.length > MAX_BUILD_ID_LEN) {
+      throw new SkewGuardError(
+        'ERR_BUILD_ID_TOO_LONG',
+        `A build ID is ${id.length} bytes long; build IDs longer than ${MAX_BUILD_ID_LEN} bytes are refused. Use a ` +
+          'short identifier such as a commit SHA.',
+      )
+    }
+  }
+  if (a.length === 0 || b.length === 0) return 'unknown'
+  if (a.length !== b.length) return 'different'
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i]
+  return diff === 0 ? 'same' : 'different'
+}
+
+function shouldForceRefresh(clientLoadedAt: number, rotatedAt: number, noticeMs: number, now: number): boolean {
+  const named = { clientLoadedAt, rotatedAt, noticeMs, now }
+  for (const [name, value] of Object.entries(named)) {
+    if (!(Number.isFinite(value) && value >= 0)) {
+      throw new SkewGuardError(
+        'ERR_INVALID_ARG_VALUE',
+        `${name} must be a finite, non-negative number of milliseconds; got ${value}.`,
+      )
+    }
+  }
+  return clientLoadedAt < rotatedAt && now >= rotatedAt + noticeMs
+}
+
+/** Builds the JS backend on one platform's AES-GCM. */
+export function createJsBackend<K>(cipher: CipherProvider<K>): Backend {
+  return {
+    name: 'js',
+    sync: cipher.sync,
+    generateKey(bytes: number): string {
+      return toBase64(crypto.getRandomValues(new Uint8Array(bytes)))
+    },
+    parseKey,
+    checkKey,
+    compareBuildIds,
+    shouldForceRefresh,
+    keyring: (current, previous, max) => new JsKeyring(cipher, current, previous, max),
+  }
+}

@@ -1,0 +1,58 @@
+/** The native backend: the Rust core through its generated napi loader. */
+
+import { fromNativeError } from './errors'
+import type { Backend, BackendKeyring, KeyInfo, OpenResult, PayloadInput } from './types'
+
+/** The generated loader (`index.js` at the package root, made by `napi build`). */
+type Native = typeof import('../../index')
+
+function call<T>(fn: () => T): T {
+  try {
+    return fn()
+  } catch (e) {
+    throw fromNativeError(e)
+  }
+}
+
+async function callAsync<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (e) {
+    throw fromNativeError(e)
+  }
+}
+
+/** Wraps a loaded binding. */
+export function createNativeBackend(native: Native): Backend {
+  return {
+    name: 'native',
+    sync: true,
+    generateKey: (bytes) => call(() => native.generateKey(bytes)),
+    parseKey: (key) => call(() => native.parseKey(key) as KeyInfo),
+    checkKey: (key) => {
+      const { bytes, checkValue, ...rest } = native.checkKey(key)
+      return { ...rest, ...(bytes == null ? {} : { bytes }), ...(checkValue == null ? {} : { checkValue }) }
+    },
+    compareBuildIds: (client, server) => call(() => native.compareBuildIds(client, server)),
+    shouldForceRefresh: (...args) => call(() => native.shouldForceRefresh(...args)),
+    keyring(current, previous, max): BackendKeyring {
+      const ring = call(() => new native.NativeKeyring(current, previous, max))
+      return {
+        checkValues: Object.freeze(ring.checkValues),
+        verifySync: (payload: PayloadInput, id: string) =>
+          typeof payload === 'string' ? ring.verifyString(payload, id) : ring.verifyBytes(payload, id),
+        verify: (payload, id) => callAsync(() => ring.verifyAsync(toNative(payload), id)),
+        openSync: (payload, id) => call(() => ring.open(toNative(payload), id)) as OpenResult,
+        open: (payload, id) => callAsync(() => ring.openAsync(toNative(payload), id)) as Promise<OpenResult>,
+        sealSync: (id, rows) => call(() => ring.seal(id, rows)),
+        seal: (id, rows) => callAsync(() => ring.sealAsync(id, rows)),
+      }
+    },
+  }
+}
+
+/** napi's `Buffer` parameter wants a Node Buffer; view other typed arrays without copying. */
+function toNative(payload: PayloadInput): string | Buffer {
+  if (typeof payload === 'string' || Buffer.isBuffer(payload)) return payload
+  return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
+}
