@@ -5,7 +5,7 @@
 const assert = require('node:assert/strict')
 
 const main = require('..')
-const { createCore } = require('../dist/core/api.js')
+const { Keyring: KeyringBase, createCore } = require('../dist/core/api.js')
 const { createJsBackend } = require('../dist/core/backend-js.js')
 const { nodeCrypto } = require('../dist/core/crypto-node.js')
 const edge = require('../dist/core/edge.js')
@@ -13,9 +13,19 @@ const edge = require('../dist/core/edge.js')
 // The suites must exercise the Rust core, not a silent fallback.
 assert.equal(main.backend, 'native', 'the native binary did not load: run `npm run build:native`')
 
+// What the package main exports when the binary cannot load, built the same way.
+const nodeJs = createJsBackend(nodeCrypto)
+const nodeJsCore = {
+  ...createCore(nodeJs),
+  backend: 'js',
+  Keyring: class Keyring extends KeyringBase {
+    static backendImpl = nodeJs
+  },
+}
+
 const backends = [
   { name: 'native', core: main, sync: true },
-  { name: 'js/node:crypto', core: createCore(createJsBackend(nodeCrypto)), sync: true },
+  { name: 'js/node:crypto', core: nodeJsCore, sync: true },
   { name: 'js/WebCrypto', core: edge, sync: false },
 ]
 

@@ -133,152 +133,159 @@ function optionalBuildId(name: string, value: unknown): string | undefined {
   return value
 }
 
-/** Everything the package main exports, for one backend. */
-export function createCore(backend: Backend) {
+/**
+ * The current Server Actions key plus previous keys still accepted after a
+ * rotation. Verifies, opens and seals Next.js bound-args payloads (the
+ * encrypted closure arguments of inline Server Actions) in the exact format
+ * of Next.js 14, 15 and 16. Key material stays inside the keyring: only check
+ * values appear in `util.inspect`, `JSON.stringify` and error messages.
+ */
+export class Keyring {
+  /** The backend subclasses bind (each entry point exports its own subclass). */
+  protected static backendImpl?: Backend
+
+  /** Which implementation this keyring runs on. */
+  readonly backend: BackendName
+  /** Check values of the keys, current first (safe to log). */
+  readonly checkValues: readonly string[]
+  /** The payload length cap in characters. */
+  readonly maxPayloadBytes: number
+  readonly #ring: BackendKeyring
+
+  constructor(options: KeyringOptions) {
+    const backend = (new.target as typeof Keyring).backendImpl
+    if (!backend) throw new TypeError('Import Keyring from "next-skew-guard", not from an internal module.')
+    this.backend = backend.name
+    if (typeof options !== 'object' || options === null) {
+      throw new SkewGuardTypeError(
+        `Keyring options must be an object like { current, previous }; received ${describeType(options)}.`,
+      )
+    }
+    const { current, previous = [], maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES } = options
+    if (current === undefined || current === null) {
+      throw new SkewGuardError(
+        'ERR_KEYRING_EMPTY',
+        'A keyring needs a current key: pass { current: process.env.NEXT_SERVER_ACTIONS_ENCRYPTION_KEY } or use ' +
+          'Keyring.fromEnv(). Generate a key with `npx next-skew-guard keygen`.',
+      )
+    }
+    expectString('current', current)
+    if (!Array.isArray(previous)) {
+      throw new SkewGuardTypeError(`"previous" must be an array of base64 keys; received ${describeType(previous)}.`)
+    }
+    previous.forEach((key, i) => expectString(`previous[${i}]`, key))
+    if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1 || maxPayloadBytes > MAX_PAYLOAD_BYTES_LIMIT) {
+      throw new SkewGuardError(
+        'ERR_INVALID_ARG_VALUE',
+        `maxPayloadBytes must be an integer between 1 and ${MAX_PAYLOAD_BYTES_LIMIT}; got ${String(maxPayloadBytes)}.`,
+      )
+    }
+    this.#ring = backend.keyring(current, [...previous], maxPayloadBytes)
+    this.checkValues = this.#ring.checkValues
+    this.maxPayloadBytes = maxPayloadBytes
+  }
+
   /**
-   * The current Server Actions key plus previous keys still accepted after a
-   * rotation. Verifies, opens and seals Next.js bound-args payloads (the
-   * encrypted closure arguments of inline Server Actions) in the exact format
-   * of Next.js 14, 15 and 16. Key material stays inside the keyring: only check
-   * values appear in `util.inspect`, `JSON.stringify` and error messages.
+   * A keyring from the environment: the current key from
+   * `NEXT_SERVER_ACTIONS_ENCRYPTION_KEY` (the variable Next.js reads) and
+   * previous keys from `SKEW_GUARD_PREVIOUS_KEYS` (comma-separated).
    */
-  class Keyring {
-    /** Which implementation this keyring runs on. */
-    readonly backend: BackendName = backend.name
-    /** Check values of the keys, current first (safe to log). */
-    readonly checkValues: readonly string[]
-    /** The payload length cap in characters. */
-    readonly maxPayloadBytes: number
-    readonly #ring: BackendKeyring
-
-    constructor(options: KeyringOptions) {
-      if (typeof options !== 'object' || options === null) {
-        throw new SkewGuardTypeError(
-          `Keyring options must be an object like { current, previous }; received ${describeType(options)}.`,
-        )
-      }
-      const { current, previous = [], maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES } = options
-      if (current === undefined || current === null) {
-        throw new SkewGuardError(
-          'ERR_KEYRING_EMPTY',
-          'A keyring needs a current key: pass { current: process.env.NEXT_SERVER_ACTIONS_ENCRYPTION_KEY } or use ' +
-            'Keyring.fromEnv(). Generate a key with `npx next-skew-guard keygen`.',
-        )
-      }
-      expectString('current', current)
-      if (!Array.isArray(previous)) {
-        throw new SkewGuardTypeError(`"previous" must be an array of base64 keys; received ${describeType(previous)}.`)
-      }
-      previous.forEach((key, i) => expectString(`previous[${i}]`, key))
-      if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1 || maxPayloadBytes > MAX_PAYLOAD_BYTES_LIMIT) {
-        throw new SkewGuardError(
-          'ERR_INVALID_ARG_VALUE',
-          `maxPayloadBytes must be an integer between 1 and ${MAX_PAYLOAD_BYTES_LIMIT}; got ${String(maxPayloadBytes)}.`,
-        )
-      }
-      this.#ring = backend.keyring(current, [...previous], maxPayloadBytes)
-      this.checkValues = this.#ring.checkValues
-      this.maxPayloadBytes = maxPayloadBytes
+  static fromEnv<T extends Keyring>(
+    this: new (options: KeyringOptions) => T,
+    env: Record<string, string | undefined> = globalThis.process?.env ?? {},
+    options: Omit<KeyringOptions, 'current' | 'previous'> = {},
+  ): T {
+    const current = env[ENV_KEY]
+    if (current === undefined || current === '') {
+      throw new SkewGuardError(
+        'ERR_KEYRING_EMPTY',
+        `${ENV_KEY} is not set. Next.js then uses a random per-build key, so every deploy breaks open tabs. ` +
+          `Set it to the same value at build time and at runtime; generate one with \`npx next-skew-guard keygen\`.`,
+      )
     }
-
-    /**
-     * A keyring from the environment: the current key from
-     * `NEXT_SERVER_ACTIONS_ENCRYPTION_KEY` (the variable Next.js reads) and
-     * previous keys from `SKEW_GUARD_PREVIOUS_KEYS` (comma-separated).
-     */
-    static fromEnv(
-      env: Record<string, string | undefined> = globalThis.process?.env ?? {},
-      options: Omit<KeyringOptions, 'current' | 'previous'> = {},
-    ): Keyring {
-      const current = env[ENV_KEY]
-      if (current === undefined || current === '') {
-        throw new SkewGuardError(
-          'ERR_KEYRING_EMPTY',
-          `${ENV_KEY} is not set. Next.js then uses a random per-build key, so every deploy breaks open tabs. ` +
-            `Set it to the same value at build time and at runtime; generate one with \`npx next-skew-guard keygen\`.`,
-        )
-      }
-      const previous = (env[ENV_PREVIOUS_KEYS] ?? '')
-        .split(',')
-        .map((k) => k.trim())
-        .filter(Boolean)
-      try {
-        return new Keyring({ ...options, current, previous })
-      } catch (e) {
-        if (!(e instanceof SkewGuardError)) throw e
-        const message = e.message
-          .replace(/^Keyring current key/, ENV_KEY)
-          .replace(/previous key #(\d+)/g, `${ENV_PREVIOUS_KEYS} entry #$1`)
-          .replace(/^Keyring /, '')
-        throw new SkewGuardError(e.code, message)
-      }
-    }
-
-    /** Number of keys (current + previous). */
-    get size(): number {
-      return this.checkValues.length
-    }
-
-    /** Classifies a payload for an action, synchronously (the hot path). Never exposes the plaintext. */
-    verifySync(payload: PayloadInput, actionId: string): VerifyResult {
-      checkPayload(payload)
-      checkActionId(actionId)
-      if (payload.length > this.maxPayloadBytes) return FAILURES[33]
-      return toResult(this.#ring.verifySync(payload, actionId))
-    }
-
-    /** {@link Keyring.verifySync} off the main thread (native) or on WebCrypto (Edge). */
-    async verify(payload: PayloadInput, actionId: string): Promise<VerifyResult> {
-      checkPayload(payload)
-      checkActionId(actionId)
-      if (payload.length > this.maxPayloadBytes) return FAILURES[33]
-      return toResult(await this.#ring.verify(payload, actionId))
-    }
-
-    /** Decrypts a payload and returns its Flight rows; throws `ERR_PAYLOAD_…` where verify reports a failure. For tooling and debugging: never log the rows. */
-    openSync(payload: PayloadInput, actionId: string): OpenResult {
-      checkPayload(payload)
-      checkActionId(actionId)
-      return this.#ring.openSync(payload, actionId)
-    }
-
-    /** Async {@link Keyring.openSync}. */
-    async open(payload: PayloadInput, actionId: string): Promise<OpenResult> {
-      checkPayload(payload)
-      checkActionId(actionId)
-      return this.#ring.open(payload, actionId)
-    }
-
-    /** Seals Flight rows (e.g. `0:["x"]\n`) for an action with the current key and a random IV, exactly as Next.js does. */
-    sealSync(actionId: string, rows: string): string {
-      checkActionId(actionId)
-      expectString('rows', rows)
-      return this.#ring.sealSync(actionId, rows)
-    }
-
-    /** Async {@link Keyring.sealSync}. */
-    async seal(actionId: string, rows: string): Promise<string> {
-      checkActionId(actionId)
-      expectString('rows', rows)
-      return this.#ring.seal(actionId, rows)
-    }
-
-    /** Only non-secret facts: backend, key count, check values, size cap. */
-    toJSON() {
-      return { backend: this.backend, keys: this.size, checkValues: this.checkValues, maxPayloadBytes: this.maxPayloadBytes }
+    const previous = (env[ENV_PREVIOUS_KEYS] ?? '')
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean)
+    try {
+      return new this({ ...options, current, previous })
+    } catch (e) {
+      if (!(e instanceof SkewGuardError)) throw e
+      const message = e.message
+        .replace(/^Keyring current key/, ENV_KEY)
+        .replace(/previous key #(\d+)/g, `${ENV_PREVIOUS_KEYS} entry #$1`)
+        .replace(/^Keyring /, '')
+      throw new SkewGuardError(e.code, message)
     }
   }
-  // `util.inspect` shows the same safe summary as JSON (private fields are never shown anyway).
-  Object.defineProperty(Keyring.prototype, Symbol.for('nodejs.util.inspect.custom'), {
-    value(this: Keyring) {
-      return `Keyring ${JSON.stringify(this.toJSON())}`
-    },
-  })
 
+  /** Number of keys (current + previous). */
+  get size(): number {
+    return this.checkValues.length
+  }
+
+  /** Classifies a payload for an action, synchronously (the hot path). Never exposes the plaintext. */
+  verifySync(payload: PayloadInput, actionId: string): VerifyResult {
+    checkPayload(payload)
+    checkActionId(actionId)
+    if (payload.length > this.maxPayloadBytes) return FAILURES[33]
+    return toResult(this.#ring.verifySync(payload, actionId))
+  }
+
+  /** {@link Keyring.verifySync} off the main thread (native) or on WebCrypto (Edge). */
+  async verify(payload: PayloadInput, actionId: string): Promise<VerifyResult> {
+    checkPayload(payload)
+    checkActionId(actionId)
+    if (payload.length > this.maxPayloadBytes) return FAILURES[33]
+    return toResult(await this.#ring.verify(payload, actionId))
+  }
+
+  /** Decrypts a payload and returns its Flight rows; throws `ERR_PAYLOAD_…` where verify reports a failure. For tooling and debugging: never log the rows. */
+  openSync(payload: PayloadInput, actionId: string): OpenResult {
+    checkPayload(payload)
+    checkActionId(actionId)
+    return this.#ring.openSync(payload, actionId)
+  }
+
+  /** Async {@link Keyring.openSync}. */
+  async open(payload: PayloadInput, actionId: string): Promise<OpenResult> {
+    checkPayload(payload)
+    checkActionId(actionId)
+    return this.#ring.open(payload, actionId)
+  }
+
+  /** Seals Flight rows (e.g. `0:["x"]\n`) for an action with the current key and a random IV, exactly as Next.js does. */
+  sealSync(actionId: string, rows: string): string {
+    checkActionId(actionId)
+    expectString('rows', rows)
+    return this.#ring.sealSync(actionId, rows)
+  }
+
+  /** Async {@link Keyring.sealSync}. */
+  async seal(actionId: string, rows: string): Promise<string> {
+    checkActionId(actionId)
+    expectString('rows', rows)
+    return this.#ring.seal(actionId, rows)
+  }
+
+  /** Only non-secret facts: backend, key count, check values, size cap. */
+  toJSON() {
+    return { backend: this.backend, keys: this.size, checkValues: this.checkValues, maxPayloadBytes: this.maxPayloadBytes }
+  }
+}
+
+// `util.inspect` shows the same safe summary as JSON (private fields are never shown anyway).
+Object.defineProperty(Keyring.prototype, Symbol.for('nodejs.util.inspect.custom'), {
+  value(this: Keyring) {
+    return `Keyring ${JSON.stringify(this.toJSON())}`
+  },
+})
+
+/** The core functions over one backend; each entry point exports them with their documentation. */
+export function createCore(backend: Backend) {
   return {
     /** Which implementation is active: the Rust core (`'native'`) or platform crypto (`'js'`). */
     backend: backend.name,
-    Keyring,
 
     /** A new random key (16, 24 or 32 bytes; default 32) from the OS CSPRNG, as canonical base64. */
     generateKey(bytes: 16 | 24 | 32 = 32): string {
@@ -335,7 +342,3 @@ export function createCore(backend: Backend) {
   }
 }
 
-/** The core API object for one backend. */
-export type Core = ReturnType<typeof createCore>
-/** A keyring instance. */
-export type KeyringInstance = InstanceType<Core['Keyring']>

@@ -6,20 +6,18 @@
  * throw `ERR_SYNC_UNAVAILABLE`.
  */
 
-import { createCore, type KeyringInstance } from './api'
+import { Keyring as KeyringBase, createCore } from './api'
 import { createJsBackend } from './backend-js'
 import { webCrypto } from './crypto-web'
+import type { Backend } from './types'
 
-const core = createCore(createJsBackend(webCrypto))
+const impl = createJsBackend(webCrypto)
+const core = createCore(impl)
 
-/** Always `'js'` here. */
-export const backend = core.backend
-export const generateKey = core.generateKey
-export const parseKey = core.parseKey
-export const checkKey = core.checkKey
-export const keyCheckValue = core.keyCheckValue
-export const compareBuildIds = core.compareBuildIds
-export const shouldForceRefresh = core.shouldForceRefresh
-export const Keyring = core.Keyring
-export type Keyring = KeyringInstance
+// Types and documentation: see index.ts (the package's `types` entry serves both).
+export const backend = impl.name
+export class Keyring extends KeyringBase {
+  protected static override backendImpl: Backend = impl
+}
+export const { generateKey, parseKey, checkKey, keyCheckValue, compareBuildIds, shouldForceRefresh } = core
 export * from './exports'

@@ -4,11 +4,11 @@
  * Set `NEXT_SKEW_GUARD_BACKEND=js` to choose the JS backend explicitly.
  */
 
-import { createCore, type KeyringInstance } from './api'
+import { Keyring as KeyringBase, createCore, type ForceRefreshOptions } from './api'
 import { createJsBackend } from './backend-js'
 import { createNativeBackend } from './backend-native'
 import { nodeCrypto } from './crypto-node'
-import type { Backend } from './types'
+import type { Backend, BackendName, BuildIdComparison, KeyCheckReport, KeyInfo } from './types'
 
 function loadBackend(): Backend {
   if (process.env.NEXT_SKEW_GUARD_BACKEND === 'js') return createJsBackend(nodeCrypto)
@@ -26,16 +26,83 @@ function loadBackend(): Backend {
   }
 }
 
-const core = createCore(loadBackend())
+const impl = loadBackend()
+const core = createCore(impl)
 
 /** Which implementation is active: the Rust core (`'native'`) or `node:crypto` (`'js'`). */
-export const backend = core.backend
-export const generateKey = core.generateKey
-export const parseKey = core.parseKey
-export const checkKey = core.checkKey
-export const keyCheckValue = core.keyCheckValue
-export const compareBuildIds = core.compareBuildIds
-export const shouldForceRefresh = core.shouldForceRefresh
-export const Keyring = core.Keyring
-export type Keyring = KeyringInstance
+export const backend: BackendName = impl.name
+
+/**
+ * The current Server Actions key plus previous keys still accepted after a
+ * rotation. Verifies, opens and seals Next.js bound-args payloads (the
+ * encrypted closure arguments of inline Server Actions) in the format of
+ * Next.js 14, 15 and 16. Key material stays inside: only check values appear
+ * in `util.inspect`, `JSON.stringify` and error messages.
+ *
+ * @example
+ * const keyring = Keyring.fromEnv() // NEXT_SERVER_ACTIONS_ENCRYPTION_KEY + SKEW_GUARD_PREVIOUS_KEYS
+ * const result = keyring.verifySync(payload, actionId)
+ * if (result.status === 'previous-key') // the tab predates a key rotation: ask it to refresh
+ */
+export class Keyring extends KeyringBase {
+  protected static override backendImpl: Backend = impl
+}
+
+/**
+ * A new random key from the operating system's CSPRNG, as canonical base64:
+ * the value for `NEXT_SERVER_ACTIONS_ENCRYPTION_KEY`.
+ * @param bytes 16, 24 or 32 (default; what Next.js itself generates).
+ */
+export function generateKey(bytes: 16 | 24 | 32 = 32): string {
+  return core.generateKey(bytes)
+}
+
+/**
+ * Parses a key exactly as Next.js reads `NEXT_SERVER_ACTIONS_ENCRYPTION_KEY`
+ * (`atob`: whitespace ignored, padding optional; 16, 24 or 32 bytes). Throws a
+ * {@link SkewGuardError} for anything Next.js would reject, with a code such as
+ * `ERR_KEY_HEX` or `ERR_KEY_LENGTH` and a message that says how to fix it.
+ */
+export function parseKey(key: string): KeyInfo {
+  return core.parseKey(key)
+}
+
+/**
+ * Checks a key without throwing (except for a non-string): everything
+ * {@link parseKey} rejects, public and degenerate keys (errors), and forms
+ * Next.js accepts that are probably mistakes (warnings: whitespace, missing
+ * padding, hex-looking, shorter than 32 bytes).
+ */
+export function checkKey(key: string): KeyCheckReport {
+  return core.checkKey(key)
+}
+
+/**
+ * The key check value: 6 hex digits of AES(key, zero block). Compare keys
+ * across machines and logs without revealing them. Throws like {@link parseKey}.
+ */
+export function keyCheckValue(key: string): string {
+  return core.keyCheckValue(key)
+}
+
+/**
+ * Compares a client's build ID with the server's. Absent or empty on either
+ * side is `'unknown'`, never `'same'`. Constant-time for equal lengths.
+ */
+export function compareBuildIds(
+  client: string | null | undefined,
+  server: string | null | undefined,
+): BuildIdComparison {
+  return core.compareBuildIds(client, server)
+}
+
+/**
+ * Whether a tab loaded before a key rotation must reload now: true when it
+ * loaded before `rotatedAt` and `noticeMs` have passed since. Until then its
+ * payloads still verify as `previous-key`.
+ */
+export function shouldForceRefresh(options: ForceRefreshOptions): boolean {
+  return core.shouldForceRefresh(options)
+}
+
 export * from './exports'

@@ -58,7 +58,7 @@ export type BackendName = 'native' | 'js'
  */
 export type VerdictCode = number
 
-/** @internal What the facade needs from a backend. Inputs are already validated. */
+/** What the facade needs from a backend (not part of the public API). Inputs are already validated. */
 export interface Backend {
   readonly name: BackendName
   /** Whether the `…Sync` payload methods work (false only on WebCrypto). */
@@ -71,7 +71,7 @@ export interface Backend {
   keyring(current: string, previous: string[], maxPayloadBytes: number): BackendKeyring
 }
 
-/** @internal */
+/** A backend's keyring (not part of the public API). */
 export interface BackendKeyring {
   readonly checkValues: readonly string[]
   verifySync(payload: PayloadInput, actionId: string): VerdictCode
