@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// `npm test`: everything a fresh clone needs, then every suite.
+//   1. install dependencies when node_modules is missing or stale (npm ci)
+//   2. build the native module in release mode (regenerates index.js/index.d.ts)
+//   3. compile the TypeScript layer
+//   4. cargo test (unit + property tests) and the node:test suites
+// Each step prints what it does; the first failure stops the run with its exit code.
+import { spawnSync } from 'node:child_process'
+import { existsSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const env = { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1' }
+const npx = (bin) => join(root, 'node_modules', '.bin', bin)
+
+function run(title, command, args) {
+  console.log(`\n▶ ${title}: ${[command, ...args].join(' ')}`)
+  const started = Date.now()
+  const result = spawnSync(command, args, { cwd: root, env, stdio: 'inherit' })
+  if (result.error) {
+    console.error(`✗ ${title}: could not start ${command} (${result.error.message})`)
+    process.exit(1)
+  }
+  if (result.status !== 0) {
+    console.error(`✗ ${title} failed (exit ${result.status ?? result.signal})`)
+    process.exit(result.status ?? 1)
+  }
+  console.log(`✓ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
+}
+
+const installed = join(root, 'node_modules', '.package-lock.json')
+const stale = !existsSync(installed) || statSync(installed).mtimeMs < statSync(join(root, 'package-lock.json')).mtimeMs
+if (stale) run('install dependencies', 'npm', ['ci', '--no-audit', '--no-fund'])
+
+run('build native module (release)', npx('napi'), ['build', '--platform', '--release'])
+run('compile TypeScript', npx('tsc'), ['-p', 'tsconfig.json'])
+run('Rust tests', 'cargo', ['test', '--release'])
+run('Node tests', process.execPath, ['--test', '__test__/'])
