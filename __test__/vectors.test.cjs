@@ -19,6 +19,7 @@ test('the fixture covers what the compatibility proof promises', () => {
   for (const s of ['unknown-key', 'wrong-action', 'malformed', 'current']) assert.ok(statuses.has(s), s)
   // Payloads sealed by this package were decrypted by Next.js's own code.
   assert.equal(meta.sealedByPackage.sealer, 'package')
+  assert.equal(meta.sealedByPackage.backend, 'native')
   assert.deepEqual(meta.sealedByPackage.acceptedBy, { 14: valid.length, 15: valid.length, 16: valid.length })
   assert.deepEqual(meta.sealedByPackage.rejected, [])
 })
@@ -35,6 +36,16 @@ for (const { name, core, sync } of backends) {
       if (sync) {
         assert.deepEqual(ring.verifySync(v.payload, v.actionId), expected, v.name)
         assert.deepEqual(ring.openSync(v.payload, v.actionId), { keyIndex: 0, rows: v.rows }, v.name)
+      }
+    }
+  })
+
+  test(`${name}: keys in forms Next.js accepts (whitespace, no padding) open the same payloads`, async () => {
+    for (const v of fixture.valid.filter((x) => x.key.endsWith('=')).slice(0, 6)) {
+      for (const variant of [` ${v.key}\n`, v.key.replace(/=+$/, ''), `${v.key.slice(0, 8)}\t${v.key.slice(8)}`]) {
+        const ring = new core.Keyring({ current: variant })
+        assert.deepEqual(await ring.open(v.payload, v.actionId), { keyIndex: 0, rows: v.rows }, JSON.stringify(variant))
+        assert.equal(ring.checkValues[0], core.keyCheckValue(v.key))
       }
     }
   })

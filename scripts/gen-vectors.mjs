@@ -105,6 +105,7 @@ function loadSealer(kind) {
   if (typeof pkg.Keyring !== 'function') fail(`the package at ${REPO_ROOT} does not export a Keyring class`);
   return {
     kind,
+    backend: pkg.backend,
     seal(key, actionId, rows) {
       const payload = new pkg.Keyring({ current: key }).sealSync(actionId, rows);
       if (typeof payload !== 'string') fail(`Keyring.sealSync returned ${typeof payload}, expected a base64 string`);
@@ -445,6 +446,8 @@ async function main() {
 
   const valid = buildValid(encrypted, validReactions, log);
   const sealedByPackage = tallySealed(sealer.kind, sealedItems, sealedReactions, log);
+  // Which of the package's backends sealed ('native' = the Rust core).
+  if (sealer.backend) sealedByPackage.backend = sealer.backend;
   const negative = buildNegative(negatives, negReactions, log);
 
   const fixture = {
