@@ -1,0 +1,48 @@
+/**
+ * The wire protocol between the server side (proxy/middleware guard, safe
+ * actions) and the client side (client guard, callSafeAction). One place for
+ * every header name and value, so both sides cannot drift. See
+ * docs/PROTOCOL.md for the full description.
+ */
+
+/** Response header: the server's build identity (every response through the proxy, the health endpoint, safe-action results). */
+export const BUILD_ID_HEADER = 'x-build-id'
+/** Request header: the build identity of the page that sent a Server Action (added by the client guard). */
+export const CLIENT_BUILD_HEADER = 'x-skew-guard-build'
+/** Response header: the guard's verdict on a Server Action request. */
+export const GUARD_HEADER = 'x-skew-guard'
+/** Response header Next.js 15.4.1+ clients turn into a rejected promise (`UnrecognizedActionError` on 15.5+). */
+export const NOT_FOUND_HEADER = 'x-nextjs-action-not-found'
+/** Request header carrying the Server Action ID on JS (fetch) calls. */
+export const ACTION_HEADER = 'next-action'
+
+/**
+ * Values of {@link GUARD_HEADER}:
+ * - `unknown-action`: this build does not know the action ID; the action did not run.
+ * - `stale-build`: policy `'reject'` refused a call from another build; the action did not run.
+ * - `key-rotated`: the closure arguments were sealed with a previous key; the action did not run.
+ * - `reload`: policy `'reload-after'`: the action ran, but the page is from another build and should reload.
+ */
+export type GuardVerdict = 'unknown-action' | 'stale-build' | 'key-rotated' | 'reload'
+
+/** Verdicts after which the action did not run. */
+export const REFUSED_VERDICTS: readonly GuardVerdict[] = ['unknown-action', 'stale-build', 'key-rotated']
+
+/** HTTP status of a refused Server Action (Next.js 16.4's own status for a stale action). */
+export const REFUSED_STATUS = 409
+
+/** Default path of the health endpoint the client guard polls. */
+export const DEFAULT_HEALTH_PATH = '/api/health'
+
+/** Env var inlined into the client bundle by `withSkewGuard` (the build identity). */
+export const CLIENT_BUILD_ENV = 'NEXT_PUBLIC_SKEW_GUARD_BUILD_ID'
+
+/** Error code a safe-action result or `callSafeAction` uses for every skew signal. */
+export const VERSION_SKEW = 'VERSION_SKEW'
+
+/** JSON body of the health endpoint. */
+export interface HealthBody {
+  status: 'ok'
+  buildId: string | null
+  deploymentId: string | null
+}
