@@ -1,0 +1,187 @@
+/**
+ * `next-skew-guard/instrumentation`: re-export `register` and `onRequestError`
+ * from your `instrumentation.ts`.
+ *
+ * `register()` (Node runtime; a no-op on Edge) checks the runtime key, compares
+ * it with the key the build used, loads the action manifest and starts counting
+ * Next.js's "Failed to find Server Action" reports (Next.js only logs those).
+ * `onRequestError` (Next.js 15+) turns closure decrypt failures into
+ * `key-mismatch` skew events.
+ */
+
+import { keyCheckValue, Keyring } from '../core'
+import { nextMajor, readActionManifest, readBuildId, type ActionManifest } from '../server/build-info'
+import { logOnce, recordConfigError, recordSkew, state } from '../server/events'
+
+export { getSkewStats, onSkew } from '../server/events'
+export type { SkewEvent, SkewKind, SkewStats } from '../server/events'
+
+const NOT_FOUND_LOG = /Failed to find Server Action "([0-9a-f]+)"/
+
+/** What `register()` found; also returned for apps that want to log it themselves. */
+export interface RegisterReport {
+  runtime: 'nodejs' | 'edge'
+  nextMajor: number | null
+  buildId: string | null
+  /** Check value of the runtime key (`NEXT_SERVER_ACTIONS_ENCRYPTION_KEY`), when valid. */
+  runtimeKeyCheckValue: string | null
+  /** Check value of the key the build wrote into its manifest, when present. */
+  buildKeyCheckValue: string | null
+  /** Actions in the build's manifest, or null when it could not be read. */
+  actions: number | null
+  /** Setup problems found, by code. */
+  problems: string[]
+}
+
+let registered: RegisterReport | null = null
+
+/** Watches console output for Next.js's own unknown-action report (it calls no hook for it). */
+function watchNotFoundLogs(buildId: string | null): void {
+  const s = state() as ReturnType<typeof state> & { consolePatched?: boolean }
+  if (s.consolePatched) return
+  s.consolePatched = true
+  for (const level of ['warn', 'error'] as const) {
+    const original = console[level].bind(console)
+    console[level] = (...args: unknown[]) => {
+      try {
+        const text = args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ')
+        const match = NOT_FOUND_LOG.exec(text)
+        if (match) recordSkew({ kind: 'unknown-action', actionId: match[1], serverBuildId: buildId, source: 'next-log' })
+      } catch {
+        // Never let counting break logging.
+      }
+      original(...args)
+    }
+  }
+}
+
+/** Optional Prometheus counter, only when the app already depends on prom-client. */
+function enablePrometheus(): void {
+  const s = state()
+  if (s.counter) return
+  try {
+    const prom = require('prom-client') as {
+      Counter: new (c: { name: string; help: string; labelNames: string[] }) => { inc(l: Record<string, string>): void }
+      register: { getSingleMetric(name: string): unknown }
+    }
+    const name = 'next_skew_guard_events_total'
+    s.counter =
+      (prom.register.getSingleMetric(name) as typeof s.counter) ??
+      new prom.Counter({ name, help: 'Server Action version-skew events seen by next-skew-guard', labelNames: ['kind'] })
+  } catch {
+    // prom-client is an optional peer: absent means no metrics, not an error.
+  }
+}
+
+/** Runs the startup checks. Safe to call more than once (later calls return the first report). */
+export async function register(): Promise<RegisterReport | undefined> {
+  if (process.env.NEXT_RUNTIME === 'edge') return undefined
+  if (registered) return registered
+  const problems: string[] = []
+  const major = nextMajor()
+  const buildId = readBuildId()
+  let runtimeKcv: string | null = null
+  try {
+    runtimeKcv = Keyring.fromEnv().checkValues[0]
+  } catch (e) {
+    const err = e as Error & { code?: string }
+    problems.push(err.code ?? 'ERR_KEY')
+    recordConfigError(err.code ?? 'ERR_KEY', `${err.message} Server Actions with closures will break on the next deploy.`)
+  }
+  let manifest: ActionManifest | null = null
+  try {
+    manifest = readActionManifest()
+  } catch (e) {
+    problems.push('ERR_MANIFEST')
+    recordConfigError('ERR_MANIFEST', `${(e as Error).message} Unknown-action checks are off until it can be read.`, 'warn')
+  }
+  let buildKcv: string | null = null
+  if (manifest?.encryptionKey) {
+    try {
+      buildKcv = keyCheckValue(manifest.encryptionKey)
+    } catch {
+      buildKcv = null
+    }
+  }
+  // On 14 the manifest always holds a random build key and the runtime env key wins for
+  // every payload, so only 15+ (where the build key also salts the action IDs) can mismatch.
+  if (major !== 14 && runtimeKcv && buildKcv && runtimeKcv !== buildKcv) {
+    problems.push('ERR_KEY_MISMATCH')
+    recordConfigError(
+      'ERR_KEY_MISMATCH',
+      `KEY MISMATCH: the runtime NEXT_SERVER_ACTIONS_ENCRYPTION_KEY (check value ${runtimeKcv}) is not the key this ` +
+        `build used (check value ${buildKcv}). Action IDs come from the build key while closures are encrypted with ` +
+        'the runtime key, so closure actions fail across servers and deploys. Set the same key at build time and at runtime.',
+    )
+  }
+  watchNotFoundLogs(buildId)
+  enablePrometheus()
+  registered = {
+    runtime: 'nodejs',
+    nextMajor: major,
+    buildId,
+    runtimeKeyCheckValue: runtimeKcv,
+    buildKeyCheckValue: buildKcv,
+    actions: manifest ? manifest.actions.size : null,
+    problems,
+  }
+  logOnce(
+    'register',
+    'info',
+    `guarding build ${buildId ?? '(unknown)'}: key ${runtimeKcv ?? 'invalid'}, ${manifest ? `${manifest.actions.size} actions` : 'no manifest'}` +
+      (problems.length ? `; problems: ${problems.join(', ')}` : ''),
+  )
+  return registered
+}
+
+/** The request as Next.js passes it to `onRequestError`. */
+export interface RequestInfo {
+  path?: string
+  method?: string
+  headers?: Record<string, string | string[] | undefined>
+}
+
+/** The context Next.js passes to `onRequestError`. */
+export interface ErrorContext {
+  routerKind?: string
+  routePath?: string
+  routeType?: 'render' | 'route' | 'action' | 'middleware' | 'proxy'
+  [key: string]: unknown
+}
+
+function isDecryptFailure(err: unknown): boolean {
+  if (!(err instanceof Error) && (typeof err !== 'object' || err === null)) return false
+  const { name, message } = err as { name?: unknown; message?: unknown }
+  return (
+    name === 'OperationError' ||
+    (typeof message === 'string' && message.startsWith('Invalid Server Action payload: failed to decrypt'))
+  )
+}
+
+/**
+ * Next.js 15+ calls this for errors in requests. A closure whose bound arguments
+ * could not be decrypted (wrong key, tampered, another action) is recorded as
+ * skew of kind `key-mismatch`; everything else is left alone.
+ */
+export function onRequestError(error: unknown, request: RequestInfo, context: ErrorContext): void {
+  try {
+    if (context?.routeType !== 'action' || !isDecryptFailure(error)) return
+    const header = request?.headers?.['next-action']
+    const actionId = typeof header === 'string' ? header : undefined
+    const clientBuild = request?.headers?.['x-skew-guard-build']
+    recordSkew({
+      kind: 'key-mismatch',
+      ...(actionId ? { actionId } : {}),
+      ...(typeof clientBuild === 'string' ? { clientBuildId: clientBuild } : {}),
+      serverBuildId: readBuildId(),
+      source: 'instrumentation',
+    })
+  } catch {
+    // An error hook must never throw.
+  }
+}
+
+/** For tests and tools: forget the cached register() result. */
+export function resetRegistration(): void {
+  registered = null
+}

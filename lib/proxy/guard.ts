@@ -1,0 +1,287 @@
+/**
+ * The proxy/middleware guard, independent of the runtime: `index.ts` binds it
+ * to the Node runtime (native core, build files on disk), `edge.ts` to Edge
+ * (WebCrypto, values inlined at build).
+ */
+
+import { NextResponse } from 'next/server'
+
+import type { ActionManifest } from '../server/build-info'
+import { isInlineAction } from '../server/build-info'
+import { recordConfigError, recordSkew, type SkewKind } from '../server/events'
+import {
+  BUILD_ID_HEADER,
+  CLIENT_BUILD_HEADER,
+  DEFAULT_HEALTH_PATH,
+  GUARD_HEADER,
+  NOT_FOUND_HEADER,
+  REFUSED_STATUS,
+  type GuardVerdict,
+  type HealthBody,
+} from '../shared/protocol'
+
+/** The part of a keyring the guard uses (both core entries' `Keyring` fit). */
+export interface GuardKeyring {
+  verify(payload: string, actionId: string): Promise<{ status: string }>
+}
+
+/** What to do when a page from another build calls an action whose ID this build also has. */
+export type StalePolicy = 'reload-after' | 'reject'
+
+/** Options of {@link skewGuard}. */
+export interface SkewGuardOptions<R extends Request = Request, E = unknown> {
+  /** Your own proxy/middleware, run after the guard lets a request through. Its response is stamped too. */
+  next?: (request: R, event: E) => Response | null | undefined | void | Promise<Response | null | undefined | void>
+  /** Path of the health endpoint (GET and HEAD), or `false` to leave that path to your app. Default `/api/health`. */
+  healthPath?: string | false
+  /** `'reload-after'` (default): let the action run and tell the page to reload; `'reject'`: refuse it (409). */
+  policy?: StalePolicy
+  /** Most body bytes read to find action IDs and closure payloads; larger bodies pass unchecked. Default 1 MiB. */
+  maxBodyBytes?: number
+  /** Keyring for closure payloads; default `Keyring.fromEnv()`; `false` turns payload checks off. */
+  keyring?: GuardKeyring | false
+  /** The server's build identity; default from the build (`SKEW_GUARD_BUILD_ID` / `.next/BUILD_ID`). */
+  buildId?: string
+  /** Deployment ID to report on the health endpoint. Default `NEXT_DEPLOYMENT_ID`. */
+  deploymentId?: string
+}
+
+const OPTION_KEYS = ['next', 'healthPath', 'policy', 'maxBodyBytes', 'keyring', 'buildId', 'deploymentId']
+const ACTION_ID = /^[0-9a-f]{40}(?:[0-9a-f]{2})?$/
+const DEFAULT_MAX_BODY = 1024 * 1024
+
+/** Runtime services the guard needs. */
+export interface GuardRuntime {
+  readBuildId(): string | null
+  /** The action manifest, or null where it cannot be read (the unknown-ID check is then off). */
+  readManifest(): ActionManifest | null
+  /** The keyring from the environment, or null (errors already reported). */
+  keyringFromEnv(): GuardKeyring | null
+  compareBuildIds(client: string | null, server: string | null): 'same' | 'different' | 'unknown'
+}
+
+function optionError(message: string, code: string): TypeError {
+  return Object.assign(new TypeError(message), { code })
+}
+
+function validate(options: unknown): SkewGuardOptions {
+  if (options === undefined) return {}
+  if (typeof options !== 'object' || options === null) {
+    throw optionError('skewGuard options must be an object.', 'ERR_INVALID_ARG_TYPE')
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key)) {
+      throw optionError(`Unknown skewGuard option "${key}". Valid options: ${OPTION_KEYS.join(', ')}.`, 'ERR_UNKNOWN_OPTION')
+    }
+  }
+  const o = options as SkewGuardOptions
+  if (o.next !== undefined && typeof o.next !== 'function') {
+    throw optionError('skewGuard option next must be your proxy/middleware function.', 'ERR_INVALID_ARG_TYPE')
+  }
+  if (o.healthPath !== undefined && o.healthPath !== false && !(typeof o.healthPath === 'string' && o.healthPath.startsWith('/'))) {
+    throw optionError('skewGuard option healthPath must be a path starting with "/", or false.', 'ERR_INVALID_ARG_VALUE')
+  }
+  if (o.policy !== undefined && o.policy !== 'reload-after' && o.policy !== 'reject') {
+    throw optionError('skewGuard option policy must be "reload-after" or "reject".', 'ERR_INVALID_ARG_VALUE')
+  }
+  if (o.maxBodyBytes !== undefined && !(Number.isInteger(o.maxBodyBytes) && o.maxBodyBytes >= 0)) {
+    throw optionError('skewGuard option maxBodyBytes must be a non-negative integer.', 'ERR_INVALID_ARG_VALUE')
+  }
+  if (o.keyring !== undefined && o.keyring !== false && typeof (o.keyring as GuardKeyring)?.verify !== 'function') {
+    throw optionError('skewGuard option keyring must be a Keyring from next-skew-guard, or false.', 'ERR_INVALID_ARG_TYPE')
+  }
+  for (const key of ['buildId', 'deploymentId'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'string') {
+      throw optionError(`skewGuard option ${key} must be a string.`, 'ERR_INVALID_ARG_TYPE')
+    }
+  }
+  return o
+}
+
+/** A Server Action call found in a request. */
+interface ActionCall {
+  id: string
+  /** No-JS form post (the browser expects an HTML page back). */
+  form: boolean
+  /** The encrypted bound-args payload, when the call carries one. */
+  payload?: string
+}
+
+function parseJson(text: FormDataEntryValue | null): unknown {
+  if (typeof text !== 'string') return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** `"$@1f"` → `31`: React's outlined-row reference (hex) → the form field name (decimal). */
+function rowRef(value: unknown): string | undefined {
+  if (typeof value !== 'string' || !/^\$@[0-9a-f]{1,6}$/.test(value)) return undefined
+  return String(Number.parseInt(value.slice(2), 16))
+}
+
+/** JS call: field `0` is `[boundRef, ...args]`; `boundRef` names the field holding the payload as a JSON string. */
+function payloadOfCall(form: FormData): string | undefined {
+  const root = parseJson(form.get('0'))
+  const field = Array.isArray(root) ? rowRef(root[0]) : undefined
+  const payload = field === undefined ? undefined : parseJson(form.get(field))
+  return typeof payload === 'string' ? payload : undefined
+}
+
+/** No-JS post: `$ACTION_ID_<id>`, or `$ACTION_REF_n` with rows `$ACTION_n:k` leading to the payload. */
+function callOfForm(form: FormData): ActionCall | undefined {
+  for (const name of form.keys()) {
+    const plain = /^\$ACTION_ID_([0-9a-f]+)$/.exec(name)
+    if (plain) return { id: plain[1], form: true }
+    const ref = /^\$ACTION_REF_(\d+)$/.exec(name)
+    if (!ref) continue
+    const prefix = `$ACTION_${ref[1]}:`
+    const row0 = parseJson(form.get(`${prefix}0`)) as { id?: unknown; bound?: unknown } | undefined
+    if (typeof row0?.id !== 'string') return undefined
+    const boundField = rowRef(row0.bound)
+    const bound = boundField === undefined ? undefined : parseJson(form.get(prefix + boundField))
+    const payloadField = Array.isArray(bound) ? rowRef(bound[0]) : undefined
+    const payload = payloadField === undefined ? undefined : parseJson(form.get(prefix + payloadField))
+    return { id: row0.id, form: true, ...(typeof payload === 'string' ? { payload } : {}) }
+  }
+  return undefined
+}
+
+async function readForm(request: Request, maxBodyBytes: number): Promise<FormData | undefined> {
+  const type = request.headers.get('content-type') ?? ''
+  const length = Number(request.headers.get('content-length') ?? NaN)
+  // Unknown or large bodies are not read: the guard must not buffer uploads or stall a stream.
+  if (!type.startsWith('multipart/form-data') || !(length <= maxBodyBytes)) return undefined
+  try {
+    return await request.clone().formData()
+  } catch {
+    return undefined
+  }
+}
+
+async function findAction(request: Request, maxBodyBytes: number): Promise<ActionCall | undefined> {
+  if (request.method !== 'POST') return undefined
+  const header = request.headers.get('next-action')
+  if (header !== null) {
+    const form = await readForm(request, maxBodyBytes)
+    const payload = form ? payloadOfCall(form) : undefined
+    return { id: header, form: false, ...(payload ? { payload } : {}) }
+  }
+  // A browser's no-JS form submission asks for HTML; skip everything else unread.
+  if (!(request.headers.get('accept') ?? '').includes('text/html')) return undefined
+  const form = await readForm(request, maxBodyBytes)
+  return form ? callOfForm(form) : undefined
+}
+
+const MESSAGES: Record<Exclude<GuardVerdict, 'reload'>, string> = {
+  'unknown-action': 'This page is from an older or newer deployment: the server does not know this action.',
+  'stale-build': 'This page is from another deployment; the action was not run.',
+  'key-rotated': 'This page predates a key rotation; the action was not run.',
+}
+
+function refuse(verdict: Exclude<GuardVerdict, 'reload'>, call: ActionCall, buildId: string | null): Response {
+  const headers = new Headers({
+    [NOT_FOUND_HEADER]: '1',
+    [GUARD_HEADER]: verdict,
+    'cache-control': 'no-store',
+  })
+  if (buildId) headers.set(BUILD_ID_HEADER, buildId)
+  if (call.form) {
+    headers.set('content-type', 'text/html; charset=utf-8')
+    const html =
+      '<!doctype html><meta charset="utf-8"><meta name="robots" content="noindex"><title>Page updated</title>' +
+      `<p>${MESSAGES[verdict]} Your submission was not processed.</p>` +
+      '<p><a href="">Reload the page</a> and try again.</p>'
+    return new Response(html, { status: REFUSED_STATUS, headers })
+  }
+  // Exactly `text/plain` (no charset): Next.js 15+ then shows the body as the error message.
+  headers.set('content-type', 'text/plain')
+  return new Response(`Server Action unavailable. ${MESSAGES[verdict]} Reload the page.`, { status: REFUSED_STATUS, headers })
+}
+
+function health(buildId: string | null, deploymentId: string | null, method: string): Response {
+  const body: HealthBody = { status: 'ok', buildId, deploymentId }
+  const headers = new Headers({ 'content-type': 'application/json', 'cache-control': 'no-store' })
+  if (buildId) headers.set(BUILD_ID_HEADER, buildId)
+  return new Response(method === 'HEAD' ? null : JSON.stringify(body), { status: 200, headers })
+}
+
+/** Builds the guard over one runtime. */
+export function createSkewGuard(runtime: GuardRuntime) {
+  return function skewGuard<R extends Request = Request, E = unknown>(
+    options?: SkewGuardOptions<R, E>,
+  ): (request: R, event: E) => Promise<Response> {
+    const o = validate(options) as SkewGuardOptions<R, E>
+    const healthPath = o.healthPath === undefined ? DEFAULT_HEALTH_PATH : o.healthPath
+    const policy = o.policy ?? 'reload-after'
+    const maxBodyBytes = o.maxBodyBytes ?? DEFAULT_MAX_BODY
+    let keyring: GuardKeyring | null | undefined = o.keyring === false ? null : o.keyring
+    const buildId = () => o.buildId ?? runtime.readBuildId()
+
+    async function check(call: ActionCall, request: Request, serverBuildId: string | null): Promise<GuardVerdict | null> {
+      const clientBuildId = request.headers.get(CLIENT_BUILD_HEADER)
+      const event = (kind: SkewKind) =>
+        recordSkew({
+          kind,
+          actionId: call.id,
+          ...(clientBuildId ? { clientBuildId } : {}),
+          serverBuildId,
+          source: 'proxy',
+        })
+      const manifest = runtime.readManifest()
+      if (!ACTION_ID.test(call.id) || (manifest && !manifest.actions.has(call.id))) {
+        event('unknown-action')
+        return 'unknown-action'
+      }
+      let verdict: GuardVerdict | null = null
+      if (runtime.compareBuildIds(clientBuildId, serverBuildId) === 'different') {
+        event('stale-build')
+        if (policy === 'reject') return 'stale-build'
+        verdict = 'reload'
+      }
+      // Only inline closures carry sealed bound args; without a manifest (Edge) trust the shape.
+      if (call.payload && (!manifest || isInlineAction(manifest.actions.get(call.id)) || manifestHasNoNames(manifest))) {
+        if (keyring === undefined) keyring = runtime.keyringFromEnv()
+        if (keyring) {
+          const { status } = await keyring.verify(call.payload, call.id)
+          if (status === 'previous-key') {
+            event('key-rotated')
+            return 'key-rotated'
+          }
+          // Not ours to refuse: Next.js rejects it; we record the possible tampering.
+          if (status === 'unknown-key' || status === 'wrong-action') event('unknown-key')
+        }
+      }
+      return verdict
+    }
+
+    return async function guard(request: R, ev: E): Promise<Response> {
+      const serverBuildId = buildId()
+      const { pathname } = new URL(request.url)
+      if (healthPath && pathname === healthPath && (request.method === 'GET' || request.method === 'HEAD')) {
+        return health(serverBuildId, o.deploymentId ?? process.env.NEXT_DEPLOYMENT_ID ?? null, request.method)
+      }
+      let verdict: GuardVerdict | null = null
+      try {
+        const call = await findAction(request, maxBodyBytes)
+        if (call) verdict = await check(call, request, serverBuildId)
+        if (call && verdict && verdict !== 'reload') return refuse(verdict, call, serverBuildId)
+      } catch (e) {
+        // The guard's own failure must never block the app.
+        recordConfigError('ERR_GUARD', `the guard failed on a request and let it through: ${(e as Error)?.message ?? e}`)
+      }
+      const response = (await o.next?.(request, ev)) ?? NextResponse.next()
+      if (serverBuildId) response.headers.set(BUILD_ID_HEADER, serverBuildId)
+      if (verdict === 'reload') response.headers.set(GUARD_HEADER, 'reload')
+      return response
+    }
+  }
+}
+
+/** Next.js 14 manifests have no export names, so inline actions cannot be told apart there. */
+function manifestHasNoNames(manifest: ActionManifest): boolean {
+  for (const entry of manifest.actions.values()) if (entry.exportedName) return false
+  return true
+}

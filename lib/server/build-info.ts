@@ -1,0 +1,115 @@
+/**
+ * What the running server knows about its own build: the build identity
+ * (`<distDir>/BUILD_ID`, which `withSkewGuard` makes deterministic), the
+ * action manifest, the key the build used and the Next.js major. Node
+ * runtime only; every reader fails soft (null) and the caller degrades to
+ * pass-through, because a guard must never block traffic on its own error.
+ */
+
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+
+/** Env var through which `withSkewGuard` tells the server runtime where `distDir` is. */
+export const DIST_DIR_ENV = '__SKEW_GUARD_DIST_DIR'
+/** Env var that pins the build identity (also inlined into bundles by `withSkewGuard`). */
+export const BUILD_ID_ENV = 'SKEW_GUARD_BUILD_ID'
+
+/** The app's build output directory (absolute). */
+export function distDir(): string {
+  return path.resolve(process.cwd(), process.env[DIST_DIR_ENV] || '.next')
+}
+
+/** The server's build identity: `SKEW_GUARD_BUILD_ID`, else `<distDir>/BUILD_ID`, else null. */
+export function readBuildId(): string | null {
+  const fromEnv = process.env[BUILD_ID_ENV]
+  if (fromEnv) return fromEnv
+  try {
+    return fs.readFileSync(path.join(distDir(), 'BUILD_ID'), 'utf8').trim() || null
+  } catch {
+    return null
+  }
+}
+
+/** One action of the manifest. */
+export interface ActionEntry {
+  /** Source file, where the manifest records it (15/16). */
+  filename?: string
+  /** Export name; inline closures are `$$RSC_SERVER_ACTION_<n>` (15/16). */
+  exportedName?: string
+  /** Pages whose workers know the action. */
+  pages: string[]
+}
+
+/** The parts of `server-reference-manifest.json` the guard uses. */
+export interface ActionManifest {
+  /** Action ID → entry, `node` ∪ `edge`. */
+  actions: Map<string, ActionEntry>
+  /** The key the build wrote (the real key on 15/16; a random one on 14). */
+  encryptionKey: string | null
+  /** Where it was read from. */
+  file: string
+}
+
+/** Thrown by {@link readActionManifest} with the reason in words. */
+export class ManifestError extends Error {
+  readonly code = 'ERR_MANIFEST'
+}
+
+/** Reads and validates the action manifest of a build directory. */
+export function readActionManifest(dir: string = distDir()): ActionManifest {
+  const file = path.join(dir, 'server', 'server-reference-manifest.json')
+  let text: string
+  try {
+    text = fs.readFileSync(file, 'utf8')
+  } catch (e) {
+    throw new ManifestError(
+      `${file} is missing (${(e as NodeJS.ErrnoException).code ?? 'unreadable'}): run \`next build\` first, or the app has no Server Actions.`,
+    )
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    throw new ManifestError(`${file} is not valid JSON (truncated or corrupt build output); rebuild the app.`)
+  }
+  const manifest = json as { node?: unknown; edge?: unknown; encryptionKey?: unknown }
+  if (typeof manifest !== 'object' || manifest === null || typeof manifest.node !== 'object' || manifest.node === null) {
+    throw new ManifestError(`${file} has no "node" section; it is not a Next.js 14-16 server actions manifest.`)
+  }
+  const actions = new Map<string, ActionEntry>()
+  for (const section of [manifest.node, manifest.edge]) {
+    if (typeof section !== 'object' || section === null) continue
+    for (const [id, raw] of Object.entries(section as Record<string, unknown>)) {
+      const entry = (typeof raw === 'object' && raw !== null ? raw : {}) as {
+        filename?: unknown
+        exportedName?: unknown
+        workers?: unknown
+      }
+      actions.set(id, {
+        ...(typeof entry.filename === 'string' ? { filename: entry.filename } : {}),
+        ...(typeof entry.exportedName === 'string' ? { exportedName: entry.exportedName } : {}),
+        pages: typeof entry.workers === 'object' && entry.workers !== null ? Object.keys(entry.workers) : [],
+      })
+    }
+  }
+  const key = manifest.encryptionKey
+  // Webpack edge manifests hold the literal placeholder, not a key.
+  const encryptionKey = typeof key === 'string' && !key.startsWith('process.env') ? key : null
+  return { actions, encryptionKey, file }
+}
+
+/** The installed Next.js major (14, 15, 16…), or null when `next` cannot be resolved. */
+export function nextMajor(fromDir: string = process.cwd()): number | null {
+  try {
+    const pkg = require(require.resolve('next/package.json', { paths: [fromDir] })) as { version?: string }
+    const major = Number.parseInt(pkg.version ?? '', 10)
+    return Number.isFinite(major) ? major : null
+  } catch {
+    return null
+  }
+}
+
+/** Whether an action ID names an inline closure (which carries encrypted bound args). */
+export function isInlineAction(entry: ActionEntry | undefined): boolean {
+  return !!entry?.exportedName && /^\$\$(RSC_SERVER_)?ACTION_\d+$/.test(entry.exportedName)
+}

@@ -1,0 +1,123 @@
+/**
+ * Skew events and counters, shared by every part of the guard in one
+ * process (proxy, instrumentation, safe actions) through a global, because
+ * Next.js may load each entry point as a separate module instance.
+ */
+
+/** What kind of skew was seen. */
+export type SkewKind =
+  /** The server does not know the action ID (an older or newer build's page). */
+  | 'unknown-action'
+  /** The page's build differs from the server's (policy decided what happened). */
+  | 'stale-build'
+  /** Closure arguments sealed with a previous key (a rotation). */
+  | 'key-rotated'
+  /** Closure arguments no key here opens, seen by the proxy: a key this server never had, or tampering. */
+  | 'unknown-key'
+  /** Next.js failed to decrypt closure arguments (reported through onRequestError). */
+  | 'key-mismatch'
+
+/** One skew event. */
+export interface SkewEvent {
+  type: 'VERSION_SKEW'
+  kind: SkewKind
+  actionId?: string
+  clientBuildId?: string
+  serverBuildId: string | null
+  /** Milliseconds since the epoch. */
+  at: number
+  /** Where it was detected. */
+  source: 'proxy' | 'instrumentation' | 'next-log'
+}
+
+/** Counters since the process started. */
+export interface SkewStats {
+  total: number
+  byKind: Record<SkewKind, number>
+  last: SkewEvent | null
+  /** Problems with the guard's own setup (invalid key, missing manifest, key mismatch), by code. */
+  configErrors: Record<string, number>
+}
+
+type Listener = (event: SkewEvent) => void
+
+interface State {
+  stats: SkewStats
+  listeners: Set<Listener>
+  counter?: { inc(labels: Record<string, string>): void }
+  logged: Set<string>
+}
+
+const KEY = Symbol.for('next-skew-guard.state')
+
+function emptyStats(): SkewStats {
+  return {
+    total: 0,
+    byKind: { 'unknown-action': 0, 'stale-build': 0, 'key-rotated': 0, 'unknown-key': 0, 'key-mismatch': 0 },
+    last: null,
+    configErrors: {},
+  }
+}
+
+/** The process-wide state. */
+export function state(): State {
+  const g = globalThis as unknown as Record<symbol, State | undefined>
+  return (g[KEY] ??= { stats: emptyStats(), listeners: new Set(), logged: new Set() })
+}
+
+/** Records an event: counters, Prometheus (when enabled), listeners. A throwing listener never breaks a request. */
+export function recordSkew(event: Omit<SkewEvent, 'type' | 'at'> & { at?: number }): SkewEvent {
+  const full: SkewEvent = { type: 'VERSION_SKEW', at: Date.now(), ...event }
+  const s = state()
+  s.stats.total++
+  s.stats.byKind[full.kind]++
+  s.stats.last = full
+  s.counter?.inc({ kind: full.kind })
+  for (const listener of s.listeners) {
+    try {
+      listener(full)
+    } catch (e) {
+      logOnce(`listener:${String(e)}`, 'warn', `an onSkew listener threw: ${(e as Error)?.message ?? e}`)
+    }
+  }
+  return full
+}
+
+/** Counts a setup problem and logs it once per process. */
+export function recordConfigError(code: string, message: string, level: 'warn' | 'error' = 'error'): void {
+  const s = state()
+  s.stats.configErrors[code] = (s.stats.configErrors[code] ?? 0) + 1
+  logOnce(code, level, message)
+}
+
+/** Logs a message once per process and key, prefixed with the package name. */
+export function logOnce(key: string, level: 'warn' | 'error' | 'info', message: string): void {
+  const s = state()
+  if (s.logged.has(key)) return
+  s.logged.add(key)
+  console[level](`[next-skew-guard] ${message}`)
+}
+
+/** Subscribes to skew events; returns an unsubscribe function. */
+export function onSkew(listener: Listener): () => void {
+  if (typeof listener !== 'function') {
+    throw Object.assign(new TypeError('onSkew expects a function (event) => void.'), { code: 'ERR_INVALID_ARG_TYPE' })
+  }
+  const s = state()
+  s.listeners.add(listener)
+  return () => s.listeners.delete(listener)
+}
+
+/** A snapshot of the counters. */
+export function getSkewStats(): SkewStats {
+  const { stats } = state()
+  return { ...stats, byKind: { ...stats.byKind }, configErrors: { ...stats.configErrors } }
+}
+
+/** Resets counters and listeners (tests). */
+export function resetSkewState(): void {
+  const s = state()
+  s.stats = emptyStats()
+  s.listeners.clear()
+  s.logged.clear()
+}
