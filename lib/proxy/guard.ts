@@ -272,9 +272,18 @@ export function createSkewGuard(runtime: GuardRuntime) {
         // The guard's own failure must never block the app.
         recordConfigError('ERR_GUARD', `the guard failed on a request and let it through: ${(e as Error)?.message ?? e}`)
       }
-      const response = (await o.next?.(request, ev)) ?? NextResponse.next()
-      if (serverBuildId) response.headers.set(BUILD_ID_HEADER, serverBuildId)
-      if (verdict === 'reload') response.headers.set(GUARD_HEADER, 'reload')
+      let response = (await o.next?.(request, ev)) ?? NextResponse.next()
+      const stamp = (r: Response) => {
+        if (serverBuildId) r.headers.set(BUILD_ID_HEADER, serverBuildId)
+        if (verdict === 'reload') r.headers.set(GUARD_HEADER, 'reload')
+      }
+      try {
+        stamp(response)
+      } catch {
+        // Responses like Response.redirect() have immutable headers: stamp a copy.
+        response = new Response(response.body, response)
+        stamp(response)
+      }
       return response
     }
   }

@@ -1,0 +1,230 @@
+// The proxy guard on real Request/Headers/FormData objects (integration with a
+// running Next.js server is in the e2e suite). A temp build directory stands in
+// for `.next`: BUILD_ID and a Next.js 16-shaped action manifest.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+
+const dist = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-proxy-'))
+process.env.__SKEW_GUARD_DIST_DIR = dist
+delete process.env.SKEW_GUARD_BUILD_ID
+
+const { Keyring, generateKey } = require('..')
+const { skewGuard } = require('../dist/proxy/index.js')
+const { getSkewStats, resetSkewState } = require('../dist/server/events.js')
+
+const MODULE_ACTION = '40' + 'a'.repeat(40)
+const INLINE_ACTION = '60' + 'b'.repeat(40)
+const OLD_KEY = generateKey()
+const KEY = generateKey()
+const FOREIGN_KEY = generateKey()
+
+fs.mkdirSync(path.join(dist, 'server'), { recursive: true })
+fs.writeFileSync(path.join(dist, 'BUILD_ID'), 'build-v2\n')
+fs.writeFileSync(
+  path.join(dist, 'server', 'server-reference-manifest.json'),
+  JSON.stringify({
+    node: {
+      [MODULE_ACTION]: { workers: { 'app/page': { moduleId: 1, async: false } }, filename: 'app/actions.ts', exportedName: 'save' },
+      [INLINE_ACTION]: { workers: { 'app/page': { moduleId: 2, async: false } }, filename: 'app/page.tsx', exportedName: '$$RSC_SERVER_ACTION_0' },
+    },
+    edge: {},
+    encryptionKey: KEY,
+  }),
+)
+
+const keyring = new Keyring({ current: KEY, previous: [OLD_KEY] })
+
+/** A fetch-style Server Action call as Next.js's client sends it. */
+function actionCall(id, { payload, clientBuild, text } = {}) {
+  const headers = { 'next-action': id, accept: 'text/x-component' }
+  if (clientBuild) headers['x-skew-guard-build'] = clientBuild
+  if (payload === undefined) {
+    return new Request('http://127.0.0.1/', { method: 'POST', headers, body: text ?? '["hello"]' })
+  }
+  const form = new FormData()
+  form.set('1', JSON.stringify(payload))
+  form.set('0', JSON.stringify(['$@1', 'arg']))
+  return withLength(new Request('http://127.0.0.1/', { method: 'POST', headers, body: form }))
+}
+
+/** Browsers send content-length; undici's Request does not add it for FormData, so add it. */
+function withLength(request) {
+  return request.arrayBuffer().then((buf) => {
+    const headers = new Headers(request.headers)
+    headers.set('content-length', String(buf.byteLength))
+    return new Request(request.url, { method: 'POST', headers, body: buf })
+  })
+}
+
+function noJsForm(fields) {
+  const form = new FormData()
+  for (const [k, v] of Object.entries(fields)) form.set(k, v)
+  return withLength(
+    new Request('http://127.0.0.1/', { method: 'POST', headers: { accept: 'text/html,application/xhtml+xml' }, body: form }),
+  )
+}
+
+const passed = (res) => res.headers.get('x-middleware-next') === '1'
+
+test.beforeEach(() => resetSkewState())
+
+test('health endpoint answers GET and HEAD with the build identity, uncached', async () => {
+  const guard = skewGuard({ keyring })
+  const get = await guard(new Request('http://127.0.0.1/api/health'))
+  assert.equal(get.status, 200)
+  assert.equal(get.headers.get('cache-control'), 'no-store')
+  assert.equal(get.headers.get('x-build-id'), 'build-v2')
+  assert.deepEqual(await get.json(), { status: 'ok', buildId: 'build-v2', deploymentId: null })
+  const head = await guard(new Request('http://127.0.0.1/api/health', { method: 'HEAD' }))
+  assert.equal(head.status, 200)
+  assert.equal(await head.text(), '')
+  const moved = skewGuard({ healthPath: '/_skew', keyring })
+  assert.equal((await moved(new Request('http://127.0.0.1/_skew'))).status, 200)
+  assert.ok(passed(await moved(new Request('http://127.0.0.1/api/health'))), 'the old path is the app\'s again')
+  const off = skewGuard({ healthPath: false, keyring })
+  assert.ok(passed(await off(new Request('http://127.0.0.1/api/health'))))
+})
+
+test('ordinary requests pass through, stamped with the build identity', async () => {
+  const res = await skewGuard({ keyring })(new Request('http://127.0.0.1/page'))
+  assert.ok(passed(res))
+  assert.equal(res.headers.get('x-build-id'), 'build-v2')
+  assert.equal(getSkewStats().total, 0)
+})
+
+test('an action ID the build does not know gets the same 409 on every Next.js version', async () => {
+  const guard = skewGuard({ keyring })
+  for (const id of ['40' + 'c'.repeat(40), 'd'.repeat(40), 'not-an-id']) {
+    const res = await guard(actionCall(id))
+    assert.equal(res.status, 409)
+    assert.equal(res.headers.get('x-nextjs-action-not-found'), '1')
+    assert.equal(res.headers.get('x-skew-guard'), 'unknown-action')
+    assert.equal(res.headers.get('content-type'), 'text/plain')
+    assert.match(await res.text(), /Reload the page/)
+  }
+  assert.equal(getSkewStats().byKind['unknown-action'], 3)
+  assert.equal(getSkewStats().last.actionId, 'not-an-id')
+})
+
+test('known actions from the same build run untouched', async () => {
+  const res = await skewGuard({ keyring })(actionCall(MODULE_ACTION, { clientBuild: 'build-v2' }))
+  assert.ok(passed(res))
+  assert.equal(res.headers.get('x-skew-guard'), null)
+})
+
+test('a page from another build: reload-after lets it run and flags it; reject refuses it', async () => {
+  const after = await skewGuard({ keyring })(actionCall(MODULE_ACTION, { clientBuild: 'build-v1' }))
+  assert.ok(passed(after))
+  assert.equal(after.headers.get('x-skew-guard'), 'reload')
+  const rejected = await skewGuard({ keyring, policy: 'reject' })(actionCall(MODULE_ACTION, { clientBuild: 'build-v1' }))
+  assert.equal(rejected.status, 409)
+  assert.equal(rejected.headers.get('x-skew-guard'), 'stale-build')
+  assert.equal(getSkewStats().byKind['stale-build'], 2)
+  assert.equal(getSkewStats().last.clientBuildId, 'build-v1')
+  // No client identity means unknown, never a mismatch.
+  assert.ok(passed(await skewGuard({ keyring, policy: 'reject' })(actionCall(MODULE_ACTION))))
+})
+
+test('closure payloads: previous key → 409 refresh; unknown key → passed and recorded; current → passed', async () => {
+  const guard = skewGuard({ keyring })
+  const sealedWith = (key) => new Keyring({ current: key }).sealSync(INLINE_ACTION, '0:["x"]\n')
+  const rotated = await guard(await actionCall(INLINE_ACTION, { payload: sealedWith(OLD_KEY) }))
+  assert.equal(rotated.status, 409)
+  assert.equal(rotated.headers.get('x-skew-guard'), 'key-rotated')
+  assert.equal(rotated.headers.get('x-nextjs-action-not-found'), '1')
+  const current = await guard(await actionCall(INLINE_ACTION, { payload: sealedWith(KEY) }))
+  assert.ok(passed(current))
+  const foreign = await guard(await actionCall(INLINE_ACTION, { payload: sealedWith(FOREIGN_KEY) }))
+  assert.ok(passed(foreign), 'Next.js itself rejects it; the guard only records')
+  assert.deepEqual(getSkewStats().byKind, {
+    'unknown-action': 0,
+    'stale-build': 0,
+    'key-rotated': 1,
+    'unknown-key': 1,
+    'key-mismatch': 0,
+  })
+})
+
+test('no-JS form posts: unknown IDs get an HTML 409; closures are found through $ACTION_REF rows', async () => {
+  const guard = skewGuard({ keyring })
+  const unknown = await guard(await noJsForm({ ['$ACTION_ID_' + '40' + 'e'.repeat(40)]: '', note: 'hi' }))
+  assert.equal(unknown.status, 409)
+  assert.match(unknown.headers.get('content-type'), /^text\/html/)
+  assert.match(await unknown.text(), /Reload the page/)
+  assert.ok(passed(await guard(await noJsForm({ ['$ACTION_ID_' + MODULE_ACTION]: '', note: 'hi' }))))
+  const payload = new Keyring({ current: OLD_KEY }).sealSync(INLINE_ACTION, '0:["x"]\n')
+  const rotated = await guard(
+    await noJsForm({
+      $ACTION_REF_2: '',
+      '$ACTION_2:1': '["$@2"]',
+      '$ACTION_2:0': JSON.stringify({ id: INLINE_ACTION, bound: '$@1' }),
+      '$ACTION_2:2': JSON.stringify(payload),
+      note: 'hi',
+    }),
+  )
+  assert.equal(rotated.status, 409)
+  assert.equal(rotated.headers.get('x-skew-guard'), 'key-rotated')
+})
+
+test('bodies it cannot or should not read pass through untouched', async () => {
+  const guard = skewGuard({ keyring, maxBodyBytes: 64 })
+  const big = await actionCall(INLINE_ACTION, { payload: new Keyring({ current: OLD_KEY }).sealSync(INLINE_ACTION, '0:["x"]\n') })
+  assert.ok(passed(await guard(big)), 'over maxBodyBytes: not read')
+  const broken = new Request('http://127.0.0.1/', {
+    method: 'POST',
+    headers: { 'next-action': INLINE_ACTION, 'content-type': 'multipart/form-data; boundary=x', 'content-length': '10' },
+    body: 'garbage!!!',
+  })
+  assert.ok(passed(await guard(broken)))
+  const junkPayload = await actionCall(INLINE_ACTION, { payload: 'not base64 at all' })
+  assert.ok(passed(await skewGuard({ keyring })(junkPayload)))
+  // The body is still there for Next.js after the guard read it.
+  const request = await actionCall(INLINE_ACTION, { payload: new Keyring({ current: KEY }).sealSync(INLINE_ACTION, '0:[]\n') })
+  await skewGuard({ keyring })(request)
+  assert.match(await request.text(), /\$@1/)
+})
+
+test('composes with the app\'s own proxy and stamps its response', async () => {
+  const guard = skewGuard({
+    keyring,
+    next: (request) => (new URL(request.url).pathname === '/old' ? Response.redirect('http://127.0.0.1/new', 307) : undefined),
+  })
+  const redirected = await guard(new Request('http://127.0.0.1/old'))
+  assert.equal(redirected.status, 307)
+  assert.equal(redirected.headers.get('x-build-id'), 'build-v2')
+  assert.ok(passed(await guard(new Request('http://127.0.0.1/other'))))
+})
+
+test('options are validated with the valid choices in the message', () => {
+  assert.throws(() => skewGuard({ polcy: 'reject' }), { code: 'ERR_UNKNOWN_OPTION', message: /Valid options: next, healthPath, policy/ })
+  assert.throws(() => skewGuard({ policy: 'sometimes' }), { code: 'ERR_INVALID_ARG_VALUE', message: /"reload-after" or "reject"/ })
+  assert.throws(() => skewGuard({ healthPath: 'health' }), { code: 'ERR_INVALID_ARG_VALUE' })
+  assert.throws(() => skewGuard({ keyring: 'abc' }), { code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => skewGuard({ maxBodyBytes: -1 }), { code: 'ERR_INVALID_ARG_VALUE' })
+  assert.throws(() => skewGuard('x'), { code: 'ERR_INVALID_ARG_TYPE' })
+})
+
+test('a missing or corrupt manifest degrades to pass-through with one log line', async () => {
+  const file = path.join(dist, 'server', 'server-reference-manifest.json')
+  const saved = fs.readFileSync(file)
+  // A fresh module instance, so the manifest is read again.
+  for (const k of Object.keys(require.cache)) if (k.includes(`${path.sep}dist${path.sep}proxy${path.sep}`)) delete require.cache[k]
+  fs.writeFileSync(file, '{"node": {"trunc')
+  const logged = []
+  const original = console.warn
+  console.warn = (...args) => logged.push(args.join(' '))
+  try {
+    const fresh = require('../dist/proxy/index.js').skewGuard({ keyring })
+    assert.ok(passed(await fresh(actionCall('40' + 'f'.repeat(40)))))
+    assert.ok(passed(await fresh(actionCall('40' + 'f'.repeat(40)))))
+  } finally {
+    console.warn = original
+    fs.writeFileSync(file, saved)
+  }
+  assert.equal(logged.length, 1)
+  assert.match(logged[0], /not valid JSON/)
+  assert.equal(getSkewStats().configErrors.ERR_MANIFEST, 1)
+})
