@@ -12,9 +12,11 @@
 import { keyCheckValue, Keyring } from '../core'
 import { nextMajor, readActionManifest, readBuildId, type ActionManifest } from '../server/build-info'
 import { logOnce, recordConfigError, recordSkew, state } from '../server/events'
+import { createOnRequestError } from './on-request-error'
 
 export { getSkewStats, onSkew } from '../server/events'
 export type { SkewEvent, SkewKind, SkewStats } from '../server/events'
+export type { ErrorContext, RequestInfo } from './on-request-error'
 
 const NOT_FOUND_LOG = /Failed to find Server Action "([0-9a-f]+)"/
 
@@ -134,52 +136,12 @@ export async function register(): Promise<RegisterReport | undefined> {
   return registered
 }
 
-/** The request as Next.js passes it to `onRequestError`. */
-export interface RequestInfo {
-  path?: string
-  method?: string
-  headers?: Record<string, string | string[] | undefined>
-}
-
-/** The context Next.js passes to `onRequestError`. */
-export interface ErrorContext {
-  routerKind?: string
-  routePath?: string
-  routeType?: 'render' | 'route' | 'action' | 'middleware' | 'proxy'
-  [key: string]: unknown
-}
-
-function isDecryptFailure(err: unknown): boolean {
-  if (!(err instanceof Error) && (typeof err !== 'object' || err === null)) return false
-  const { name, message } = err as { name?: unknown; message?: unknown }
-  return (
-    name === 'OperationError' ||
-    (typeof message === 'string' && message.startsWith('Invalid Server Action payload: failed to decrypt'))
-  )
-}
-
 /**
  * Next.js 15+ calls this for errors in requests. A closure whose bound arguments
  * could not be decrypted (wrong key, tampered, another action) is recorded as
  * skew of kind `key-mismatch`; everything else is left alone.
  */
-export function onRequestError(error: unknown, request: RequestInfo, context: ErrorContext): void {
-  try {
-    if (context?.routeType !== 'action' || !isDecryptFailure(error)) return
-    const header = request?.headers?.['next-action']
-    const actionId = typeof header === 'string' ? header : undefined
-    const clientBuild = request?.headers?.['x-skew-guard-build']
-    recordSkew({
-      kind: 'key-mismatch',
-      ...(actionId ? { actionId } : {}),
-      ...(typeof clientBuild === 'string' ? { clientBuildId: clientBuild } : {}),
-      serverBuildId: readBuildId(),
-      source: 'instrumentation',
-    })
-  } catch {
-    // An error hook must never throw.
-  }
-}
+export const onRequestError = createOnRequestError(readBuildId)
 
 /** For tests and tools: forget the cached register() result. */
 export function resetRegistration(): void {

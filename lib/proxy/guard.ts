@@ -6,8 +6,8 @@
 
 import { NextResponse } from 'next/server'
 
-import type { ActionManifest } from '../server/build-info'
-import { isInlineAction } from '../server/build-info'
+// Types only: this module also runs on Edge, where build-info's `node:fs` does not exist.
+import type { ActionEntry, ActionManifest } from '../server/build-info'
 import { recordConfigError, recordSkew, type SkewKind } from '../server/events'
 import {
   BUILD_ID_HEADER,
@@ -287,6 +287,11 @@ export function createSkewGuard(runtime: GuardRuntime) {
       return response
     }
   }
+}
+
+/** Whether a manifest entry is an inline closure (which carries encrypted bound args). */
+function isInlineAction(entry: ActionEntry | undefined): boolean {
+  return !!entry?.exportedName && /^\$\$(RSC_SERVER_)?ACTION_\d+$/.test(entry.exportedName)
 }
 
 /** Next.js 14 manifests have no export names, so inline actions cannot be told apart there. */

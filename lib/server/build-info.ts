@@ -108,8 +108,3 @@ export function nextMajor(fromDir: string = process.cwd()): number | null {
     return null
   }
 }
-
-/** Whether an action ID names an inline closure (which carries encrypted bound args). */
-export function isInlineAction(entry: ActionEntry | undefined): boolean {
-  return !!entry?.exportedName && /^\$\$(RSC_SERVER_)?ACTION_\d+$/.test(entry.exportedName)
-}

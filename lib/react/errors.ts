@@ -1,0 +1,157 @@
+/**
+ * Option validation for the client guard. The client bundle must not import
+ * the core (it pulls in the native loader), so this is a small local copy of
+ * the core's conventions: `TypeError`s with a stable `code`, messages that say
+ * what is accepted.
+ */
+
+/** Codes of {@link SkewGuardOptionError}. */
+export type OptionErrorCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_UNKNOWN_OPTION'
+
+/**
+ * A prop or option the client guard cannot use. A `TypeError` (like Node's own
+ * argument errors) with a stable `code`: branch on the code, not the message.
+ * Thrown during render for `<SkewGuard>` props, so a typo in a layout shows up
+ * in development instead of silently disabling the guard.
+ */
+export class SkewGuardOptionError extends TypeError {
+  /** `ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE` or `ERR_UNKNOWN_OPTION`. */
+  readonly code: OptionErrorCode
+
+  constructor(code: OptionErrorCode, message: string) {
+    super(message)
+    this.name = 'SkewGuardOptionError'
+    this.code = code
+  }
+}
+
+/** Describes a value for a message: enum-like strings are quoted, objects named by type. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'string') return value.length > 40 ? `a string of length ${value.length}` : JSON.stringify(value)
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`
+  if (typeof value === 'object') return `an instance of ${(value as object).constructor?.name ?? 'Object'}`
+  return `type ${typeof value}`
+}
+
+/** Checks one option value; `where` names the function or component for the message. */
+export type Check = (where: string, name: string, value: unknown) => void
+
+/**
+ * Validates an options object against `checks` (one per valid key). Missing
+ * or `undefined` values are skipped (defaults apply); unknown keys are refused
+ * because a misspelt option (`pollInterval`) would otherwise be ignored
+ * without a word.
+ */
+export function checkOptions<T extends object>(where: string, options: unknown, checks: Record<string, Check>): T {
+  if (options === undefined || options === null) return {} as T
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `${where} expects an options object; received ${describe(options)}.`)
+  }
+  const valid = Object.keys(checks)
+  for (const key of Object.keys(options)) {
+    if (!Object.prototype.hasOwnProperty.call(checks, key)) {
+      throw new SkewGuardOptionError(
+        'ERR_UNKNOWN_OPTION',
+        `${where} has no option ${JSON.stringify(key)}. Valid options: ${valid.join(', ')}.`,
+      )
+    }
+  }
+  for (const key of valid) {
+    const value = (options as Record<string, unknown>)[key]
+    if (value !== undefined) checks[key](where, key, value)
+  }
+  return options as T
+}
+
+/** Any value (`children`, `fallback`: React validates those itself). */
+export const anything: Check = () => {}
+
+/** One of a fixed set of strings; the message lists them. */
+export function oneOf(values: readonly string[]): Check {
+  return (where, name, value) => {
+    if (typeof value !== 'string') {
+      throw new SkewGuardOptionError(
+        'ERR_INVALID_ARG_TYPE',
+        `${where}: "${name}" must be one of ${values.map((v) => `'${v}'`).join(', ')}; received ${describe(value)}.`,
+      )
+    }
+    if (!values.includes(value)) {
+      throw new SkewGuardOptionError(
+        'ERR_INVALID_ARG_VALUE',
+        `${where}: "${name}" must be one of ${values.map((v) => `'${v}'`).join(', ')}; received ${describe(value)}.`,
+      )
+    }
+  }
+}
+
+/** A function. */
+export const fn: Check = (where, name, value) => {
+  if (typeof value !== 'function') {
+    throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `${where}: "${name}" must be a function; received ${describe(value)}.`)
+  }
+}
+
+/** A build ID: a string, or `null` for "unknown". An empty string also means unknown (an unset env var). */
+export const buildIdCheck: Check = (where, name, value) => {
+  if (value !== null && typeof value !== 'string') {
+    throw new SkewGuardOptionError(
+      'ERR_INVALID_ARG_TYPE',
+      `${where}: "${name}" must be a string (or null when unknown); received ${describe(value)}.`,
+    )
+  }
+}
+
+/** A finite number of milliseconds, at least `min`. */
+export function millis(min: number): Check {
+  return (where, name, value) => {
+    if (typeof value !== 'number') {
+      throw new SkewGuardOptionError(
+        'ERR_INVALID_ARG_TYPE',
+        `${where}: "${name}" must be a number of milliseconds; received ${describe(value)}.`,
+      )
+    }
+    if (!Number.isFinite(value) || value < min) {
+      throw new SkewGuardOptionError(
+        'ERR_INVALID_ARG_VALUE',
+        `${where}: "${name}" must be a finite number of milliseconds, at least ${min}; received ${value}.`,
+      )
+    }
+  }
+}
+
+/** The health endpoint: a path (`/api/health`) or absolute http(s) URL, or `false` to disable polling. */
+export const healthPathCheck: Check = (where, name, value) => {
+  if (value === false) return
+  if (typeof value !== 'string') {
+    throw new SkewGuardOptionError(
+      'ERR_INVALID_ARG_TYPE',
+      `${where}: "${name}" must be a path such as '/api/health', or false to disable polling; received ${describe(value)}.`,
+    )
+  }
+  if (!value.startsWith('/') && !/^https?:\/\//i.test(value)) {
+    throw new SkewGuardOptionError(
+      'ERR_INVALID_ARG_VALUE',
+      `${where}: "${name}" must start with '/' (a path on this site) or be an http(s) URL, or be false; received ${describe(value)}.`,
+    )
+  }
+}
+
+/** A time: a number of ms since the epoch (finite, non-negative) or a `Date`. Returns ms. */
+export function toTime(where: string, name: string, value: unknown): number {
+  const ms = value instanceof Date ? value.getTime() : value
+  if (typeof ms !== 'number') {
+    throw new SkewGuardOptionError(
+      'ERR_INVALID_ARG_TYPE',
+      `${where}: "${name}" must be a number of milliseconds or a Date; received ${describe(value)}.`,
+    )
+  }
+  if (!Number.isFinite(ms) || ms < 0) {
+    throw new SkewGuardOptionError(
+      'ERR_INVALID_ARG_VALUE',
+      `${where}: "${name}" must be a finite, non-negative number of milliseconds; received ${ms}.`,
+    )
+  }
+  return ms
+}
