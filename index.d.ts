@@ -33,14 +33,14 @@ export declare class NativeKeyring {
   /** `verifyString` for a payload held as bytes. */
   verifyBytes(payload: Uint8Array, actionId: string): number
   /** `verifyString` on the libuv thread pool. */
-  verifyAsync(payload: PayloadInput, actionId: string): Promise<number>
+  verifyAsync(payload: string | Buffer, actionId: string): Promise<number>
   /**
    * Opens a payload and returns its Flight rows; throws `ERR_PAYLOAD_…`
    * errors where verify would report a failure.
    */
-  open(payload: PayloadInput, actionId: string): OpenedPayload
+  open(payload: string | Buffer, actionId: string): OpenedPayload
   /** `open` on the libuv thread pool. */
-  openAsync(payload: PayloadInput, actionId: string): Promise<OpenedPayload>
+  openAsync(payload: string | Buffer, actionId: string): Promise<OpenedPayload>
   /**
    * Seals Flight rows for an action with the current key and a random IV,
    * as Next.js does; the result is a payload Next.js decrypts.

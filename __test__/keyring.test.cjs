@@ -22,6 +22,8 @@ for (const { name, core, sync } of backends) {
     await rejectsWithCode(() => new Keyring({ current: Buffer.from(V.key) }), 'ERR_INVALID_ARG_TYPE')
     await rejectsWithCode(() => new Keyring({ current: V.key, previous: K2 }), 'ERR_INVALID_ARG_TYPE')
     await rejectsWithCode(() => new Keyring({ current: V.key, previous: [null] }), 'ERR_INVALID_ARG_TYPE')
+    // eslint-disable-next-line no-sparse-arrays
+    await rejectsWithCode(() => new Keyring({ current: V.key, previous: [, K2] }), 'ERR_INVALID_ARG_TYPE', /previous\[0\]/)
     await rejectsWithCode(() => new Keyring({ current: V.key, previous: [V.key] }), 'ERR_KEYRING_DUPLICATE')
     // The same key in another accepted form is still the same key.
     await rejectsWithCode(
@@ -42,6 +44,14 @@ for (const { name, core, sync } of backends) {
     assert.equal(ring.size, 3)
     assert.deepEqual(await ring.verify(V.payload, V.actionId), { ok: true, status: 'previous-key', keyIndex: 1 })
     await rejectsWithCode(() => Keyring.fromEnv({}), 'ERR_KEYRING_EMPTY', /NEXT_SERVER_ACTIONS_ENCRYPTION_KEY is not set/)
+    await rejectsWithCode(() => Keyring.fromEnv(null), 'ERR_INVALID_ARG_TYPE')
+    await rejectsWithCode(() => Keyring.fromEnv({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: K3, SKEW_GUARD_PREVIOUS_KEYS: 5 }), 'ERR_INVALID_ARG_TYPE')
+    // Only ASCII whitespace is trimmed, as atob ignores only that.
+    await rejectsWithCode(
+      () => Keyring.fromEnv({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: K3, SKEW_GUARD_PREVIOUS_KEYS: `\u00a0${K2}` }),
+      'ERR_KEY_NOT_BASE64',
+      /^SKEW_GUARD_PREVIOUS_KEYS entry #1: /,
+    )
     await rejectsWithCode(
       () => Keyring.fromEnv({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: 'ab'.repeat(32) }),
       'ERR_KEY_HEX',
@@ -116,6 +126,17 @@ for (const { name, core, sync } of backends) {
       if (sync) assert.deepEqual(ring.verifySync(payload, V.actionId), expected, reason)
       await rejectsWithCode(() => ring.open(payload, V.actionId), reason)
     }
+    // The cap counts the same on every backend, also for non-ASCII text (not base64 whatever its length).
+    for (const text of ['é'.repeat(200), 'é'.repeat(300)]) {
+      const reason = text.length > 256 ? 'ERR_PAYLOAD_TOO_LARGE' : 'ERR_PAYLOAD_NOT_BASE64'
+      assert.equal((await ring.verify(text, V.actionId)).reason, reason)
+      await rejectsWithCode(() => ring.open(text, V.actionId), reason)
+    }
+    // Uint8Arrays from another realm are bytes too.
+    const foreignBytes = require('node:vm').runInNewContext(`new Uint8Array(${V.payload.length})`)
+    foreignBytes.set(Buffer.from(V.payload))
+    assert.ok(!(foreignBytes instanceof Uint8Array))
+    assert.equal((await new Keyring({ current: V.key }).verify(foreignBytes, V.actionId)).status, 'current')
     // The default cap is 1 MiB of base64 text.
     const big = new Keyring({ current: V.key })
     assert.equal(big.maxPayloadBytes, 1024 * 1024)
@@ -150,6 +171,9 @@ for (const { name, core, sync } of backends) {
     })
     if (!sync) {
       await rejectsWithCode(() => rotated.verifySync(sealed, V.actionId), 'ERR_SYNC_UNAVAILABLE', /await keyring\.verify\(\)/)
+      // Refused before anything else, whatever the payload.
+      await rejectsWithCode(() => rotated.verifySync('A'.repeat(2e6), V.actionId), 'ERR_SYNC_UNAVAILABLE')
+      await rejectsWithCode(() => rotated.openSync(sealed, V.actionId), 'ERR_SYNC_UNAVAILABLE')
       await rejectsWithCode(() => rotated.sealSync(V.actionId, ''), 'ERR_SYNC_UNAVAILABLE')
     }
   })
@@ -166,6 +190,7 @@ for (const { name, core, sync } of backends) {
     await rejectsWithCode(() => compareBuildIds(5, 'a'), 'ERR_INVALID_ARG_TYPE')
     await rejectsWithCode(() => compareBuildIds('a', {}), 'ERR_INVALID_ARG_TYPE')
     await rejectsWithCode(() => compareBuildIds('a'.repeat(1025), 'a'), 'ERR_BUILD_ID_TOO_LONG')
+    await rejectsWithCode(() => compareBuildIds('a\ud83d', 'a\ufffd'), 'ERR_INVALID_ARG_VALUE', /lone surrogate/)
   })
 
   test(`${name}: shouldForceRefresh honours the rotation notice window`, async () => {

@@ -117,11 +117,24 @@ for (const { name, core } of backends) {
   })
 }
 
+test('not-base64 messages name the character and its position in characters', () => {
+  for (const { core } of backends) {
+    const bom = core.checkKey('\ufeff' + K32).errors[0]
+    assert.equal(bom.code, 'ERR_KEY_NOT_BASE64')
+    assert.match(bom.message, /U\+FEFF \(a byte-order mark.*\) at position 0/)
+    assert.match(core.checkKey(K32 + '\u00a0').errors[0].message, /U\+00A0 \(a non-breaking space.*at position 44/)
+    assert.match(core.checkKey('AAAAAAAé').errors[0].message, /U\+00E9 at position 7/)
+    assert.match(core.checkKey('AB=C' + K32).errors[0].message, /'=' at position 2 is padding in the middle/)
+    assert.match(core.checkKey('AAAAA').errors[0].message, /5 characters .* is a length no base64 string has/)
+  }
+})
+
 test('both backends agree on findings for a corpus of odd keys', () => {
   const corpus = [
     ...PARSE_CASES.map(([k]) => k),
     ...CHECK_CASES.map(([k]) => k),
     'YQ=', 'YQ===', 'Y', '====', '=', '\u00a0' + K32, K32 + '\v', 'é'.repeat(44),
+    '\ufeff' + K32, K32 + '\u00a0', 'AAAAAAAé', '€AAA', '😀' + K32, 'AB=C' + K32,
     ...Array.from({ length: 200 }, (_, i) => b64(crypto.randomBytes(i % 40)).slice(0, 10 + (i % 50))),
   ]
   const [native, ...others] = backends
@@ -133,8 +146,8 @@ test('both backends agree on findings for a corpus of odd keys', () => {
       assert.deepEqual(codes(got), codes(expected), `${other.name} ${JSON.stringify(key)}`)
       assert.equal(got.bytes, expected.bytes, JSON.stringify(key))
       assert.equal(got.checkValue, expected.checkValue, JSON.stringify(key))
-      // Messages are identical wherever the input is ASCII (byte and UTF-16 offsets agree there).
-      if (/^[\x00-\x7f]*$/.test(key)) assert.deepEqual(got, expected, `${other.name} ${JSON.stringify(key)}`)
+      // Messages too, for non-ASCII input as well (positions count characters on both).
+      assert.deepEqual(got, expected, `${other.name} ${JSON.stringify(key)}`)
     }
   }
 })

@@ -41,7 +41,7 @@ pub enum Code {
   PayloadTooLarge,
   /// A payload `atob` would reject.
   PayloadNotBase64,
-  /// A payload shorter than IV + tag.
+  /// A payload too short to hold IV, action ID and tag.
   PayloadTooShort,
   /// No key in the keyring authenticates the payload.
   PayloadUnknownKey,

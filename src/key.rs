@@ -10,7 +10,7 @@
 use aes::cipher::{Array, BlockCipherEncrypt, KeyInit};
 use zeroize::Zeroizing;
 
-use crate::atob::{self, AtobError, CANONICAL};
+use crate::atob::{self, CANONICAL};
 use crate::errors::{Code, GuardError, GuardResult};
 use base64::Engine;
 
@@ -68,6 +68,43 @@ fn without_whitespace(key: &str) -> String {
   key.bytes().filter(|&b| !atob::is_ascii_whitespace(b)).map(char::from).collect()
 }
 
+fn is_base64_char(c: char) -> bool {
+  c.is_ascii_alphanumeric() || c == '+' || c == '/'
+}
+
+fn is_whitespace_char(c: char) -> bool {
+  c.is_ascii() && atob::is_ascii_whitespace(c as u8)
+}
+
+/// Why `atob` rejects a key, in words. Positions count characters (Unicode
+/// scalar values), as a person (and the JS backend) counts them.
+fn not_base64_reason(key: &str) -> String {
+  for (i, c) in key.chars().enumerate() {
+    if !(is_base64_char(c) || c == '=' || is_whitespace_char(c)) {
+      let shown = if c.is_ascii_graphic() { format!("'{c}' (U+{:04X})", c as u32) } else { format!("U+{:04X}", c as u32) };
+      let name = match c {
+        '\u{feff}' => " (a byte-order mark, often from a file saved by a Windows editor)",
+        '\u{a0}' => " (a non-breaking space, often pasted from a web page)",
+        '\u{b}' => " (a vertical tab)",
+        _ => "",
+      };
+      return format!("{shown}{name} at position {i} is outside the base64 alphabet (A-Z a-z 0-9 + / and trailing =)");
+    }
+  }
+  let compact: Vec<(usize, char)> = key.chars().enumerate().filter(|(_, c)| !is_whitespace_char(*c)).collect();
+  let data_len = compact.iter().rposition(|(_, c)| *c != '=').map_or(0, |p| p + 1);
+  if let Some((i, _)) = compact[..data_len].iter().find(|(_, c)| *c == '=') {
+    return format!("'=' at position {i} is padding in the middle of the key");
+  }
+  if data_len % 4 == 1 {
+    return format!(
+      "{data_len} characters (without whitespace and padding) is a length no base64 string has; the key was \
+       probably cut off or has extra characters"
+    );
+  }
+  format!("its '=' padding does not fit its length ({} characters without whitespace)", compact.len())
+}
+
 /// Words and marks that documentation placeholders are made of
 /// (`your-generated-key`, `<base64-key>`, `kP...base64...`).
 fn looks_like_placeholder(compact: &str) -> bool {
@@ -121,29 +158,10 @@ pub fn parse_key(key: &str) -> GuardResult<ParsedKey> {
          key with `npx next-skew-guard keygen`.",
       ));
     }
-    Err(AtobError::InvalidByte(pos)) => {
-      let shown = key.as_bytes().get(pos).copied().unwrap_or(0);
-      let what = if shown.is_ascii_graphic() {
-        format!("'{}'", shown as char)
-      } else {
-        format!("byte 0x{shown:02x}")
-      };
+    Err(_) => {
       return Err(GuardError::new(
         Code::KeyNotBase64,
-        format!(
-          "The encryption key is not base64: {what} at position {pos} is outside the base64 alphabet \
-           (A-Z a-z 0-9 + / and trailing =). {GENERATE_HINT}"
-        ),
-      ));
-    }
-    Err(AtobError::InvalidLength) => {
-      return Err(GuardError::new(
-        Code::KeyNotBase64,
-        format!(
-          "The encryption key is not base64: {} characters (without whitespace and padding) is a length \
-           no base64 string has; the key was probably cut off or has extra characters. {GENERATE_HINT}",
-          compact.trim_end_matches('=').len()
-        ),
+        format!("The encryption key is not base64: {}. {GENERATE_HINT}", not_base64_reason(key)),
       ));
     }
   };
@@ -249,8 +267,7 @@ pub fn check_key(key: &str) -> KeyReport {
        one with `npx next-skew-guard keygen`."
         .into(),
     );
-  } else if parsed.bytes().iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
-    // Random bytes are all printable with odds below 1e-8 even for 16 bytes.
+  } else if looks_like_text(parsed.bytes()) {
     error(
       Code::KeyWeak,
       "The encryption key decodes to readable text: it is a passphrase encoded as base64, not random \
@@ -304,6 +321,17 @@ pub fn check_key(key: &str) -> KeyReport {
     bytes: Some(parsed.len()),
     check_value: Some(parsed.check_value()),
     findings,
+  }
+}
+
+/// Readable text encoded as base64 (a passphrase, not random bytes). Random
+/// keys pass: all 24+ bytes printable has odds of (95/256)^24 ≈ 5e-11, and 16
+/// bytes all letters or digits (62/256)^16 ≈ 7e-11.
+fn looks_like_text(bytes: &[u8]) -> bool {
+  if bytes.len() >= 24 {
+    bytes.iter().all(|b| b.is_ascii_graphic() || *b == b' ')
+  } else {
+    bytes.iter().all(u8::is_ascii_alphanumeric)
   }
 }
 

@@ -23,8 +23,9 @@ pub const TAG_LEN: usize = 16;
 pub const MAX_KEYS: usize = 16;
 /// Default cap on a payload's length in characters (bytes of base64 text).
 pub const DEFAULT_MAX_PAYLOAD: usize = 1024 * 1024;
-/// Largest cap a keyring may be configured with.
-pub const MAX_PAYLOAD_LIMIT: usize = 1024 * 1024 * 1024;
+/// Largest cap a keyring may be configured with: below V8's longest string
+/// (~512 MiB), so the JS backends can always hold a payload under the cap.
+pub const MAX_PAYLOAD_LIMIT: usize = 256 * 1024 * 1024;
 
 enum Cipher {
   Aes128(Box<Gcm<Aes128>>),

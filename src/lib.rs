@@ -155,9 +155,9 @@ pub struct OpenedPayload {
   pub rows: String,
 }
 
-/// Payload input: the base64 text as a string, or its bytes (e.g. a body
-/// slice). The string form comes first because it is the common one.
-pub type PayloadInput = Either<String, Buffer>;
+/// Payload input for the async methods: the base64 text as a string, or its
+/// bytes (e.g. a body slice). The string form comes first: it is the common one.
+type PayloadInput = Either<String, Buffer>;
 
 fn payload_bytes(p: &PayloadInput) -> &[u8] {
   match p {
@@ -218,7 +218,7 @@ impl NativeKeyring {
 
   /// `verifyString` on the libuv thread pool.
   #[napi(catch_unwind, ts_return_type = "Promise<number>")]
-  pub fn verify_async(&self, payload: PayloadInput, action_id: String) -> Result<AsyncTask<PayloadTask>, ErrCode> {
+  pub fn verify_async(&self, payload: Either<String, Buffer>, action_id: String) -> Result<AsyncTask<PayloadTask>, ErrCode> {
     action_id_bytes(&action_id)?;
     Ok(AsyncTask::new(PayloadTask::new(&self.inner, Op::Verify, &payload, action_id)))
   }
@@ -226,14 +226,14 @@ impl NativeKeyring {
   /// Opens a payload and returns its Flight rows; throws `ERR_PAYLOAD_…`
   /// errors where verify would report a failure.
   #[napi(catch_unwind)]
-  pub fn open(&self, payload: PayloadInput, action_id: String) -> Result<OpenedPayload, ErrCode> {
+  pub fn open(&self, payload: Either<String, Buffer>, action_id: String) -> Result<OpenedPayload, ErrCode> {
     let opened = payload::open(&self.inner, payload_bytes(&payload), action_id_bytes(&action_id)?).map_err(js_err)?;
     Ok(OpenedPayload { key_index: opened.key_index as u32, rows: opened.rows })
   }
 
   /// `open` on the libuv thread pool.
   #[napi(catch_unwind, ts_return_type = "Promise<OpenedPayload>")]
-  pub fn open_async(&self, payload: PayloadInput, action_id: String) -> Result<AsyncTask<PayloadTask>, ErrCode> {
+  pub fn open_async(&self, payload: Either<String, Buffer>, action_id: String) -> Result<AsyncTask<PayloadTask>, ErrCode> {
     action_id_bytes(&action_id)?;
     Ok(AsyncTask::new(PayloadTask::new(&self.inner, Op::Open, &payload, action_id)))
   }
@@ -249,15 +249,15 @@ impl NativeKeyring {
   #[napi(catch_unwind, ts_return_type = "Promise<string>")]
   pub fn seal_async(&self, action_id: String, rows: String) -> Result<AsyncTask<PayloadTask>, ErrCode> {
     action_id_bytes(&action_id)?;
-    Ok(AsyncTask::new(PayloadTask { ring: self.inner.clone(), op: Op::Seal, input: rows.into_bytes(), action_id }))
+    Ok(AsyncTask::new(PayloadTask { ring: self.inner.clone(), op: Op::Seal(rows), action_id }))
   }
 }
 
 #[doc(hidden)]
 pub enum Op {
-  Verify,
-  Open,
-  Seal,
+  Verify(Vec<u8>),
+  Open(Vec<u8>),
+  Seal(String),
 }
 
 /// Work item for the async keyring methods. Owns copies of its inputs, so
@@ -266,13 +266,24 @@ pub enum Op {
 pub struct PayloadTask {
   ring: Arc<keyring::Keyring>,
   op: Op,
-  input: Vec<u8>,
   action_id: String,
 }
 
 impl PayloadTask {
-  fn new(ring: &Arc<keyring::Keyring>, op: Op, payload: &PayloadInput, action_id: String) -> Self {
-    PayloadTask { ring: ring.clone(), op, input: payload_bytes(payload).to_vec(), action_id }
+  fn new(ring: &Arc<keyring::Keyring>, op: fn(Vec<u8>) -> Op, payload: &PayloadInput, action_id: String) -> Self {
+    PayloadTask { ring: ring.clone(), op: op(payload_bytes(payload).to_vec()), action_id }
+  }
+
+  fn run(&self) -> errors::GuardResult<TaskOutput> {
+    let id = self.action_id.as_bytes();
+    Ok(match &self.op {
+      Op::Verify(payload) => TaskOutput::Verdict(payload::verify(&self.ring, payload, id).code()),
+      Op::Open(payload) => {
+        let o = payload::open(&self.ring, payload, id)?;
+        TaskOutput::Opened(OpenedPayload { key_index: o.key_index as u32, rows: o.rows })
+      }
+      Op::Seal(rows) => TaskOutput::Sealed(payload::seal(&self.ring, id, rows)?),
+    })
   }
 }
 
@@ -287,20 +298,17 @@ impl Task for PayloadTask {
   type Output = TaskOutput;
   type JsValue = Unknown<'static>;
 
+  /// Runs on a libuv worker thread, outside any `#[napi(catch_unwind)]`
+  /// frame, so it catches panics itself: unwinding out of it would abort.
+  /// Errors travel as `CODE|message` (an async task can only reject with a
+  /// napi status); the JS facade splits them back into `code` and `message`.
   fn compute(&mut self) -> napi::Result<TaskOutput> {
-    let id = self.action_id.as_bytes();
-    let to_napi = |e: GuardError| napi::Error::new(Status::GenericFailure, format!("{}|{}", e.code.as_str(), e.message));
-    Ok(match self.op {
-      Op::Verify => TaskOutput::Verdict(payload::verify(&self.ring, &self.input, id).code()),
-      Op::Open => {
-        let o = payload::open(&self.ring, &self.input, id).map_err(to_napi)?;
-        TaskOutput::Opened(OpenedPayload { key_index: o.key_index as u32, rows: o.rows })
-      }
-      Op::Seal => {
-        let rows = std::str::from_utf8(&self.input).unwrap_or_default();
-        TaskOutput::Sealed(payload::seal(&self.ring, id, rows).map_err(to_napi)?)
-      }
-    })
+    let to_napi = |code: &str, message: &str| napi::Error::new(Status::GenericFailure, format!("{code}|{message}"));
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run())) {
+      Ok(Ok(output)) => Ok(output),
+      Ok(Err(e)) => Err(to_napi(e.code.as_str(), &e.message)),
+      Err(_) => Err(to_napi("ERR_INTERNAL", "next-skew-guard hit an internal error; please report it.")),
+    }
   }
 
   fn resolve(&mut self, env: Env, output: TaskOutput) -> napi::Result<Self::JsValue> {

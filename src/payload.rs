@@ -112,7 +112,9 @@ fn decrypt<'b>(
   buf: &'b mut Vec<u8>,
 ) -> Result<(usize, &'b [u8]), Verdict> {
   if payload.len() > ring.max_payload() {
-    return Err(Verdict::Malformed(Malformed::TooLarge));
+    // The JS facade counts UTF-16 units, Rust sees UTF-8 bytes: the two differ
+    // only for non-ASCII text, which is not base64 whatever its length.
+    return Err(Verdict::Malformed(if payload.is_ascii() { Malformed::TooLarge } else { Malformed::NotBase64 }));
   }
   atob::decode_into(payload, buf).map_err(|_| Verdict::Malformed(Malformed::NotBase64))?;
   let parts = split(buf, action_id.len()).ok_or(Verdict::Malformed(Malformed::TooShort))?;

@@ -19,10 +19,10 @@ import type {
 export const ENV_KEY = 'NEXT_SERVER_ACTIONS_ENCRYPTION_KEY'
 /** Comma-separated previous keys, still accepted after a rotation. */
 export const ENV_PREVIOUS_KEYS = 'SKEW_GUARD_PREVIOUS_KEYS'
-/** Default cap on a payload's length, in characters (1 MiB, Next.js's default action body limit). */
+/** Default cap on a payload's length (1 MiB, Next.js's default action body limit). */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
-/** Largest `maxPayloadBytes` a keyring accepts (1 GiB). */
-export const MAX_PAYLOAD_BYTES_LIMIT = 1024 * 1024 * 1024
+/** Largest `maxPayloadBytes` a keyring accepts (256 MiB, well under V8's longest string). */
+export const MAX_PAYLOAD_BYTES_LIMIT = 256 * 1024 * 1024
 
 /** Reason codes of a failed verification. */
 export type VerifyReason =
@@ -56,7 +56,10 @@ export interface KeyringOptions {
   current: string
   /** Keys of earlier deployments, newest first, still accepted (reported as `previous-key`). */
   previous?: readonly string[]
-  /** Longest payload accepted, in characters; longer ones are refused before any work. Default 1 MiB. */
+  /**
+   * Longest payload accepted: string length (base64 text is ASCII, so characters = bytes) or byte
+   * length; longer ones are refused before any work. Default 1 MiB, at most 256 MiB.
+   */
   maxPayloadBytes?: number
 }
 
@@ -89,8 +92,13 @@ function checkActionId(actionId: unknown): asserts actionId is string {
   }
 }
 
+/** Also true for Uint8Arrays from another realm (vm contexts, test runners), where `instanceof` fails. */
+function isBytes(value: unknown): value is Uint8Array {
+  return value instanceof Uint8Array || Object.prototype.toString.call(value) === '[object Uint8Array]'
+}
+
 function checkPayload(payload: unknown): asserts payload is PayloadInput {
-  if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
+  if (typeof payload !== 'string' && !isBytes(payload)) {
     throw new SkewGuardTypeError(
       `The "payload" argument must be a string or a Uint8Array/Buffer of base64 text; received ${describeType(payload)}.`,
     )
@@ -130,8 +138,19 @@ function toMs(name: string, value: unknown): number {
 function optionalBuildId(name: string, value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined
   expectString(name, value, ' Pass undefined or null when the build ID is not known.')
+  // Lone surrogates would turn into U+FFFD on the way to bytes and compare equal to it.
+  if (!(value as string & { isWellFormed(): boolean }).isWellFormed()) {
+    throw new SkewGuardError('ERR_INVALID_ARG_VALUE', `"${name}" is not a well-formed string (it holds a lone surrogate).`)
+  }
   return value
 }
+
+const SYNC_UNAVAILABLE = (method: string) =>
+  new SkewGuardError(
+    'ERR_SYNC_UNAVAILABLE',
+    `keyring.${method}Sync() needs synchronous AES-GCM, which WebCrypto (Edge runtime, browsers) does not have. ` +
+      `Use \`await keyring.${method}()\` instead.`,
+  )
 
 /**
  * The current Server Actions key plus previous keys still accepted after a
@@ -151,6 +170,7 @@ export class Keyring {
   /** The payload length cap in characters. */
   readonly maxPayloadBytes: number
   readonly #ring: BackendKeyring
+  readonly #sync: boolean
 
   constructor(options: KeyringOptions) {
     const backend = (new.target as typeof Keyring).backendImpl
@@ -173,7 +193,8 @@ export class Keyring {
     if (!Array.isArray(previous)) {
       throw new SkewGuardTypeError(`"previous" must be an array of base64 keys; received ${describeType(previous)}.`)
     }
-    previous.forEach((key, i) => expectString(`previous[${i}]`, key))
+    // An index loop, not forEach: holes in a sparse array must be reported too.
+    for (let i = 0; i < previous.length; i++) expectString(`previous[${i}]`, previous[i])
     if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1 || maxPayloadBytes > MAX_PAYLOAD_BYTES_LIMIT) {
       throw new SkewGuardError(
         'ERR_INVALID_ARG_VALUE',
@@ -181,6 +202,7 @@ export class Keyring {
       )
     }
     this.#ring = backend.keyring(current, [...previous], maxPayloadBytes)
+    this.#sync = backend.sync
     this.checkValues = this.#ring.checkValues
     this.maxPayloadBytes = maxPayloadBytes
   }
@@ -195,6 +217,9 @@ export class Keyring {
     env: Record<string, string | undefined> = globalThis.process?.env ?? {},
     options: Omit<KeyringOptions, 'current' | 'previous'> = {},
   ): T {
+    if (typeof env !== 'object' || env === null) {
+      throw new SkewGuardTypeError(`Keyring.fromEnv expects an environment object like process.env; received ${describeType(env)}.`)
+    }
     const current = env[ENV_KEY]
     if (current === undefined || current === '') {
       throw new SkewGuardError(
@@ -203,19 +228,25 @@ export class Keyring {
           `Set it to the same value at build time and at runtime; generate one with \`npx next-skew-guard keygen\`.`,
       )
     }
-    const previous = (env[ENV_PREVIOUS_KEYS] ?? '')
+    const list = env[ENV_PREVIOUS_KEYS] ?? ''
+    if (typeof list !== 'string') {
+      throw new SkewGuardTypeError(`${ENV_PREVIOUS_KEYS} must be a string of comma-separated keys; received ${describeType(list)}.`)
+    }
+    // Trim ASCII whitespace only, as atob does: NBSP or a BOM must still be reported.
+    const previous = list
       .split(',')
-      .map((k) => k.trim())
+      .map((k) => k.replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, ''))
       .filter(Boolean)
     try {
       return new this({ ...options, current, previous })
     } catch (e) {
-      if (!(e instanceof SkewGuardError)) throw e
+      if (!(e instanceof SkewGuardError || e instanceof SkewGuardTypeError)) throw e
       const message = e.message
         .replace(/^Keyring current key/, ENV_KEY)
+        .replace(/^The "current" argument/, ENV_KEY)
         .replace(/previous key #(\d+)/g, `${ENV_PREVIOUS_KEYS} entry #$1`)
         .replace(/^Keyring /, '')
-      throw new SkewGuardError(e.code, message)
+      throw e instanceof SkewGuardError ? new SkewGuardError(e.code, message) : new SkewGuardTypeError(message)
     }
   }
 
@@ -226,6 +257,7 @@ export class Keyring {
 
   /** Classifies a payload for an action, synchronously (the hot path). Never exposes the plaintext. */
   verifySync(payload: PayloadInput, actionId: string): VerifyResult {
+    if (!this.#sync) throw SYNC_UNAVAILABLE('verify')
     checkPayload(payload)
     checkActionId(actionId)
     if (payload.length > this.maxPayloadBytes) return FAILURES[33]
@@ -242,8 +274,10 @@ export class Keyring {
 
   /** Decrypts a payload and returns its Flight rows; throws `ERR_PAYLOAD_…` where verify reports a failure. For tooling and debugging: never log the rows. */
   openSync(payload: PayloadInput, actionId: string): OpenResult {
+    if (!this.#sync) throw SYNC_UNAVAILABLE('open')
     checkPayload(payload)
     checkActionId(actionId)
+    this.#checkSize(payload)
     return this.#ring.openSync(payload, actionId)
   }
 
@@ -251,11 +285,13 @@ export class Keyring {
   async open(payload: PayloadInput, actionId: string): Promise<OpenResult> {
     checkPayload(payload)
     checkActionId(actionId)
+    this.#checkSize(payload)
     return this.#ring.open(payload, actionId)
   }
 
   /** Seals Flight rows (e.g. `0:["x"]\n`) for an action with the current key and a random IV, exactly as Next.js does. */
   sealSync(actionId: string, rows: string): string {
+    if (!this.#sync) throw SYNC_UNAVAILABLE('seal')
     checkActionId(actionId)
     expectString('rows', rows)
     return this.#ring.sealSync(actionId, rows)
@@ -266,6 +302,15 @@ export class Keyring {
     checkActionId(actionId)
     expectString('rows', rows)
     return this.#ring.seal(actionId, rows)
+  }
+
+  #checkSize(payload: PayloadInput): void {
+    if (payload.length > this.maxPayloadBytes) {
+      throw new SkewGuardError(
+        'ERR_PAYLOAD_TOO_LARGE',
+        `The payload is longer than this keyring's limit of ${this.maxPayloadBytes} (option maxPayloadBytes).`,
+      )
+    }
   }
 
   /** Only non-secret facts: backend, key count, check values, size cap. */

@@ -6,9 +6,6 @@
 
 const WHITESPACE = /[\t\n\f\r ]/g
 
-/** Why `atob` rejects a string: an invalid character at `index`, or a bad length. */
-export type AtobFailure = { kind: 'byte'; index: number } | { kind: 'length' }
-
 /** Decodes with `atob` semantics; `null` where `atob` would throw. */
 export function atobBytes(text: string): Uint8Array | null {
   let binary: string
@@ -34,21 +31,6 @@ export function bytesToLatin1(bytes: Uint8Array): string {
 /** Canonical base64 (standard alphabet, padded), as `btoa` writes it. */
 export function toBase64(bytes: Uint8Array): string {
   return btoa(bytesToLatin1(bytes))
-}
-
-/** Explains an `atob` failure (call only for strings `atob` rejected). */
-export function atobFailure(text: string): AtobFailure {
-  let data = text.replace(WHITESPACE, '')
-  if (data.length % 4 === 0) data = data.replace(/==?$/, '')
-  if (data.length % 4 === 1) return { kind: 'length' }
-  const bad = /[^A-Za-z0-9+/]/.exec(data)
-  if (!bad) return { kind: 'length' }
-  // Map the index back to the original string, whitespace included.
-  let seen = -1
-  for (let i = 0; i < text.length; i++) {
-    if (!/[\t\n\f\r ]/.test(text[i]) && ++seen === bad.index) return { kind: 'byte', index: i }
-  }
-  return { kind: 'length' }
 }
 
 /** `text` without ASCII whitespace. */

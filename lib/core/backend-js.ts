@@ -7,7 +7,7 @@
 
 import { atobBytes, bytesToLatin1, toBase64 } from './atob'
 import { SkewGuardError } from './errors'
-import { checkKey, parseKey, parseKeyBytes } from './key'
+import { checkKey, checkValueOf, parseKey, parseKeyBytes } from './key'
 import type { Backend, BackendKeyring, BuildIdComparison, OpenResult, PayloadInput, VerdictCode } from './types'
 
 const IV_LEN = 16
@@ -36,9 +36,8 @@ function keyLabel(index: number): string {
   return index === 0 ? 'current key' : `previous key #${index}`
 }
 
-/** Verdict codes, as in the native core. */
+/** Verdict codes, as in the native core (33, too large, is decided by the facade). */
 const UNKNOWN_KEY = 32
-const TOO_LARGE = 33
 const NOT_BASE64 = 34
 const TOO_SHORT = 35
 
@@ -49,18 +48,6 @@ function startsWithId(plain: Uint8Array, id: Uint8Array): number {
   if (plain.length - skip < id.length) return -1
   for (let i = 0; i < id.length; i++) if (plain[skip + i] !== id[i]) return -1
   return skip + id.length
-}
-
-const verdictError: Record<number, [SkewGuardError['code'], string]> = {
-  [TOO_LARGE]: ['ERR_PAYLOAD_TOO_LARGE', ''],
-  [NOT_BASE64]: [
-    'ERR_PAYLOAD_NOT_BASE64',
-    "The payload is not base64 as `atob` reads it; Next.js would throw InvalidCharacterError.",
-  ],
-  [TOO_SHORT]: [
-    'ERR_PAYLOAD_TOO_SHORT',
-    `The payload is too short to hold a ${IV_LEN}-byte IV, the action ID and a ${TAG_LEN}-byte tag; it was cut off or is not a Next.js bound-args payload.`,
-  ],
 }
 
 class JsKeyring<K> implements BackendKeyring {
@@ -87,25 +74,24 @@ class JsKeyring<K> implements BackendKeyring {
     const seen: string[] = []
     const values: string[] = []
     this.#keys = [current, ...previous].map((key, index) => {
-      let info
       let bytes
       try {
         bytes = parseKeyBytes(key).bytes
-        info = parseKey(key)
       } catch (e) {
-        const err = e as SkewGuardError
-        throw new SkewGuardError(err.code, `Keyring ${keyLabel(index)}: ${err.message}`)
+        if (!(e instanceof SkewGuardError)) throw e
+        throw new SkewGuardError(e.code, `Keyring ${keyLabel(index)}: ${e.message}`)
       }
       const canonical = toBase64(bytes)
+      const checkValue = checkValueOf(bytes)
       const first = seen.indexOf(canonical)
       if (first >= 0) {
         throw new SkewGuardError(
           'ERR_KEYRING_DUPLICATE',
-          `Keyring ${keyLabel(index)} is the same key as the ${keyLabel(first)} (check value ${info.checkValue}). List each key once.`,
+          `Keyring ${keyLabel(index)} is the same key as the ${keyLabel(first)} (check value ${checkValue}). List each key once.`,
         )
       }
       seen.push(canonical)
-      values.push(info.checkValue)
+      values.push(checkValue)
       return crypto.importKey(bytes)
     })
     this.checkValues = Object.freeze(values)
@@ -113,8 +99,8 @@ class JsKeyring<K> implements BackendKeyring {
     this.#crypto = crypto
   }
 
+  // The size cap is enforced by the facade, before any backend work.
   #prepare(payload: PayloadInput, actionId: string): Prepared {
-    if (payload.length > this.#max) return { code: TOO_LARGE }
     const bytes = atobBytes(typeof payload === 'string' ? payload : bytesToLatin1(payload))
     if (!bytes) return { code: NOT_BASE64 }
     if (bytes.length < IV_LEN + actionId.length + TAG_LEN) return { code: TOO_SHORT }
@@ -123,16 +109,6 @@ class JsKeyring<K> implements BackendKeyring {
 
   #classify(index: number, plain: Uint8Array, actionId: string): VerdictCode {
     return startsWithId(plain, utf8.encode(actionId)) < 0 ? 16 + index : index
-  }
-
-  #requireSync(method: string) {
-    if (!this.#crypto.sync) {
-      throw new SkewGuardError(
-        'ERR_SYNC_UNAVAILABLE',
-        `keyring.${method}Sync() needs synchronous AES-GCM, which WebCrypto (Edge runtime, browsers) does not ` +
-          `have. Use \`await keyring.${method}()\` instead.`,
-      )
-    }
   }
 
   #decryptSync(payload: PayloadInput, actionId: string): { code: VerdictCode; plain?: Uint8Array } {
@@ -157,9 +133,7 @@ class JsKeyring<K> implements BackendKeyring {
 
   #opened(result: { code: VerdictCode; plain?: Uint8Array }, actionId: string): OpenResult {
     const { code, plain } = result
-    if (code < 16 && plain) {
-      return { keyIndex: code, rows: text.decode(plain).slice(actionId.length) }
-    }
+    if (code < 16 && plain) return { keyIndex: code, rows: text.decode(plain).slice(actionId.length) }
     if (code < 32) {
       throw new SkewGuardError(
         'ERR_PAYLOAD_WRONG_ACTION',
@@ -167,21 +141,25 @@ class JsKeyring<K> implements BackendKeyring {
           'Action payload: failed to decrypt."',
       )
     }
-    if (code === UNKNOWN_KEY) {
-      throw new SkewGuardError(
-        'ERR_PAYLOAD_UNKNOWN_KEY',
-        `No key in this keyring (check values ${this.checkValues.join(', ')}) authenticates the payload: it was ` +
-          'sealed with a key this server does not hold, or it was altered.',
-      )
+    switch (code) {
+      case UNKNOWN_KEY:
+        throw new SkewGuardError(
+          'ERR_PAYLOAD_UNKNOWN_KEY',
+          `No key in this keyring (check values ${this.checkValues.join(', ')}) authenticates the payload: it was ` +
+            'sealed with a key this server does not hold, or it was altered.',
+        )
+      case NOT_BASE64:
+        throw new SkewGuardError(
+          'ERR_PAYLOAD_NOT_BASE64',
+          'The payload is not base64 as `atob` reads it; Next.js would throw InvalidCharacterError.',
+        )
+      default:
+        throw new SkewGuardError(
+          'ERR_PAYLOAD_TOO_SHORT',
+          `The payload is too short to hold a ${IV_LEN}-byte IV, the action ID and a ${TAG_LEN}-byte tag; it was ` +
+            'cut off or is not a Next.js bound-args payload.',
+        )
     }
-    if (code === TOO_LARGE) {
-      throw new SkewGuardError(
-        'ERR_PAYLOAD_TOO_LARGE',
-        `The payload is longer than this keyring's limit of ${this.#max} characters (option maxPayloadBytes).`,
-      )
-    }
-    const [errCode, message] = verdictError[code]
-    throw new SkewGuardError(errCode, message)
   }
 
   #plaintext(actionId: string, rows: string): Uint8Array {
@@ -205,7 +183,6 @@ class JsKeyring<K> implements BackendKeyring {
   }
 
   verifySync(payload: PayloadInput, actionId: string): VerdictCode {
-    this.#requireSync('verify')
     return this.#decryptSync(payload, actionId).code
   }
 
@@ -214,7 +191,6 @@ class JsKeyring<K> implements BackendKeyring {
   }
 
   openSync(payload: PayloadInput, actionId: string): OpenResult {
-    this.#requireSync('open')
     return this.#opened(this.#decryptSync(payload, actionId), actionId)
   }
 
@@ -223,7 +199,6 @@ class JsKeyring<K> implements BackendKeyring {
   }
 
   sealSync(actionId: string, rows: string): string {
-    this.#requireSync('seal')
     const plain = this.#plaintext(actionId, rows)
     const iv = crypto.getRandomValues(new Uint8Array(IV_LEN))
     return this.#encode(iv, this.#crypto.encryptSync(this.#keys[0], iv, plain))

@@ -30,8 +30,9 @@ export function createNativeBackend(native: Native): Backend {
     generateKey: (bytes) => call(() => native.generateKey(bytes)),
     parseKey: (key) => call(() => native.parseKey(key) as KeyInfo),
     checkKey: (key) => {
-      const { bytes, checkValue, ...rest } = native.checkKey(key)
-      return { ...rest, ...(bytes == null ? {} : { bytes }), ...(checkValue == null ? {} : { checkValue }) }
+      const { ok, bytes, checkValue, errors, warnings } = native.checkKey(key)
+      // Same shape and key order as the JS backend, so serialised reports are identical.
+      return { ok, ...(bytes == null ? {} : { bytes }), ...(checkValue == null ? {} : { checkValue }), errors, warnings }
     },
     compareBuildIds: (client, server) => call(() => native.compareBuildIds(client, server)),
     shouldForceRefresh: (...args) => call(() => native.shouldForceRefresh(...args)),
@@ -40,7 +41,7 @@ export function createNativeBackend(native: Native): Backend {
       return {
         checkValues: Object.freeze(ring.checkValues),
         verifySync: (payload: PayloadInput, id: string) =>
-          typeof payload === 'string' ? ring.verifyString(payload, id) : ring.verifyBytes(payload, id),
+          call(() => (typeof payload === 'string' ? ring.verifyString(payload, id) : ring.verifyBytes(payload, id))),
         verify: (payload, id) => callAsync(() => ring.verifyAsync(toNative(payload), id)),
         openSync: (payload, id) => call(() => ring.open(toNative(payload), id)) as OpenResult,
         open: (payload, id) => callAsync(() => ring.openAsync(toNative(payload), id)) as Promise<OpenResult>,

@@ -32,6 +32,13 @@ export const webCrypto: CipherProvider<WebKey> = {
   },
   encryptSync: unavailable,
   async encrypt(key, iv, plain) {
-    return new Uint8Array(await crypto.subtle.encrypt(gcm(iv), await key, plain as BufferSource))
+    try {
+      return new Uint8Array(await crypto.subtle.encrypt(gcm(iv), await key, plain as BufferSource))
+    } catch (e) {
+      throw new SkewGuardError(
+        'ERR_KEY_LENGTH',
+        `This runtime's WebCrypto cannot use the current key (${(e as Error)?.name ?? 'error'}); browsers have no AES-192, so use a 16- or 32-byte key here.`,
+      )
+    }
   },
 }

@@ -29,7 +29,7 @@ function loadBackend(): Backend {
 const impl = loadBackend()
 const core = createCore(impl)
 
-/** Which implementation is active: the Rust core (`'native'`) or `node:crypto` (`'js'`). */
+/** Which implementation is active: the Rust core (`'native'`), or `'js'` (`node:crypto` on Node without the binary, WebCrypto on Edge). */
 export const backend: BackendName = impl.name
 
 /**

@@ -1,11 +1,11 @@
 /**
  * Key parsing and checking for the JS backend: the same rules, codes and
  * messages as the Rust core (`src/key.rs`); the test suite holds both to
- * the same corpus.
+ * the same corpus, ASCII and non-ASCII.
  */
 
 import { aesEncryptBlock } from './aes-block'
-import { atobBytes, atobFailure, toBase64, withoutWhitespace } from './atob'
+import { atobBytes, toBase64, withoutWhitespace } from './atob'
 import { SkewGuardError } from './errors'
 import publicKeys from './public-keys.json'
 import type { KeyCheckReport, KeyFinding, KeyInfo } from './types'
@@ -25,6 +25,47 @@ const PLACEHOLDER_WORDS = [
 ]
 
 const isValidLength = (n: number) => (VALID_KEY_LENGTHS as readonly number[]).includes(n)
+
+const isWhitespace = (c: string) => c === '\t' || c === '\n' || c === '\f' || c === '\r' || c === ' '
+const CHAR_NAMES: Record<string, string> = {
+  '\ufeff': ' (a byte-order mark, often from a file saved by a Windows editor)',
+  '\u00a0': ' (a non-breaking space, often pasted from a web page)',
+  '\u000b': ' (a vertical tab)',
+}
+
+/** Why `atob` rejects a key, in words; positions count characters (code points), as the Rust core does. */
+function notBase64Reason(key: string): string {
+  const chars = Array.from(key)
+  for (const [i, c] of chars.entries()) {
+    if (!(/^[A-Za-z0-9+/=]$/.test(c) || isWhitespace(c))) {
+      const hex = `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`
+      const shown = /^[\x21-\x7e]$/.test(c) ? `'${c}' (${hex})` : hex
+      return `${shown}${CHAR_NAMES[c] ?? ''} at position ${i} is outside the base64 alphabet (A-Z a-z 0-9 + / and trailing =)`
+    }
+  }
+  const compact = chars.map((c, i) => [i, c] as const).filter(([, c]) => !isWhitespace(c))
+  let dataLen = compact.length
+  while (dataLen > 0 && compact[dataLen - 1][1] === '=') dataLen--
+  const inner = compact.slice(0, dataLen).find(([, c]) => c === '=')
+  if (inner) return `'=' at position ${inner[0]} is padding in the middle of the key`
+  if (dataLen % 4 === 1) {
+    return (
+      `${dataLen} characters (without whitespace and padding) is a length no base64 string has; the key was ` +
+      'probably cut off or has extra characters'
+    )
+  }
+  return `its '=' padding does not fit its length (${compact.length} characters without whitespace)`
+}
+
+/**
+ * Readable text encoded as base64 (a passphrase, not random bytes). Random keys pass: all 24+
+ * bytes printable has odds of (95/256)^24 ≈ 5e-11, and 16 bytes all letters or digits (62/256)^16 ≈ 7e-11.
+ */
+function looksLikeText(bytes: Uint8Array): boolean {
+  return bytes.length >= 24
+    ? bytes.every((b) => b >= 0x20 && b < 0x7f)
+    : bytes.every((b) => (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a))
+}
 
 /** A decoded key, kept inside this module's callers only. */
 export interface ParsedKey {
@@ -73,23 +114,7 @@ export function parseKeyBytes(key: string): ParsedKey {
           'key with `npx next-skew-guard keygen`.',
       )
     }
-    const failure = atobFailure(key)
-    if (failure.kind === 'byte') {
-      const code = key.charCodeAt(failure.index)
-      const what =
-        code > 0x20 && code < 0x7f ? `'${key[failure.index]}'` : `byte 0x${(code & 0xff).toString(16).padStart(2, '0')}`
-      throw new SkewGuardError(
-        'ERR_KEY_NOT_BASE64',
-        `The encryption key is not base64: ${what} at position ${failure.index} is outside the base64 alphabet ` +
-          `(A-Z a-z 0-9 + / and trailing =). ${GENERATE_HINT}`,
-      )
-    }
-    throw new SkewGuardError(
-      'ERR_KEY_NOT_BASE64',
-      `The encryption key is not base64: ${compact.replace(/=+$/, '').length} characters (without whitespace and ` +
-        'padding) is a length no base64 string has; the key was probably cut off or has extra characters. ' +
-        GENERATE_HINT,
-    )
+    throw new SkewGuardError('ERR_KEY_NOT_BASE64', `The encryption key is not base64: ${notBase64Reason(key)}. ${GENERATE_HINT}`)
   }
   const n = bytes.length
   if (!isValidLength(n)) {
@@ -163,7 +188,7 @@ export function checkKey(key: string): KeyCheckReport {
         'The encryption key has every byte the same: it is a placeholder, not a secret. Generate a random ' +
         'one with `npx next-skew-guard keygen`.',
     })
-  } else if (bytes.every((b) => b >= 0x20 && b < 0x7f)) {
+  } else if (looksLikeText(bytes)) {
     errors.push({
       code: 'ERR_KEY_WEAK',
       message:
