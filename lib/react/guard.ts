@@ -1,0 +1,212 @@
+'use client'
+/**
+ * The React side: hooks and the `<SkewGuard>` component. Everything that
+ * touches the browser runs in effects, so rendering on the server (SSR) is a
+ * plain render of `null`/children.
+ */
+import { Fragment, createElement, useEffect, useRef, useState, useSyncExternalStore } from 'react'
+import type { ReactElement, ReactNode } from 'react'
+import { DEFAULT_HEALTH_PATH } from '../shared/protocol'
+import { getClientBuildId } from './build-id'
+import { browserPolicyEnv, isDocumentVisible, onVisibilityChange } from './dom'
+import { anything, buildIdCheck, checkOptions, fn, healthPathCheck, millis, oneOf } from './errors'
+import { installActionInterceptor } from './interceptor'
+import { ReloadPolicy } from './policy'
+import { emitSkew, getLastSkew, registerPolicy, subscribeToSkew } from './store'
+import type { ReloadMode, SkewEvent } from './types'
+import {
+  DEFAULT_INTERVAL_MS,
+  DEFAULT_MAX_BACKOFF_MS,
+  VersionChecker,
+  fetchServerBuildId,
+  type VersionCheckResult,
+} from './version'
+
+/** Options of {@link useVersionCheck}. */
+export interface VersionCheckOptions {
+  /** The page's build ID; default `getClientBuildId()`. Without one nothing can be compared, so nothing is polled. */
+  buildId?: string | null
+  /** Health endpoint (`GET`, JSON `{ status, buildId, deploymentId }`); default `/api/health`; `false` disables polling. */
+  healthPath?: string | false
+  /** Time between checks while the tab is visible; default 60 000 ms, at least 1 000. */
+  intervalMs?: number
+  /** Ceiling of the exponential backoff after failed checks; default 600 000 ms (10 min). */
+  maxBackoffMs?: number
+}
+
+const VERSION_CHECKS = {
+  buildId: buildIdCheck,
+  healthPath: healthPathCheck,
+  intervalMs: millis(1_000),
+  maxBackoffMs: millis(1_000),
+}
+
+/**
+ * Polls the health endpoint to learn which build the server runs, and compares it with the page's
+ * build. Polls only while the tab is visible (every `intervalMs`, ±20 % jitter, exponential backoff
+ * after errors up to `maxBackoffMs`), checks once when the tab becomes visible again, and stops on
+ * unmount. A server build that differs from the page's is published as a `build-mismatch` skew
+ * event (`actionRan: false`), once per server build. Renders the same on the server and the
+ * client (`status: 'unknown'` until the first check), so hydration never mismatches.
+ */
+export function useVersionCheck(options: VersionCheckOptions = {}): VersionCheckResult {
+  const opts = checkOptions<VersionCheckOptions>('useVersionCheck', options, VERSION_CHECKS)
+  const clientBuildId = getClientBuildId(opts.buildId)
+  const healthPath = opts.healthPath === undefined ? DEFAULT_HEALTH_PATH : opts.healthPath
+  const intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS
+  const maxBackoffMs = opts.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS
+  const [result, setResult] = useState<VersionCheckResult>({
+    status: 'unknown',
+    serverBuildId: null,
+    clientBuildId,
+    lastChecked: null,
+  })
+
+  useEffect(() => {
+    if (healthPath === false || clientBuildId === null || typeof window === 'undefined') return
+    const win = window
+    const checker = new VersionChecker(
+      {
+        // Looked up per call, like Next.js does, so other fetch wrappers keep working.
+        fetchBuildId: () => fetchServerBuildId((input, init) => win.fetch(input, init), healthPath),
+        isVisible: isDocumentVisible,
+        setTimer: (callback, ms) => setTimeout(callback, ms),
+        clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+        random: Math.random,
+        now: Date.now,
+      },
+      { clientBuildId, intervalMs, maxBackoffMs, onResult: setResult, onSkew: emitSkew },
+    )
+    const off = onVisibilityChange(() => checker.visibilityChanged())
+    checker.start()
+    return () => {
+      off()
+      checker.stop()
+    }
+  }, [clientBuildId, healthPath, intervalMs, maxBackoffMs])
+
+  return result.clientBuildId === clientBuildId ? result : { ...result, clientBuildId, status: 'unknown' }
+}
+
+/**
+ * The latest skew event of this page (`null` until one is seen), re-rendering when a new one
+ * arrives: for an app's own "a new version is available" banner. `null` during SSR.
+ */
+export function useSkewState(): SkewEvent | null {
+  return useSyncExternalStore(subscribeToSkew, getLastSkew, () => null)
+}
+
+/** What `<SkewGuard>`'s render props receive. */
+export interface SkewGuardRenderState {
+  /** The latest skew event, or `null`. `skew.suppressed` means the page will not reload by itself. */
+  skew: SkewEvent | null
+  /** The version check's state. */
+  version: VersionCheckResult
+  /** Reloads now (for a banner's button: a user's click is never loop-protected). */
+  reload(): void
+}
+
+/** Props of {@link SkewGuard}. */
+export interface SkewGuardProps {
+  /** The page's build ID; default the inlined `NEXT_PUBLIC_SKEW_GUARD_BUILD_ID` (set by `withSkewGuard`). */
+  buildId?: string | null
+  /** Health endpoint to poll; default `/api/health`; `false` disables polling (action interception stays). */
+  healthPath?: string | false
+  /** Time between version checks while visible; default 60 000 ms, at least 1 000. */
+  pollIntervalMs?: number
+  /**
+   * What to do on skew:
+   * - `'safe'` (default): reload at a moment that loses nothing: at the next internal navigation (the
+   *   link's href is loaded in full instead of client-side), when the tab becomes hidden, or at once
+   *   when an action the user just triggered did not run and the tab is visible. The last two wait
+   *   while the page holds unsaved input (a focused text field or an edited form field). A version
+   *   check alone never reloads a visible page.
+   * - `'eager'`: reload at once on any skew.
+   * - `'manual'`: never reload; only `onSkew`, `useSkewState` and `fallback` learn about it.
+   */
+  reload?: ReloadMode
+  /**
+   * Called with every skew event before any reload. Return `false` to prevent the reload (and show
+   * your own banner). A function prop: use `<SkewGuard>` from a client component to pass it.
+   */
+  onSkew?: (event: SkewEvent) => boolean | void
+  /**
+   * No automatic reload within this many ms of the previous one in this tab (recorded in
+   * `sessionStorage` under `next-skew-guard:last-reload` before each reload), so a page that is
+   * still skewed after reloading cannot loop. The withheld reload is reported with
+   * `suppressed: true`. Default 30 000; 0 disables the protection.
+   */
+  cooldownMs?: number
+  /** Rendered as is, or called with the guard's state (a render prop, from a client component). */
+  children?: ReactNode | ((state: SkewGuardRenderState) => ReactNode)
+  /** Rendered after `children` once skew has been seen: a banner, or a render prop receiving the state. */
+  fallback?: ReactNode | ((state: SkewGuardRenderState & { skew: SkewEvent }) => ReactNode)
+}
+
+const RELOAD_MODES: readonly ReloadMode[] = ['safe', 'eager', 'manual']
+
+const GUARD_CHECKS = {
+  buildId: buildIdCheck,
+  healthPath: healthPathCheck,
+  pollIntervalMs: millis(1_000),
+  reload: oneOf(RELOAD_MODES),
+  onSkew: fn,
+  cooldownMs: millis(0),
+  children: anything,
+  fallback: anything,
+}
+
+/** Default loop-protection window. */
+export const DEFAULT_COOLDOWN_MS = 30_000
+
+/**
+ * Keeps a page working across redeploys. Put it once in the root layout:
+ * `<SkewGuard />` (it renders nothing by default). It watches Server Action responses (see
+ * `installActionInterceptor`), polls the health endpoint (see `useVersionCheck`) and reloads the
+ * page by the `reload` rule when the page and the server no longer belong to the same build,
+ * never twice within `cooldownMs`. Invalid props throw a `SkewGuardOptionError` during render.
+ */
+export function SkewGuard(props: SkewGuardProps): ReactElement | null {
+  const opts = checkOptions<SkewGuardProps>('<SkewGuard>', props, GUARD_CHECKS)
+  const buildId = getClientBuildId(opts.buildId)
+  const mode = opts.reload ?? 'safe'
+  const cooldownMs = opts.cooldownMs ?? DEFAULT_COOLDOWN_MS
+  const onSkewRef = useRef(opts.onSkew)
+  useEffect(() => {
+    onSkewRef.current = opts.onSkew
+  })
+
+  // The policy first, so the interceptor never publishes before it is in place.
+  useEffect(() => {
+    const policy = new ReloadPolicy({
+      mode,
+      cooldownMs,
+      onSkew: (event) => onSkewRef.current?.(event),
+      env: browserPolicyEnv(),
+    })
+    const unregister = registerPolicy((event) => policy.handle(event))
+    return () => {
+      unregister()
+      policy.dispose()
+    }
+  }, [mode, cooldownMs])
+
+  useEffect(() => installActionInterceptor({ buildId }), [buildId])
+
+  const version = useVersionCheck({ buildId, healthPath: opts.healthPath, intervalMs: opts.pollIntervalMs })
+  const skew = useSkewState()
+  const reload = () => {
+    if (typeof window !== 'undefined') window.location.reload()
+  }
+
+  const { children, fallback } = opts
+  const content = typeof children === 'function' ? children({ skew, version, reload }) : children
+  const banner =
+    skew === null || fallback === undefined
+      ? null
+      : typeof fallback === 'function'
+        ? fallback({ skew, version, reload })
+        : fallback
+  if ((content === undefined || content === null) && banner === null) return null
+  return createElement(Fragment, null, content, banner)
+}

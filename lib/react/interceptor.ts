@@ -1,0 +1,106 @@
+/**
+ * Wraps `window.fetch` to watch Server Action calls. Next.js 14, 15 and 16
+ * look `window.fetch` up at call time, so a wrapper installed after hydration
+ * sees every action call (NEXTJS-FACTS §6.1). The wrapper only adds a request
+ * header and reads response headers; requests without `Next-Action` pass
+ * straight through.
+ */
+import { getClientBuildId } from './build-id'
+import { classifyActionResponse, readActionId, withClientBuildHeader } from './classify'
+import { buildIdCheck, checkOptions, fn } from './errors'
+import { emitSkew, reportAsync } from './store'
+
+/** Options of {@link installActionInterceptor}. */
+export interface ActionInterceptorOptions {
+  /** The page's build ID; default `getClientBuildId()` (the inlined `NEXT_PUBLIC_SKEW_GUARD_BUILD_ID`). */
+  buildId?: string | null
+  /** Clock for event timestamps (ms since the epoch). Default `Date.now`; tests inject one. */
+  now?: () => number
+}
+
+interface Installation {
+  buildId: string | null
+  now: () => number
+}
+
+interface FetchTarget {
+  fetch: typeof fetch
+}
+
+interface Wrapper {
+  target: FetchTarget
+  original: typeof fetch
+  wrapped: typeof fetch
+}
+
+/** Installed handles, newest last; the newest one's options apply. */
+const installations: Installation[] = []
+let wrapper: Wrapper | null = null
+
+function currentWindow(): FetchTarget | null {
+  if (typeof window === 'undefined' || window === null) return null
+  return typeof window.fetch === 'function' ? (window as unknown as FetchTarget) : null
+}
+
+function wrap(target: FetchTarget): Wrapper {
+  const original = target.fetch
+  const wrapped = function fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    const active = installations[installations.length - 1]
+    // Uninstalled but still buried under another library's wrapper: pass through.
+    if (!active) return original.call(target, input, init)
+    let actionId: string | null = null
+    let sendInit = init
+    try {
+      actionId = readActionId(input, init)
+      if (actionId !== null && active.buildId !== null) sendInit = withClientBuildHeader(input, init, active.buildId)
+    } catch (error) {
+      // Never let the guard break the call itself.
+      reportAsync(error)
+      sendInit = init
+    }
+    if (actionId === null) return original.call(target, input, init)
+    const id = actionId
+    return original.call(target, input, sendInit).then((response) => {
+      try {
+        const event = classifyActionResponse(response, { actionId: id, clientBuildId: active.buildId, now: active.now() })
+        if (event) emitSkew(event)
+      } catch (error) {
+        reportAsync(error)
+      }
+      return response
+    })
+  } as typeof fetch
+  target.fetch = wrapped
+  return { target, original, wrapped }
+}
+
+/**
+ * Starts watching Server Action calls: each `fetch` carrying a `Next-Action` header gets
+ * `x-skew-guard-build: <buildId>` (when the build ID is known), and its response is classified
+ * (see `classifyActionResponse`); skew is published to `subscribeToSkew` listeners.
+ *
+ * Idempotent: `window.fetch` is wrapped once however often this is called (React strict mode
+ * mounts effects twice). Each call returns its own uninstall function; the newest installation's
+ * options apply, and `window.fetch` is restored when the last one is uninstalled (unless another
+ * library wrapped it since, in which case the wrapper stays in place and passes calls through).
+ * A no-op during SSR and wherever `window.fetch` does not exist.
+ */
+export function installActionInterceptor(options: ActionInterceptorOptions = {}): () => void {
+  const opts = checkOptions<ActionInterceptorOptions>('installActionInterceptor', options, { buildId: buildIdCheck, now: fn })
+  const target = currentWindow()
+  if (target === null) return () => {}
+  const installation: Installation = { buildId: getClientBuildId(opts.buildId), now: opts.now ?? Date.now }
+  if (wrapper === null || wrapper.target !== target) wrapper = wrap(target)
+  installations.push(installation)
+  let removed = false
+  return () => {
+    if (removed) return
+    removed = true
+    const index = installations.lastIndexOf(installation)
+    if (index !== -1) installations.splice(index, 1)
+    if (installations.length === 0 && wrapper !== null && wrapper.target.fetch === wrapper.wrapped) {
+      wrapper.target.fetch = wrapper.original
+      wrapper = null
+    }
+  }
+}

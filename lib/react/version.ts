@@ -1,0 +1,199 @@
+/**
+ * The version check behind `useVersionCheck`: asks the health endpoint which
+ * build the server runs, on a timer that runs only while the tab is visible
+ * (a hidden tab costs the server nothing), with exponential backoff on errors
+ * and jitter so that tabs opened together do not poll together after a deploy.
+ * Timers, clock, randomness and visibility are injected: no DOM, no React.
+ */
+import { BUILD_ID_HEADER, VERSION_SKEW } from '../shared/protocol'
+import { compareBuildIds } from './build-id'
+import type { SkewEvent } from './types'
+
+/** Default time between checks. */
+export const DEFAULT_INTERVAL_MS = 60_000
+/** Default ceiling of the backoff after errors. */
+export const DEFAULT_MAX_BACKOFF_MS = 600_000
+/** Jitter: each delay is the base delay times a factor in [1 - JITTER, 1 + JITTER). */
+export const JITTER = 0.2
+/** A tab shown again is checked at once, unless a check started this recently (rapid tab switching). */
+export const MIN_VISIBLE_GAP_MS = 5_000
+
+/** `'current'`: same build; `'stale'`: the server runs another build; `'unknown'`: not checked yet, or a build ID is missing. */
+export type VersionStatus = 'unknown' | 'current' | 'stale'
+
+/** What `useVersionCheck` returns. */
+export interface VersionCheckResult {
+  status: VersionStatus
+  /** The build the server reported at the last successful check. */
+  serverBuildId: string | null
+  /** The build this page was loaded from. */
+  clientBuildId: string | null
+  /** When the last successful check finished (ms since the epoch), or `null`. */
+  lastChecked: number | null
+}
+
+/**
+ * Delay before the next check: `intervalMs` after a success; after `failures` consecutive errors
+ * `intervalMs * 2^failures`, capped at `maxBackoffMs` (never below `intervalMs`). Then ±20 % jitter
+ * on top, so the result lies in [0.8 × base, 1.2 × base] (whole ms). `random` is a number in [0, 1).
+ */
+export function nextPollDelay(intervalMs: number, failures: number, random: number, maxBackoffMs = DEFAULT_MAX_BACKOFF_MS): number {
+  const cap = Math.max(maxBackoffMs, intervalMs)
+  const base = failures <= 0 ? intervalMs : Math.min(intervalMs * 2 ** Math.min(failures, 30), cap)
+  const r = Number.isFinite(random) ? Math.min(Math.max(random, 0), 1 - Number.EPSILON) : 0.5
+  return Math.round(base * (1 - JITTER + 2 * JITTER * r))
+}
+
+/**
+ * One check: `GET` the health endpoint without caches and return the server's build ID (the body's
+ * `buildId`, else the `x-build-id` header; `null` when neither says). Rejects on network errors and
+ * non-2xx answers, which count as failures for the backoff.
+ */
+export async function fetchServerBuildId(fetchFn: typeof fetch, path: string): Promise<string | null> {
+  const response = await fetchFn(path, {
+    method: 'GET',
+    cache: 'no-store',
+    credentials: 'same-origin',
+    headers: { accept: 'application/json' },
+  })
+  if (!response.ok) throw new Error(`next-skew-guard: health check ${path} answered ${response.status}`)
+  let body: unknown = null
+  try {
+    body = await response.json()
+  } catch {
+    body = null
+  }
+  const fromBody = typeof body === 'object' && body !== null ? (body as { buildId?: unknown }).buildId : undefined
+  if (typeof fromBody === 'string' && fromBody !== '') return fromBody
+  return response.headers.get(BUILD_ID_HEADER) || null
+}
+
+/** What the checker needs from its surroundings. Internal. */
+export interface VersionCheckerDeps {
+  fetchBuildId(): Promise<string | null>
+  isVisible(): boolean
+  setTimer(callback: () => void, ms: number): unknown
+  clearTimer(handle: unknown): void
+  random(): number
+  now(): number
+}
+
+/** Settings and outputs of the checker. Internal. */
+export interface VersionCheckerOptions {
+  clientBuildId: string | null
+  intervalMs: number
+  maxBackoffMs: number
+  onResult(result: VersionCheckResult): void
+  /** A new server build was seen (once per distinct server build ID). */
+  onSkew(event: SkewEvent): void
+}
+
+/** Schedules and runs checks. Internal (exported for tests). */
+export class VersionChecker {
+  readonly #deps: VersionCheckerDeps
+  readonly #options: VersionCheckerOptions
+  #timer: unknown = null
+  #running = false
+  #inFlight = false
+  #failures = 0
+  #lastStarted: number | null = null
+  #lastReported: string | null = null
+
+  constructor(deps: VersionCheckerDeps, options: VersionCheckerOptions) {
+    this.#deps = deps
+    this.#options = options
+  }
+
+  /** Consecutive failed checks (drives the backoff). */
+  get failures(): number {
+    return this.#failures
+  }
+
+  /** Whether a timer is pending. */
+  get scheduled(): boolean {
+    return this.#timer !== null
+  }
+
+  /** Starts: the first check comes one (jittered) interval later, and only while visible. */
+  start(): void {
+    this.#running = true
+    this.#schedule()
+  }
+
+  /** Stops for good: clears the timer; a check in flight is ignored when it returns. */
+  stop(): void {
+    this.#running = false
+    this.#clear()
+  }
+
+  /** Call on every visibility change: hidden stops the timer; visible checks at once (then resumes the timer). */
+  visibilityChanged(): void {
+    if (!this.#running) return
+    if (!this.#deps.isVisible()) {
+      this.#clear()
+      return
+    }
+    const recent = this.#lastStarted !== null && this.#deps.now() - this.#lastStarted < Math.min(MIN_VISIBLE_GAP_MS, this.#options.intervalMs)
+    if (this.#inFlight || recent) this.#schedule()
+    else void this.check()
+  }
+
+  /** Runs one check now (resolves when its result has been handled). */
+  async check(): Promise<void> {
+    if (!this.#running || this.#inFlight) return
+    this.#clear()
+    this.#inFlight = true
+    this.#lastStarted = this.#deps.now()
+    let serverBuildId: string | null
+    try {
+      serverBuildId = await this.#deps.fetchBuildId()
+    } catch {
+      this.#failures++
+      this.#inFlight = false
+      this.#schedule()
+      return
+    }
+    this.#inFlight = false
+    this.#failures = 0
+    if (this.#running) this.#handle(serverBuildId)
+    this.#schedule()
+  }
+
+  #handle(serverBuildId: string | null): void {
+    const { clientBuildId } = this.#options
+    const at = this.#deps.now()
+    const comparison = compareBuildIds(clientBuildId, serverBuildId)
+    const status: VersionStatus = comparison === 'same' ? 'current' : comparison === 'different' ? 'stale' : 'unknown'
+    this.#options.onResult({ status, serverBuildId, clientBuildId, lastChecked: at })
+    if (status === 'stale' && serverBuildId !== this.#lastReported) {
+      // Once per server build: a tab left open would otherwise report the same deploy every minute.
+      this.#lastReported = serverBuildId
+      this.#options.onSkew({
+        type: VERSION_SKEW,
+        kind: 'build-mismatch',
+        source: 'version-check',
+        actionId: null,
+        clientBuildId,
+        serverBuildId,
+        actionRan: false,
+        at,
+      })
+    }
+  }
+
+  #schedule(): void {
+    if (!this.#running || this.#timer !== null || this.#inFlight || !this.#deps.isVisible()) return
+    const delay = nextPollDelay(this.#options.intervalMs, this.#failures, this.#deps.random(), this.#options.maxBackoffMs)
+    this.#timer = this.#deps.setTimer(() => {
+      this.#timer = null
+      void this.check()
+    }, delay)
+  }
+
+  #clear(): void {
+    if (this.#timer !== null) {
+      this.#deps.clearTimer(this.#timer)
+      this.#timer = null
+    }
+  }
+}
