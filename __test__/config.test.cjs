@@ -34,7 +34,7 @@ test('adds the externals for 15/16 and keeps every user setting', async () => {
     withSkewGuard({ reactStrictMode: true, serverExternalPackages: ['sharp'], env: { A: '1' } }, { nextMajor: 16 })(BUILD, ctx),
   )
   assert.equal(config.reactStrictMode, true)
-  assert.deepEqual(config.serverExternalPackages, ['sharp', 'next-skew-guard'])
+  assert.deepEqual(config.serverExternalPackages, ['sharp', 'next-skew-guard-native'])
   assert.deepEqual(config.env, { A: '1', NEXT_PUBLIC_SKEW_GUARD_BUILD_ID: 'abc123', SKEW_GUARD_BUILD_ID: 'abc123' })
   assert.equal(await config.generateBuildId(), 'abc123')
 })
@@ -43,7 +43,7 @@ test('Next.js 14 gets experimental.serverComponentsExternalPackages and instrume
   const config = await withSkewGuard({ experimental: { serverActions: { bodySizeLimit: '2mb' } } }, { nextMajor: 14 })(SERVER, ctx)
   assert.deepEqual(config.experimental, {
     serverActions: { bodySizeLimit: '2mb' },
-    serverComponentsExternalPackages: ['next-skew-guard'],
+    serverComponentsExternalPackages: ['next-skew-guard-native'],
     instrumentationHook: true,
   })
   assert.equal(config.serverExternalPackages, undefined)
@@ -58,7 +58,7 @@ test('function configs (sync and async) are resolved per phase', async () => {
   const config = await withSkewGuard(fn, { nextMajor: 15 })(DEV, ctx)
   assert.deepEqual(seen, [DEV])
   assert.equal(config.basePath, '/app')
-  assert.deepEqual(config.serverExternalPackages, ['next-skew-guard'])
+  assert.deepEqual(config.serverExternalPackages, ['next-skew-guard-native'])
 })
 
 test("the user's generateBuildId wins and becomes the client identity", async () => {

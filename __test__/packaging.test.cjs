@@ -41,7 +41,7 @@ test('without a loadable binary, Node falls back to the JS backend with exactly 
     const k = new m.Keyring({ current: 'BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=' });
     const id = '60c6dd4c8b146d5c3453cdc7c1eb87f87a63a6a732';
     console.log(m.backend, k.verifySync(k.sealSync(id, '0:[]\\n'), id).status);`
-  const r = node(['-e', script], { NAPI_RS_NATIVE_LIBRARY_PATH: path.join(root, 'no-such-binary.node') })
+  const r = node(['-e', script], { NAPI_RS_NATIVE_LIBRARY_PATH: path.join(root, 'native', 'no-such-binary.node') })
   assert.equal(r.stdout.trim(), 'js current')
   const warnings = r.stderr.match(/NEXT_SKEW_GUARD_NATIVE_UNAVAILABLE/g) ?? []
   assert.equal(warnings.length, 1, r.stderr)

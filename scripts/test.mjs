@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: everything a fresh clone needs, then every suite.
 //   1. install dependencies when node_modules is missing or stale (npm ci)
-//   2. build the native module in release mode (regenerates index.js/index.d.ts)
+//   2. build the native module in release mode (regenerates native/index.js, native/index.d.ts)
 //   3. compile the TypeScript layer
 //   4. cargo test (unit + property tests) and the node:test suites
 // Each step prints what it does; the first failure stops the run with its exit code.
@@ -33,7 +33,7 @@ const installed = join(root, 'node_modules', '.package-lock.json')
 const stale = !existsSync(installed) || statSync(installed).mtimeMs < statSync(join(root, 'package-lock.json')).mtimeMs
 if (stale) run('install dependencies', 'npm', ['ci', '--no-audit', '--no-fund'])
 
-run('build native module (release)', npx('napi'), ['build', '--platform', '--release'])
+run('build native module (release)', 'npm', ['run', '--silent', 'build:native'])
 run('compile TypeScript', npx('tsc'), ['-p', 'tsconfig.json'])
 run('Rust tests', 'cargo', ['test', '--release'])
 run('Node tests', process.execPath, ['--test', '__test__/'])

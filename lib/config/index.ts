@@ -1,9 +1,9 @@
 /**
  * `withSkewGuard(nextConfig, options)`: the `next.config` wrapper.
  *
- * - adds the package to the server externals (14: `experimental.serverComponentsExternalPackages`
- *   plus `experimental.instrumentationHook`; 15+: `serverExternalPackages`), because its native
- *   core cannot be bundled;
+ * - adds the native core, `next-skew-guard-native`, to the server externals (14:
+ *   `experimental.serverComponentsExternalPackages` plus `experimental.instrumentationHook`; 15+:
+ *   `serverExternalPackages`), because a `.node` addon cannot be bundled;
  * - fixes one build identity that the server (`.next/BUILD_ID`) and the client bundle
  *   (`NEXT_PUBLIC_SKEW_GUARD_BUILD_ID`) both know;
  * - fails a production build whose Server Actions key is missing or invalid, with the fix.
@@ -16,7 +16,12 @@ import { checkKey } from '../core'
 import { BUILD_ID_ENV, DIST_DIR_ENV, nextMajor } from '../server/build-info'
 import { CLIENT_BUILD_ENV } from '../shared/protocol'
 
-const PACKAGE = 'next-skew-guard'
+/**
+ * Only the native loader is external. Listing `next-skew-guard` itself would make Next.js
+ * `require()` its `'use client'` modules on the server instead of bundling them as client
+ * references, which breaks `<SkewGuard />` on 14, 15 and 16 (see docs/DECISIONS.md).
+ */
+const PACKAGE = 'next-skew-guard-native'
 const PHASE_BUILD = 'phase-production-build'
 const PHASE_SERVER = 'phase-production-server'
 

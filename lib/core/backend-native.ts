@@ -3,8 +3,8 @@
 import { fromNativeError } from './errors'
 import type { Backend, BackendKeyring, KeyInfo, OpenResult, PayloadInput } from './types'
 
-/** The generated loader (`index.js` at the package root, made by `napi build`). */
-type Native = typeof import('../../index')
+/** The generated loader of the `next-skew-guard-native` package (made by `napi build`). */
+type Native = typeof import('next-skew-guard-native')
 
 function call<T>(fn: () => T): T {
   try {

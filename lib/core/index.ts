@@ -13,7 +13,7 @@ import type { Backend, BackendName, BuildIdComparison, KeyCheckReport, KeyInfo }
 function loadBackend(): Backend {
   if (process.env.NEXT_SKEW_GUARD_BACKEND === 'js') return createJsBackend(nodeCrypto)
   try {
-    return createNativeBackend(require('../../index.js'))
+    return createNativeBackend(require('next-skew-guard-native'))
   } catch (e) {
     process.emitWarning(
       `The native binary for ${process.platform}-${process.arch} could not be loaded ` +

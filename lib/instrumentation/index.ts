@@ -10,7 +10,7 @@
  */
 
 import { keyCheckValue, Keyring } from '../core'
-import { nextMajor, readActionManifest, readBuildId, type ActionManifest } from '../server/build-info'
+import { appRequire, nextMajor, readActionManifest, readBuildId, type ActionManifest } from '../server/build-info'
 import { logOnce, recordConfigError, recordSkew, state } from '../server/events'
 import { createOnRequestError } from './on-request-error'
 
@@ -62,7 +62,7 @@ function enablePrometheus(): void {
   const s = state()
   if (s.counter) return
   try {
-    const prom = require('prom-client') as {
+    const prom = appRequire()('prom-client') as {
       Counter: new (c: { name: string; help: string; labelNames: string[] }) => { inc(l: Record<string, string>): void }
       register: { getSingleMetric(name: string): unknown }
     }

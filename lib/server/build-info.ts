@@ -7,6 +7,7 @@
  */
 
 import * as fs from 'node:fs'
+import { createRequire } from 'node:module'
 import * as path from 'node:path'
 
 /** Env var through which `withSkewGuard` tells the server runtime where `distDir` is. */
@@ -98,10 +99,19 @@ export function readActionManifest(dir: string = distDir()): ActionManifest {
   return { actions, encryptionKey, file }
 }
 
+/**
+ * Node's own `require`, resolving from the app directory. Bundlers cannot see through it, which
+ * is the point: optional packages (prom-client) and the app's own `next/package.json` are looked
+ * up at run time, from the app, not at build time from wherever this file was bundled.
+ */
+export function appRequire(fromDir: string = process.cwd()): NodeRequire {
+  return createRequire(path.join(fromDir, 'package.json'))
+}
+
 /** The installed Next.js major (14, 15, 16…), or null when `next` cannot be resolved. */
 export function nextMajor(fromDir: string = process.cwd()): number | null {
   try {
-    const pkg = require(require.resolve('next/package.json', { paths: [fromDir] })) as { version?: string }
+    const pkg = appRequire(fromDir)('next/package.json') as { version?: string }
     const major = Number.parseInt(pkg.version ?? '', 10)
     return Number.isFinite(major) ? major : null
   } catch {
