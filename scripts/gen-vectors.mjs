@@ -60,7 +60,9 @@ function usage() {
   --out       fixture path (default: __test__/fixtures/next-vectors.json in the repo)
   --work-dir  where next@14/15/16 are installed (default: ${path.join(os.tmpdir(), 'nsg-next-vectors')})
   --sealer    'package' (default): seal with this package's Keyring.sealSync;
-              'node-crypto': development stand-in while the package is not built`;
+              'node-crypto': development stand-in while the package is not built
+  --install-only  install (or reuse) the three Next.js versions and stop; \`npm test\` uses this for the
+              compatibility tests that run Next.js's own client code`;
 }
 
 function parseCli() {
@@ -69,6 +71,7 @@ function parseCli() {
       out: { type: 'string' },
       'work-dir': { type: 'string' },
       sealer: { type: 'string', default: 'package' },
+      'install-only': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -82,6 +85,7 @@ function parseCli() {
     out: values.out ? path.resolve(values.out) : path.join(REPO_ROOT, '__test__/fixtures/next-vectors.json'),
     workDir: path.resolve(values['work-dir'] ?? path.join(os.tmpdir(), 'nsg-next-vectors')),
     sealer: values.sealer,
+    installOnly: !!values['install-only'],
   };
 }
 
@@ -407,13 +411,14 @@ function buildNegative(negatives, reactions, log) {
 async function main() {
   const opts = parseCli();
   const log = new CheckLog();
-  const sealer = loadSealer(opts.sealer); // fail fast, before minutes of installs
+  const sealer = opts.installOnly ? null : loadSealer(opts.sealer); // fail fast, before minutes of installs
 
   mkdirSync(opts.workDir, { recursive: true });
   console.log(`installing next ${MAJORS.map((m) => NEXT[m].next).join(', ')} under ${opts.workDir} ...`);
   const installList = await Promise.all(MAJORS.map((m) => installNext(opts.workDir, m)));
   const installs = Object.fromEntries(installList.map((i) => [i.major, i]));
   for (const i of installList) console.log(`  next@${NEXT[i.major].next}: ${i.reused ? 'reused' : 'installed'} (${i.dir})`);
+  if (opts.installOnly) return;
 
   // Phase 1: Next encrypts every vector on every major (fixed IV).
   const defs = vectorDefs();

@@ -35,5 +35,7 @@ if (stale) run('install dependencies', 'npm', ['ci', '--no-audit', '--no-fund'])
 
 run('build native module (release)', 'npm', ['run', '--silent', 'build:native'])
 run('compile TypeScript', npx('tsc'), ['-p', 'tsconfig.json'])
+// Next.js 14 and 15 (16 is a devDependency) for the tests that run Next.js's own client code.
+run('install reference Next.js versions', process.execPath, ['scripts/gen-vectors.mjs', '--install-only'])
 run('Rust tests', 'cargo', ['test', '--release'])
 run('Node tests', process.execPath, ['--test', '__test__/'])

@@ -1,0 +1,346 @@
+// callSafeAction against Next.js's own client: every skew signal is produced
+// by Next's real `serverActionReducer` (dist/client/components/router-reducer/
+// reducers/server-action-reducer.js) and React's real production Flight client,
+// fed the HTTP responses NEXTJS-FACTS.md §3.1/§6.1 recorded from `next start`.
+// So the errors and resolved values are exactly what a browser tab sees.
+//
+// Next.js 16.4.6 comes from the repo's devDependencies (always runs); 14.2.35
+// and 15.5.29 from the `npm run vectors` install (NSG_NEXT_VECTORS_DIR, default
+// <tmpdir>/nsg-next-vectors), skipped with a note when absent.
+//
+// Each scenario runs in a child process (this file, with NSG_ACTION_HARNESS
+// set) because the reducer needs browser globals and module aliases.
+'use strict'
+
+const path = require('node:path')
+const os = require('node:os')
+const fs = require('node:fs')
+const Module = require('node:module')
+
+const root = path.join(__dirname, '..')
+const ACTION_ID = '7f' + 'ab'.repeat(20)
+
+if (process.env.NSG_ACTION_HARNESS) {
+  runHarness().then(
+    (out) => process.stdout.write(JSON.stringify(out)),
+    (e) => {
+      process.stderr.write(String((e && e.stack) || e))
+      process.exit(1)
+    },
+  )
+  return
+}
+
+// ---------------------------------------------------------------------------
+// Child: load Next's client reducer with browser stand-ins, run scenarios.
+
+async function runHarness() {
+  process.env.NODE_ENV = 'production'
+  delete process.env.NEXT_RUNTIME
+  // stdout carries the JSON answer; whatever Next or React prints goes to stderr.
+  for (const m of ['log', 'info', 'debug', 'warn']) console[m] = console.error
+  const nextDir = process.env.NSG_NEXT_DIR
+  const major = Number(require(path.join(nextDir, 'package.json')).version.split('.')[0])
+  const compiled = (p) => path.join(nextDir, 'dist/compiled', p)
+  const flightClient = (flavor) => {
+    const f = compiled(`react-server-dom-webpack/cjs/react-server-dom-webpack-client.${flavor}.production.js`)
+    return fs.existsSync(f) ? f : f.replace(/\.js$/, '.min.js')
+  }
+  // The aliases Next's bundler applies to client code (create-compiler-aliases):
+  // the browser production Flight client, Next's own React copy.
+  const aliases = {
+    'react-server-dom-webpack/client': flightClient('browser'),
+    'react-server-dom-webpack/client.edge': flightClient('edge'),
+    react: compiled('react/index.js'),
+    'react-dom': compiled('react-dom/index.js'),
+    'react/jsx-runtime': compiled('react/jsx-runtime.js'),
+    'react-dom/client': compiled('react-dom/client.js'),
+  }
+  const resolve = Module._resolveFilename
+  Module._resolveFilename = function (request, ...rest) {
+    return resolve.call(this, aliases[request] ?? request, ...rest)
+  }
+  // Browser stand-ins: only what the reducer's modules touch at load and call time.
+  globalThis.__webpack_require__ = Object.assign(() => {
+    throw new Error('no client modules in this harness')
+  }, { u: () => '' })
+  globalThis.__webpack_chunk_load__ = () => Promise.resolve()
+  globalThis.window = globalThis
+  globalThis.self = globalThis
+  const events = new EventTarget()
+  globalThis.addEventListener = events.addEventListener.bind(events)
+  globalThis.removeEventListener = events.removeEventListener.bind(events)
+  globalThis.document = {
+    documentElement: { dataset: {}, removeAttribute() {}, getAttribute: () => null },
+    addEventListener() {},
+    removeEventListener() {},
+    visibilityState: 'visible',
+    querySelector: () => null,
+    getElementById: () => null,
+  }
+  if (!globalThis.navigator) globalThis.navigator = { userAgent: 'node' }
+  globalThis.history = { state: null, pushState() {}, replaceState() {} }
+  globalThis.location = new URL('http://localhost:3000/')
+
+  const { serverActionReducer } = require(path.join(nextDir, 'dist/client/components/router-reducer/reducers/server-action-reducer.js'))
+  const action = require(path.join(root, 'dist/action/index.js'))
+  const tree =
+    major === 16
+      ? ['', { children: ['__PAGE__', {}, null, null, 0] }, null, null, 16]
+      : ['', { children: ['__PAGE__', {}, null, null] }, null, null, true]
+
+  // What a Server Action reference does in the browser: dispatch to the
+  // router's reducer and settle with whatever it resolves or rejects.
+  function nextAction(response) {
+    return (...args) => {
+      globalThis.fetch = async () => new Response(response.body, { status: response.status, headers: response.headers })
+      const state = {
+        canonicalUrl: '/',
+        tree,
+        nextUrl: null,
+        previousNextUrl: null,
+        pushRef: { pendingPush: false, mpaNavigation: false, preserveCustomHistoryState: true },
+        focusAndScrollRef: {},
+        cache: {},
+        prefetchCache: new Map(),
+        buildId: 'page-build',
+      }
+      return new Promise((resolve, reject) => {
+        const out = serverActionReducer(state, { type: 'server-action', actionId: ACTION_ID, actionArgs: args, resolve, reject })
+        if (out && typeof out.catch === 'function') out.catch(reject)
+      })
+    }
+  }
+
+  const describeError = (e) => ({
+    name: e && e.name,
+    message: e && typeof e.message === 'string' ? e.message : undefined,
+    digest: e && e.digest,
+    isUnrecognized: e && e.constructor && e.constructor.name === 'UnrecognizedActionError',
+  })
+  const scenarios = JSON.parse(process.env.NSG_SCENARIOS)
+  const results = {}
+  for (const s of scenarios) {
+    const call = action.callSafeAction.with(s.clientBuildId ? { buildId: s.clientBuildId } : {})
+    // The raw settlement, straight from Next (what an app without this package sees).
+    let raw
+    try {
+      const value = await nextAction(s.response)('arg')
+      raw = { resolved: true, value: value === undefined ? '<undefined>' : value }
+    } catch (e) {
+      raw = { resolved: false, error: describeError(e) }
+    }
+    let outcome
+    try {
+      const r = await call(nextAction(s.response), 'arg')
+      const { cause, ...rest } = r
+      outcome = { threw: false, result: rest }
+    } catch (e) {
+      outcome = { threw: true, error: describeError(e) }
+    }
+    results[s.name] = { raw, outcome }
+  }
+  return { major, results }
+}
+
+// ---------------------------------------------------------------------------
+// Parent: the tests.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { spawnSync } = require('node:child_process')
+
+const vectorsDir = process.env.NSG_NEXT_VECTORS_DIR || path.join(os.tmpdir(), 'nsg-next-vectors')
+const installs = [
+  { label: 'next 14.2.35', dir: path.join(vectorsDir, 'next-14.2.35/node_modules/next') },
+  { label: 'next 15.5.29', dir: path.join(vectorsDir, 'next-15.5.29/node_modules/next') },
+  { label: 'next 16.4.6 (devDependency)', dir: path.join(root, 'node_modules/next') },
+]
+
+/** The Flight body of an action response: row 0 per major (§3.1 (b) as observed), row 1 the action result. */
+function flight(major, row1, buildId = 'page-build') {
+  const row0 =
+    major === 14
+      ? `0:["$@1",[${JSON.stringify(buildId)},null]]`
+      : major === 15
+        ? `0:{"a":"$@1","f":"","b":${JSON.stringify(buildId)}}`
+        : `0:{"a":"$@1","q":"","i":false,"b":${JSON.stringify(buildId)}}`
+  return `${row0}\n1:${row1}\n`
+}
+const rsc = (major, row1, status = 200) => ({ status, headers: { 'content-type': 'text/x-component' }, body: flight(major, row1) })
+const safeResult = (value) => JSON.stringify(value)
+
+function scenarios(major) {
+  return [
+    // A healthy call: the safe action's result, same build.
+    { name: 'ok', clientBuildId: 'b1', response: rsc(major, safeResult({ success: true, data: 42, buildId: 'b1' })) },
+    // The action's own failure, reported by the wrapper (not skew).
+    { name: 'failed', clientBuildId: 'b1', response: rsc(major, safeResult({ success: false, error: 'NAME_TAKEN', message: 'Taken.', buildId: 'b1' })) },
+    // (a) unknown action, Next.js 15.4.1+ server: 404 + header (16.4: 409).
+    {
+      name: 'unknown-action-404',
+      response: { status: major === 16 ? 409 : 404, headers: { 'content-type': 'text/plain', 'x-nextjs-action-not-found': '1' }, body: major === 16 ? 'Server Action unavailable.' : 'Server action not found.' },
+    },
+    // (a) unknown action, Next.js 14 / 15.0–15.4.0 server: the page's HTML, 200.
+    { name: 'unknown-action-html', response: { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: '<!DOCTYPE html><html><body>not found</body></html>' } },
+    // A proxy refusing the action without Next's header (`new Response(text, {status: 409})`).
+    { name: 'proxy-409', response: { status: 409, headers: {}, body: 'Server Action unavailable.' } },
+    // The same with the exact `text/plain` type: Next turns the body into the message.
+    { name: 'proxy-409-text-plain', response: { status: 409, headers: { 'content-type': 'text/plain' }, body: 'Server Action unavailable.' } },
+    // (b) known action, closure undecryptable: 500 Flight error row with a digest.
+    { name: 'undecryptable-closure', response: rsc(major, 'E{"digest":"1379131148"}', 500) },
+    // The new build answered: result from another build.
+    { name: 'build-mismatch', clientBuildId: 'old-build', response: rsc(major, safeResult({ success: true, data: 'saved', buildId: 'new-build' })) },
+    // A plain value where a safe-action result belongs.
+    { name: 'invalid-result', clientBuildId: 'b1', response: rsc(major, safeResult({ saved: true })) },
+    // notFound() inside the safe action: rethrown by the wrapper, digest per major.
+    { name: 'not-found', response: rsc(major, `E${JSON.stringify({ digest: major === 14 ? 'NEXT_NOT_FOUND' : 'NEXT_HTTP_ERROR_FALLBACK;404' })}`, 200) },
+    // redirect() to another site inside the safe action.
+    { name: 'redirect-external', response: { status: 303, headers: { 'content-type': 'text/plain', 'x-action-redirect': 'https://example.com/done;push' }, body: '' } },
+  ]
+}
+
+const runs = new Map()
+function run(install) {
+  if (!runs.has(install.dir)) {
+    const major = Number(require(path.join(install.dir, 'package.json')).version.split('.')[0])
+    const r = spawnSync(process.execPath, [__filename], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NSG_ACTION_HARNESS: '1', NSG_NEXT_DIR: install.dir, NSG_SCENARIOS: JSON.stringify(scenarios(major)) },
+      timeout: 120_000,
+    })
+    assert.equal(r.status, 0, `harness failed for ${install.label}:\n${r.stderr}`)
+    runs.set(install.dir, JSON.parse(r.stdout))
+  }
+  return runs.get(install.dir)
+}
+
+const SKEW_KEYS = ['success', 'error', 'requiresRefresh', 'actionRan', 'reason']
+function assertSkew(outcome, reason, actionRan, label) {
+  assert.equal(outcome.threw, false, `${label}: rejected instead of resolving (${JSON.stringify(outcome.error)})`)
+  const picked = Object.fromEntries(SKEW_KEYS.map((k) => [k, outcome.result[k]]))
+  assert.deepEqual(picked, { success: false, error: 'VERSION_SKEW', requiresRefresh: true, actionRan, reason }, label)
+  assert.notEqual(outcome.result.success, true, `${label}: success`)
+}
+
+for (const install of installs) {
+  const present = fs.existsSync(path.join(install.dir, 'package.json'))
+  const skip = present ? false : `${install.label} not installed (run \`npm run vectors\` or set NSG_NEXT_VECTORS_DIR)`
+
+  test(`${install.label}: a healthy call resolves the safe action's result`, { skip }, () => {
+    const { results } = run(install)
+    assert.deepEqual(results.ok.raw, { resolved: true, value: { success: true, data: 42, buildId: 'b1' } })
+    assert.deepEqual(results.ok.outcome.result, { success: true, data: 42, buildId: 'b1', requiresRefresh: false })
+    assert.deepEqual(results.failed.outcome.result, { success: false, error: 'NAME_TAKEN', message: 'Taken.', buildId: 'b1', requiresRefresh: false })
+  })
+
+  test(`${install.label}: unknown action ID (server 404/409 + x-nextjs-action-not-found)`, { skip }, () => {
+    const { major, results } = run(install)
+    const { raw, outcome } = results['unknown-action-404']
+    if (major === 14) {
+      // 14 ignores the header: the call resolves undefined (§3.3).
+      assert.deepEqual(raw, { resolved: true, value: '<undefined>' })
+      assertSkew(outcome, 'empty-result', false, 'resolved undefined')
+    } else {
+      // 15.5+/16: Next's own UnrecognizedActionError class.
+      assert.equal(raw.resolved, false)
+      assert.equal(raw.error.name, 'UnrecognizedActionError')
+      assert.equal(raw.error.isUnrecognized, true)
+      assertSkew(outcome, 'unrecognized-action', false, 'UnrecognizedActionError')
+    }
+  })
+
+  test(`${install.label}: unknown action ID answered with the page HTML (14, 15.0–15.4.0 servers)`, { skip }, () => {
+    const { major, results } = run(install)
+    const { raw, outcome } = results['unknown-action-html']
+    if (major === 14) {
+      assert.deepEqual(raw, { resolved: true, value: '<undefined>' })
+      assertSkew(outcome, 'empty-result', false, 'resolved undefined')
+    } else {
+      assert.equal(raw.error.message, 'An unexpected response was received from the server.')
+      assertSkew(outcome, 'unexpected-response', false, 'unexpected response')
+    }
+  })
+
+  test(`${install.label}: a proxy's 409 without Next's header`, { skip }, () => {
+    const { major, results } = run(install)
+    const { raw, outcome } = results['proxy-409']
+    if (major === 14) {
+      assert.deepEqual(raw, { resolved: true, value: '<undefined>' })
+      assertSkew(outcome, 'empty-result', false, 'resolved undefined')
+    } else {
+      assert.equal(raw.error.name, 'Error')
+      assert.equal(raw.error.message, 'An unexpected response was received from the server.')
+      assertSkew(outcome, 'unexpected-response', false, 'unexpected response')
+    }
+    const plain = results['proxy-409-text-plain']
+    if (major === 14) {
+      assertSkew(plain.outcome, 'empty-result', false, 'resolved undefined')
+    } else {
+      // Exact text/plain: Next.js makes the body the message.
+      assert.equal(plain.raw.error.message, 'Server Action unavailable.')
+      assertSkew(plain.outcome, 'action-not-found', false, 'refusal body')
+    }
+  })
+
+  test(`${install.label}: undecryptable closure (500 Flight error row with a digest)`, { skip }, () => {
+    const { major, results } = run(install)
+    const { raw, outcome } = results['undecryptable-closure']
+    assert.equal(raw.resolved, false)
+    assert.equal(raw.error.digest, '1379131148')
+    assert.match(raw.error.message, major === 16 ? /^Minified React error #441/ : /^An error occurred in the Server Components render/)
+    assertSkew(outcome, 'undecryptable-closure', false, 'digest error')
+  })
+
+  test(`${install.label}: result from another build`, { skip }, () => {
+    const { results } = run(install)
+    const { outcome } = results['build-mismatch']
+    assertSkew(outcome, 'build-mismatch', true, 'build mismatch')
+    assert.equal(outcome.result.buildId, 'new-build')
+    assert.equal(outcome.result.clientBuildId, 'old-build')
+    assert.deepEqual(outcome.result.result, { success: true, data: 'saved', buildId: 'new-build' })
+  })
+
+  test(`${install.label}: a value that is not a safe-action result`, { skip }, () => {
+    const { results } = run(install)
+    assertSkew(results['invalid-result'].outcome, 'invalid-result', true, 'invalid result')
+  })
+
+  test(`${install.label}: notFound() and redirect() from the action keep Next's behaviour`, { skip }, () => {
+    const { major, results } = run(install)
+    const nf = results['not-found']
+    assert.equal(nf.outcome.threw, true, 'notFound must be rethrown, not mapped')
+    assert.equal(nf.outcome.error.digest, major === 14 ? 'NEXT_NOT_FOUND' : 'NEXT_HTTP_ERROR_FALLBACK;404')
+    const rd = results['redirect-external']
+    if (major === 16) {
+      // 16 rejects with Next's redirect error, which must pass through unchanged.
+      assert.equal(rd.outcome.threw, true)
+      assert.match(rd.outcome.error.digest, /^NEXT_REDIRECT;push;https:\/\/example\.com\/done;/)
+    } else {
+      // Known limitation (documented): 14 and 15 resolve `undefined` for this
+      // redirect while they navigate away, which reads as an empty result.
+      assert.deepEqual(rd.raw, { resolved: true, value: '<undefined>' })
+      assertSkew(rd.outcome, 'empty-result', false, 'redirect on 14/15')
+    }
+  })
+}
+
+test('the not-found message of 15.4.x is the one 15.5+ wraps in UnrecognizedActionError', () => {
+  // 15.4.x throws a plain Error with the same template (E715); build it from
+  // Next's 16 source text rather than from memory.
+  const src = fs.readFileSync(path.join(root, 'node_modules/next/dist/client/components/router-reducer/reducers/server-action-reducer.js'), 'utf8')
+  const template = /new _unrecognizedactionerror\.UnrecognizedActionError\(`(Server Action "\$\{actionId\}" was not found on the server\.[^`]*)`\)/.exec(src)
+  assert.ok(template, 'template not found in Next 16 source')
+  const message = template[1].replace('${actionId}', ACTION_ID).replace('\\n', '\n')
+  const { callSafeAction } = require(path.join(root, 'dist/action/index.js'))
+  return callSafeAction(async () => {
+    throw new Error(message)
+  }).then((r) => {
+    assert.equal(r.success, false)
+    assert.equal(r.error, 'VERSION_SKEW')
+    assert.equal(r.requiresRefresh, true)
+    assert.equal(r.reason, 'action-not-found')
+    assert.equal(r.actionRan, false)
+  })
+})
