@@ -65,3 +65,125 @@ test('usage errors exit 2 with a message and no stack trace; help and version ex
   // No colour when stderr is not a terminal.
   assert.ok(!/\u001b\[/.test(cli(['check', '--key', 'x']).err))
 })
+
+// diff and doctor on build directories shaped like Next.js 14, 15 and 16 output (real-build runs
+// of both commands live in the e2e suite's follow-up; see the issue notes).
+const fs = require('node:fs')
+const os = require('node:os')
+const { generateKey } = require('..')
+
+function fakeBuild(actions, { key = generateKey(), shape = 16, buildId = 'b1', files = {} } = {}) {
+  const app = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-cli-'))
+  const dist = path.join(app, '.next')
+  fs.mkdirSync(path.join(dist, 'server'), { recursive: true })
+  fs.writeFileSync(path.join(dist, 'BUILD_ID'), buildId)
+  const node = {}
+  for (const [id, name] of Object.entries(actions)) {
+    node[id] =
+      shape === 14
+        ? { workers: { 'app/page': '1528' }, layer: { 'app/page': 'action-browser' } }
+        : { workers: { 'app/page': { moduleId: 1, async: false } }, filename: 'app/actions.ts', exportedName: name }
+  }
+  fs.writeFileSync(path.join(dist, 'server', 'server-reference-manifest.json'), JSON.stringify({ node, edge: {}, encryptionKey: key }))
+  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ dependencies: { next: '16.4.6' } }))
+  fs.mkdirSync(path.join(app, 'node_modules', 'next'), { recursive: true })
+  fs.writeFileSync(path.join(app, 'node_modules', 'next', 'package.json'), JSON.stringify({ version: { 14: '14.2.35', 15: '15.5.29', 16: '16.4.6' }[shape] }))
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(app, name), text)
+  return { app, dist, key }
+}
+
+const id = (c, n = 42) => c.repeat(n)
+
+test('diff reports kept, removed and added actions with names, and gates on removals', () => {
+  const key = generateKey()
+  const v1 = fakeBuild({ [id('a')]: 'save', [id('b')]: 'greet', [id('c')]: '$$RSC_SERVER_ACTION_0' }, { key })
+  const v2 = fakeBuild({ [id('a')]: 'save', [id('d')]: 'welcome', [id('c')]: '$$RSC_SERVER_ACTION_0' }, { key })
+  const r = cli(['diff', v1.app, v2.dist])
+  assert.equal(r.code, 0)
+  assert.equal(r.out.split('\n')[0], 'kept 2, removed 1, added 1')
+  assert.match(r.out, new RegExp(`^- ${id('b')}  app/actions.ts#greet$`, 'm'))
+  assert.match(r.out, new RegExp(`^\\+ ${id('d')}  app/actions.ts#welcome$`, 'm'))
+  assert.equal(r.err, '')
+  assert.equal(cli(['diff', '--fail-on-removed', v1.app, v2.app]).code, 1)
+  assert.equal(cli(['diff', '--fail-on-removed', v1.app, v1.app]).code, 0)
+  const json = JSON.parse(cli(['diff', '--json', v1.app, v2.app]).out)
+  assert.deepEqual(json.removed, [{ id: id('b'), filename: 'app/actions.ts', exportedName: 'greet' }])
+  assert.equal(json.kept.length, 2)
+})
+
+test('diff explains when every ID changed because the key was not pinned', () => {
+  const v1 = fakeBuild({ [id('a')]: 'save' })
+  const v2 = fakeBuild({ [id('b')]: 'save' })
+  const r = cli(['diff', v1.app, v2.app])
+  assert.match(r.err, /Every action ID changed.*different encryption keys \(check values [0-9a-f]{6} and [0-9a-f]{6}\)/)
+  const same = generateKey()
+  const moved = cli(['diff', fakeBuild({ [id('a')]: 's' }, { key: same }).app, fakeBuild({ [id('e')]: 's' }, { key: same }).app])
+  assert.match(moved.err, /different directory/)
+  // Next.js 14 manifests (40-char IDs, no names)
+  const old14 = fakeBuild({ [id('a', 40)]: 'x' }, { shape: 14 })
+  const new14 = fakeBuild({ [id('a', 40)]: 'x', [id('f', 40)]: 'y' }, { shape: 14 })
+  const r14 = cli(['diff', old14.app, new14.app])
+  assert.match(r14.out, new RegExp(`^\\+ ${id('f', 40)}  \\(no name in manifest\\)$`, 'm'))
+})
+
+test('diff refuses bad input with clear messages and no stack traces', () => {
+  const good = fakeBuild({ [id('a')]: 'save' })
+  const notApp = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-cli-empty-'))
+  const unbuilt = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-cli-unbuilt-'))
+  fs.writeFileSync(path.join(unbuilt, 'package.json'), '{}')
+  const corrupt = fakeBuild({ [id('a')]: 'save' })
+  fs.writeFileSync(path.join(corrupt.dist, 'server', 'server-reference-manifest.json'), '{"node": {"ab')
+  const cases = [
+    [['diff', good.app], 2, /needs two builds/],
+    [['diff', good.app, '/no/such/dir'], 2, /no such directory/],
+    [['diff', good.app, notApp], 2, /not a Next\.js app or build directory/],
+    [['diff', good.app, unbuilt], 2, /run `next build` first/],
+    [['diff', good.app, corrupt.app], 1, /not valid JSON/],
+    [['diff', '--bogus', good.app, good.app], 2, /Unknown option '--bogus'/],
+  ]
+  for (const [args, code, message] of cases) {
+    const r = cli(args)
+    assert.equal(r.code, code, args.join(' '))
+    assert.match(r.err, message)
+    assert.ok(!/\n\s+at /.test(r.err), 'no stack trace')
+  }
+})
+
+test('doctor: a well set-up app passes; each missing piece fails with its fix', () => {
+  const files = {
+    'next.config.mjs': "import { withSkewGuard } from 'next-skew-guard/config'\nexport default withSkewGuard({})\n",
+    'proxy.ts': "import { skewGuard } from 'next-skew-guard/proxy'\nexport const proxy = skewGuard()\n",
+    'instrumentation.ts': "export { register, onRequestError } from 'next-skew-guard/instrumentation'\n",
+  }
+  const good = fakeBuild({ [id('a')]: 'save' }, { files })
+  const ok = cli(['doctor', good.app], { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: good.key })
+  assert.equal(ok.code, 0, ok.out)
+  assert.match(ok.out, /· Next\.js: 16\.4\.6 — on skew without a guard: typed/)
+  assert.match(ok.out, /✓ build key = runtime key: both [0-9a-f]{6}/)
+  assert.ok(!ok.out.includes(good.key))
+
+  const mismatch = cli(['doctor', good.app], { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: generateKey() })
+  assert.equal(mismatch.code, 1)
+  assert.match(mismatch.out, /✗ build key = runtime key: the build used key/)
+  const unpinned = cli(['doctor', good.app])
+  assert.match(unpinned.out, /✗ key pinned: NEXT_SERVER_ACTIONS_ENCRYPTION_KEY is not set/)
+  const hex = cli(['doctor', good.app], { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: 'ab'.repeat(32) })
+  assert.match(hex.out, /✗ key valid: ERR_KEY_HEX/)
+
+  const bare = fakeBuild({ [id('a')]: 'save' }, {
+    files: {
+      'next.config.mjs': "export default { serverExternalPackages: ['next-skew-guard'] }\n",
+      'middleware.ts': "import { skewGuard } from 'next-skew-guard/proxy'\nexport const middleware = skewGuard()\n",
+    },
+  })
+  const r = cli(['doctor', bare.app, '--json'], { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: bare.key })
+  assert.equal(r.code, 1)
+  const byCheck = Object.fromEntries(JSON.parse(r.out).findings.map((f) => [f.check, f]))
+  assert.equal(byCheck.externals.status, 'fail')
+  assert.match(byCheck.externals.message, /client components then break the build/)
+  assert.equal(byCheck.guard.status, 'warn')
+  assert.match(byCheck.guard.message, /runs on Edge/)
+  assert.equal(byCheck['build identity'].status, 'warn')
+  assert.equal(byCheck.instrumentation.status, 'fail')
+  assert.equal(cli(['doctor', '/no/such/app']).code, 2)
+})

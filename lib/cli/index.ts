@@ -8,6 +8,8 @@
 import { parseArgs } from 'node:util'
 
 import { ENV_KEY, checkKey, generateKey } from '../core'
+import { DiffUsageError, ManifestError, diffBuilds, formatAction } from './diff'
+import { DoctorUsageError, doctor } from './doctor'
 
 /** Exit codes, documented in the README. */
 export const EXIT = { ok: 0, problem: 1, usage: 2 } as const
@@ -27,6 +29,8 @@ const HELP: Record<string, string> = {
 Commands:
   keygen    Generate a NEXT_SERVER_ACTIONS_ENCRYPTION_KEY
   check     Validate the key in the environment (or --key) and print its check value
+  doctor    Check an app and its build for everything skew protection needs
+  diff      Compare the Server Action IDs of two builds
 
 Options:
   -h, --help     Show help (also: next-skew-guard <command> --help)
@@ -51,6 +55,24 @@ Without --key it reads ${ENV_KEY} from the environment.
 Options:
   --key KEY   Check this key instead of the environment's
   --json      Print the full report as JSON on stdout`,
+  doctor: `Usage: next-skew-guard doctor [dir] [--json]
+
+One screen about a Next.js app (default: the current directory) and its build: Next.js
+version and what it does on skew, the key (pinned, valid, canonical, same at build and
+runtime), build identity, externals, where the guard runs, instrumentation. Each line
+says how to fix what fails. Reads the key from the environment.
+
+Options:
+  --json   Print the report as JSON on stdout`,
+  diff: `Usage: next-skew-guard diff <old-build> <new-build> [--fail-on-removed] [--json]
+
+Compares the Server Action IDs of two builds (app directories or their .next
+directories): kept, removed (old tabs will call them in vain) and added, with file and
+export names where the manifest has them. Warns when every ID changed.
+
+Options:
+  --fail-on-removed   Exit 1 when any action was removed (a CI gate)
+  --json              Print the diff as JSON on stdout`,
 }
 
 function paint(io: Io, code: string, text: string): string {
@@ -130,6 +152,72 @@ function check(args: string[], io: Io): number {
   return EXIT.problem
 }
 
+function runDoctor(args: string[], io: Io): number {
+  const { values, positionals } = parsePositional(args, { json: { type: 'boolean' } }, 1)
+  if (values.help) return io.out(HELP.doctor), EXIT.ok
+  let report
+  try {
+    report = doctor(positionals[0] ?? '.', io.env)
+  } catch (e) {
+    if (e instanceof DoctorUsageError) throw new UsageError(e.message)
+    throw e
+  }
+  if (values.json) {
+    io.out(JSON.stringify(report, null, 2))
+  } else {
+    io.out(`next-skew-guard doctor: ${report.dir}`)
+    const mark = { ok: paint(io, '32', '✓'), fail: paint(io, '31', '✗'), warn: paint(io, '33', '!'), info: '·' }
+    for (const f of report.findings) {
+      io.out(`${mark[f.status]} ${f.check}: ${f.message}`)
+      if (f.fix && f.status !== 'ok') io.out(`    fix: ${f.fix}`)
+    }
+  }
+  return report.ok ? EXIT.ok : EXIT.problem
+}
+
+function runDiff(args: string[], io: Io): number {
+  const { values, positionals } = parsePositional(args, { json: { type: 'boolean' }, 'fail-on-removed': { type: 'boolean' } }, 2)
+  if (values.help) return io.out(HELP.diff), EXIT.ok
+  if (positionals.length !== 2) throw new UsageError('diff needs two builds: next-skew-guard diff <old> <new>.')
+  let diff
+  try {
+    diff = diffBuilds(positionals[0], positionals[1])
+  } catch (e) {
+    if (e instanceof DiffUsageError) throw new UsageError(e.message)
+    if (e instanceof ManifestError) {
+      io.err(`${paint(io, '31', '✗')} ${e.message}`)
+      return EXIT.problem
+    }
+    throw e
+  }
+  if (values.json) {
+    io.out(JSON.stringify(diff, null, 2))
+  } else {
+    io.out(`kept ${diff.kept.length}, removed ${diff.removed.length}, added ${diff.added.length}`)
+    for (const a of diff.removed) io.out(`- ${formatAction(a)}`)
+    for (const a of diff.added) io.out(`+ ${formatAction(a)}`)
+    for (const a of diff.kept) io.out(`  ${formatAction(a)}`)
+  }
+  if (diff.warning) io.err(`${paint(io, '33', '!')} ${diff.warning}`)
+  return values['fail-on-removed'] && diff.removed.length > 0 ? EXIT.problem : EXIT.ok
+}
+
+function parsePositional(
+  args: string[],
+  options: Record<string, { type: 'string' | 'boolean' }>,
+  maxPositionals: number,
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  try {
+    const parsed = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true })
+    if (parsed.positionals.length > maxPositionals) {
+      throw new UsageError(`Unexpected argument "${parsed.positionals[maxPositionals]}".`)
+    }
+    return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals }
+  } catch (e) {
+    throw e instanceof UsageError ? e : new UsageError((e as Error).message)
+  }
+}
+
 function version(): string {
   // dist/cli/index.js → ../../package.json
   return (require('../../package.json') as { version: string }).version
@@ -150,6 +238,10 @@ export function main(argv: string[], io: Partial<Io> = {}): number {
         return keygen(rest, full)
       case 'check':
         return check(rest, full)
+      case 'doctor':
+        return runDoctor(rest, full)
+      case 'diff':
+        return runDiff(rest, full)
       case undefined:
       case '-h':
       case '--help':
@@ -161,7 +253,7 @@ export function main(argv: string[], io: Partial<Io> = {}): number {
         full.out(version())
         return EXIT.ok
       default:
-        throw new UsageError(`Unknown command "${command}". Commands: keygen, check.`)
+        throw new UsageError(`Unknown command "${command}". Commands: keygen, check, doctor, diff.`)
     }
   } catch (e) {
     if (!(e instanceof UsageError)) throw e
