@@ -61,7 +61,11 @@ const EXT = ['ts', 'js', 'mjs', 'cjs', 'tsx', 'jsx', 'mts', 'cts']
 const withExt = (base: string) => EXT.map((e) => `${base}.${e}`)
 
 /** Builds the report for an app directory. `env` is the environment the app will run with. */
-export function doctor(dirArg: string, env: Record<string, string | undefined> = process.env): DoctorReport {
+export function doctor(
+  dirArg: string,
+  env: Record<string, string | undefined> = process.env,
+  distDirArg?: string,
+): DoctorReport {
   const dir = path.resolve(dirArg)
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new DoctorUsageError(`${dirArg}: no such directory.`)
   const pkg = read(path.join(dir, 'package.json'))
@@ -117,7 +121,7 @@ export function doctor(dirArg: string, env: Record<string, string | undefined> =
   const configFile = firstExisting(dir, withExt('next.config').filter((f) => !f.endsWith('x')))
   const config = configFile ? (read(configFile) ?? '') : ''
   const distMatch = /distDir\s*:\s*['"`]([^'"`]+)['"`]/.exec(config)
-  const distDir = path.join(dir, distMatch?.[1] ?? '.next')
+  const distDir = path.resolve(dir, distDirArg ?? distMatch?.[1] ?? '.next')
   if (!fs.existsSync(path.join(distDir, 'BUILD_ID'))) {
     add({ status: 'warn', check: 'build', message: `no build in ${path.relative(dir, distDir) || '.'}`, fix: 'Run `next build` to check the build too.' })
   } else {

@@ -55,7 +55,7 @@ Without --key it reads ${ENV_KEY} from the environment.
 Options:
   --key KEY   Check this key instead of the environment's
   --json      Print the full report as JSON on stdout`,
-  doctor: `Usage: next-skew-guard doctor [dir] [--json]
+  doctor: `Usage: next-skew-guard doctor [dir] [--dist-dir DIR] [--json]
 
 One screen about a Next.js app (default: the current directory) and its build: Next.js
 version and what it does on skew, the key (pinned, valid, canonical, same at build and
@@ -63,7 +63,9 @@ runtime), build identity, externals, where the guard runs, instrumentation. Each
 says how to fix what fails. Reads the key from the environment.
 
 Options:
-  --json   Print the report as JSON on stdout`,
+  --dist-dir DIR   The build directory, when next.config computes distDir (default: the
+                   literal distDir in next.config, else .next)
+  --json           Print the report as JSON on stdout`,
   diff: `Usage: next-skew-guard diff <old-build> <new-build> [--fail-on-removed] [--json]
 
 Compares the Server Action IDs of two builds (app directories or their .next
@@ -153,11 +155,11 @@ function check(args: string[], io: Io): number {
 }
 
 function runDoctor(args: string[], io: Io): number {
-  const { values, positionals } = parsePositional(args, { json: { type: 'boolean' } }, 1)
+  const { values, positionals } = parsePositional(args, { json: { type: 'boolean' }, 'dist-dir': { type: 'string' } }, 1)
   if (values.help) return io.out(HELP.doctor), EXIT.ok
   let report
   try {
-    report = doctor(positionals[0] ?? '.', io.env)
+    report = doctor(positionals[0] ?? '.', io.env, values['dist-dir'] as string | undefined)
   } catch (e) {
     if (e instanceof DoctorUsageError) throw new UsageError(e.message)
     throw e
