@@ -261,7 +261,9 @@ export function createSkewGuard(runtime: GuardRuntime) {
       const serverBuildId = buildId()
       const { pathname } = new URL(request.url)
       if (healthPath && pathname === healthPath && (request.method === 'GET' || request.method === 'HEAD')) {
-        return health(serverBuildId, o.deploymentId ?? process.env.NEXT_DEPLOYMENT_ID ?? null, request.method)
+        // Next.js inlines an unset NEXT_DEPLOYMENT_ID as `false`: only a non-empty string counts.
+        const deployment = o.deploymentId ?? process.env.NEXT_DEPLOYMENT_ID
+        return health(serverBuildId, typeof deployment === 'string' && deployment ? deployment : null, request.method)
       }
       let verdict: GuardVerdict | null = null
       try {

@@ -1,0 +1,225 @@
+// Prepares the example app (examples/next-app) for end-to-end tests against a real Next.js:
+//
+//   <work>/                       os.tmpdir()/nsg-e2e/next-16 (NSG_E2E_DIR overrides)
+//     tarballs/                   `npm pack` of the repo root and of native/ (made fresh every run)
+//     app/                        a work copy of examples/next-app; node_modules/ is kept between
+//                                 runs (Next.js, React and TypeScript are installed once)
+//     logs/                       build output of every variant
+//
+// The package is installed the way a user installs it: from the packed tarballs, with npm. The
+// only departure is the platform binary (see installTarballs).
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+import { progress, step } from './log.mjs'
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+export const EXAMPLE = path.join(ROOT, 'examples', 'next-app')
+export const CHROMIUM = process.env.NSG_CHROMIUM || '/usr/bin/chromium'
+
+/** Versions the Next.js 16 example is tested with (the app's package.json pins the same). */
+export const VERSIONS = { next: '16.4.6', react: '19.2.9' }
+
+/**
+ * The environment for every child (npm, next build, next start): ours, minus anything that would
+ * change what is tested. npm passes `npm_*` variables to `npm test`'s children; a nested npm
+ * would read `npm_config_local_prefix` and friends as its own configuration, so they go. Keys,
+ * build IDs, policies and dist dirs are always set explicitly by the caller.
+ */
+export function childEnv(extra = {}) {
+  const env = {}
+  for (const [name, value] of Object.entries(process.env)) {
+    if (/^(npm_|NEXT_|__NEXT|SKEW_GUARD_|__SKEW_GUARD_|NODE_ENV$|NODE_OPTIONS$|INIT_CWD$|TURBOPACK)/i.test(name)) continue
+    env[name] = value
+  }
+  return { ...env, NEXT_TELEMETRY_DISABLED: '1', PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1', ...extra }
+}
+
+/**
+ * Runs a command to completion; resolves `{ code, output }` (stdout and stderr interleaved).
+ * Runs in its own process group, killed as a whole when `timeoutMs` passes.
+ */
+export function run(command, args, { cwd, env = childEnv(), timeoutMs = 10 * 60_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    const collect = (chunk) => {
+      output += chunk
+    }
+    child.stdout.setEncoding('utf8').on('data', collect)
+    child.stderr.setEncoding('utf8').on('data', collect)
+    const timer = setTimeout(() => {
+      output += `\n[e2e] ${command} timed out after ${timeoutMs / 1000} s; killed.\n`
+      try {
+        process.kill(-child.pid, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }, timeoutMs)
+    child.on('error', (error) => {
+      clearTimeout(timer)
+      reject(new Error(`could not start ${command}: ${error.message}`))
+    })
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code: code ?? (signal ? 128 : 1), output })
+    })
+  })
+}
+
+async function mustRun(title, command, args, options) {
+  const { code, output } = await run(command, args, options)
+  if (code !== 0) throw new Error(`${title} failed (exit ${code}):\n${output.slice(-8000)}`)
+  return output
+}
+
+/** Installs Chromium from Debian when the system has none. Playwright never downloads a browser here. */
+export async function ensureChromium() {
+  if (fs.existsSync(CHROMIUM)) return CHROMIUM
+  await step('installing Chromium (apt-get update && apt-get install -y chromium)', async () => {
+    const env = childEnv({ DEBIAN_FRONTEND: 'noninteractive' })
+    await mustRun('apt-get update', 'apt-get', ['update'], { env })
+    await mustRun('apt-get install chromium', 'apt-get', ['install', '-y', 'chromium'], { env })
+  })
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`apt-get installed chromium, but ${CHROMIUM} does not exist`)
+  return CHROMIUM
+}
+
+/** Where the e2e work copy for one Next.js major lives (cached between runs). */
+export function workDir(major) {
+  return process.env.NSG_E2E_DIR || path.join(os.tmpdir(), 'nsg-e2e', `next-${major}`)
+}
+
+function sha256(file) {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex')
+}
+
+/** `npm pack` of the repo root (pure JS, dist/) and of native/ (the loader); returns the tarball paths. */
+async function packTarballs(dir) {
+  fs.rmSync(dir, { recursive: true, force: true })
+  fs.mkdirSync(dir, { recursive: true })
+  const tarballs = {}
+  for (const [name, source] of [
+    ['next-skew-guard', ROOT],
+    ['next-skew-guard-native', path.join(ROOT, 'native')],
+  ]) {
+    const out = await mustRun(`npm pack ${name}`, 'npm', ['pack', '--json', '--pack-destination', dir, source], { cwd: ROOT })
+    const [info] = JSON.parse(out.slice(out.indexOf('[')))
+    tarballs[name] = path.join(dir, info.filename)
+  }
+  return tarballs
+}
+
+/**
+ * Replaces the work copy's sources with the example's v1 sources. node_modules and the lockfile
+ * stay (the install is cached); earlier build output goes.
+ */
+function syncSources(appDir) {
+  fs.mkdirSync(appDir, { recursive: true })
+  for (const entry of fs.readdirSync(appDir)) {
+    if (entry === 'node_modules' || entry === 'package-lock.json') continue
+    fs.rmSync(path.join(appDir, entry), { recursive: true, force: true })
+  }
+  fs.cpSync(EXAMPLE, appDir, {
+    recursive: true,
+    filter: (src) => {
+      const rel = path.relative(EXAMPLE, src)
+      return !/^(v2|node_modules|\.next[^/]*|next-env\.d\.ts)(\/|$)/.test(rel) && !rel.endsWith('.tsbuildinfo')
+    },
+  })
+}
+
+/**
+ * Installs Next.js, React, TypeScript (from the app's package.json) and both tarballs into the work
+ * copy. The app then depends on `next-skew-guard` and `next-skew-guard-native` from `file:`
+ * tarballs, as after `npm install ./next-skew-guard-0.1.0.tgz ./next-skew-guard-native-0.1.0.tgz`.
+ */
+async function installTarballs(appDir, tarballs) {
+  // npm keys a file: dependency by path; drop the old copies so the new tarballs are unpacked.
+  for (const name of Object.keys(tarballs)) fs.rmSync(path.join(appDir, 'node_modules', name), { recursive: true, force: true })
+  await mustRun('npm install', 'npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...Object.values(tarballs)], {
+    cwd: appDir,
+  })
+  // In development the platform binary is not in native/'s tarball: its package.json `files` lists
+  // only the loader, and published installs get the binary from the per-platform package
+  // (npm/<platform>/) that napi-rs publishes as an optional dependency. Until then, copy the binary
+  // `npm run build:native` just made next to the installed loader, where the loader looks first.
+  const binaries = fs.readdirSync(path.join(ROOT, 'native')).filter((f) => f.endsWith('.node'))
+  if (binaries.length === 0) throw new Error('native/*.node is missing: run `npm run build:native` (npm test does) first')
+  for (const file of binaries) {
+    fs.copyFileSync(path.join(ROOT, 'native', file), path.join(appDir, 'node_modules', 'next-skew-guard-native', file))
+  }
+  // Proof that the app runs this checkout's code, not a stale install.
+  for (const file of ['dist/proxy/guard.js', 'dist/react/policy.js', 'dist/action/client.js']) {
+    const installed = path.join(appDir, 'node_modules', 'next-skew-guard', file)
+    if (sha256(installed) !== sha256(path.join(ROOT, file))) throw new Error(`${installed} differs from the repo's ${file}`)
+  }
+}
+
+/**
+ * Makes the work copy ready to build: sources, dependencies, the packed package. Returns
+ * `{ dir, nextBin, work, logs }`.
+ */
+export async function prepareApp({ major = 16 } = {}) {
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'core', 'index.js'))) {
+    throw new Error('dist/ is missing: run `npm run build` (npm test does) before the e2e suite')
+  }
+  const work = workDir(major)
+  const dir = path.join(work, 'app')
+  const logs = path.join(work, 'logs')
+  fs.rmSync(logs, { recursive: true, force: true })
+  fs.mkdirSync(logs, { recursive: true })
+  const tarballs = await step('packing next-skew-guard and next-skew-guard-native (npm pack)', () =>
+    packTarballs(path.join(work, 'tarballs')),
+  )
+  syncSources(dir)
+  const fresh = !fs.existsSync(path.join(dir, 'node_modules', 'next', 'package.json'))
+  await step(
+    fresh
+      ? `installing next@${VERSIONS.next}, react@${VERSIONS.react} and the tarballs into ${dir} (first run: a minute or two)`
+      : `installing the tarballs into ${dir} (Next.js ${VERSIONS.next} cached)`,
+    () => installTarballs(dir, tarballs),
+  )
+  const installed = JSON.parse(fs.readFileSync(path.join(dir, 'node_modules', 'next', 'package.json'), 'utf8')).version
+  if (installed !== VERSIONS.next) throw new Error(`expected next@${VERSIONS.next} in ${dir}, found ${installed}`)
+  return { dir, work, logs, nextBin: path.join(dir, 'node_modules', 'next', 'dist', 'bin', 'next') }
+}
+
+/** Copies examples/next-app/v2/** over the work copy: the second deploy's sources. */
+export function applyV2Overlay(app) {
+  fs.cpSync(path.join(EXAMPLE, 'v2'), app.dir, { recursive: true, force: true })
+}
+
+/** The actions of a build, from its manifest: export name → ID, plus the inline closure. */
+export function readActions(app, distDir) {
+  const file = path.join(app.dir, distDir, 'server', 'server-reference-manifest.json')
+  const manifest = JSON.parse(fs.readFileSync(file, 'utf8'))
+  const ids = {}
+  for (const [id, entry] of Object.entries(manifest.node)) {
+    if (/^\$\$RSC_SERVER_ACTION_\d+$/.test(entry.exportedName)) ids.readNote = id
+    else ids[entry.exportedName] = id
+  }
+  return ids
+}
+
+/**
+ * `next build` of the work copy's current sources into `distDir`. Resolves
+ * `{ code, output, distDir, buildId, actions }`; with `expectFailure` a failed build resolves too.
+ */
+export async function build(app, { name, distDir, buildId, key, expectFailure = false }) {
+  const env = childEnv({ NEXT_DIST_DIR: distDir, SKEW_GUARD_BUILD_ID: buildId, NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: key })
+  const result = await step(`building ${name} (next build → ${distDir})`, () =>
+    run(process.execPath, [app.nextBin, 'build'], { cwd: app.dir, env, timeoutMs: 5 * 60_000 }),
+  )
+  fs.writeFileSync(path.join(app.logs, `build-${name}.log`), result.output)
+  if (expectFailure) return { ...result, distDir, buildId }
+  if (result.code !== 0) throw new Error(`next build of ${name} failed (exit ${result.code}):\n${result.output.slice(-8000)}`)
+  const written = fs.readFileSync(path.join(app.dir, distDir, 'BUILD_ID'), 'utf8').trim()
+  if (written !== buildId) throw new Error(`${distDir}/BUILD_ID is ${written}, expected ${buildId} (withSkewGuard did not apply)`)
+  progress(`${name}: build ${buildId}`)
+  return { ...result, distDir, buildId, actions: readActions(app, distDir) }
+}
