@@ -10,6 +10,7 @@
 // run (Next.js is cached in os.tmpdir()/nsg-e2e/next-16), /usr/bin/chromium (installed with
 // apt-get when missing). NSG_SKIP_E2E=1 skips the suite.
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import { createRequire } from 'node:module'
@@ -265,9 +266,14 @@ describe('Next.js 16.4.6 in Chromium: the client guard', { skip: SKIP, timeout: 
     await textWhen(page, '#saved-note', (s) => s === 'with JS', 'the form action to redirect')
     await waitHydrated(page)
 
+    // The next poll is scheduled only once the previous answer has been read, which may be after
+    // Playwright saw the response: advance the fake clock in steps until each poll has happened.
     for (let i = 1; i <= 3; i++) {
-      await page.clock.fastForward(75_000)
-      await waitFor(() => tab1.health.length >= i, `health check #${i}`)
+      await waitFor(
+        async () => tab1.health.length >= i || (await page.clock.fastForward(15_000), false),
+        `health check #${i}`,
+        { everyMs: 200 },
+      )
     }
 
     assert.deepEqual(tab1.health, [200, 200, 200])
@@ -427,5 +433,106 @@ describe('Next.js 16.4.6 in Chromium: the client guard', { skip: SKIP, timeout: 
     assert.equal(await documentsSeen(page), 2)
     assert.ok(split.counts.actions === 3 && split.counts.pages >= 2, JSON.stringify(split.counts))
     progress(`loop test: ${tab1.loads} document loads, ${tab1.actions.length} refused calls`)
+  })
+})
+
+describe('Next.js 16.4.6: the operator CLI on these real builds', { skip: SKIP, timeout: 5 * 60_000 }, () => {
+  /** The CLI as installed in the app (from the packed tarball), run the way `npx` would. */
+  function cli(args, env = {}) {
+    const bin = path.join(e2e.app.dir, 'node_modules', 'next-skew-guard', 'bin', 'next-skew-guard.js')
+    const r = spawnSync(process.execPath, [bin, ...args], {
+      cwd: e2e.app.dir,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, NO_COLOR: '1', ...env },
+    })
+    return { code: r.status, out: r.stdout, err: r.stderr }
+  }
+  const doctor = (distDir, env) => cli(['doctor', '.', '--dist-dir', distDir], env)
+  let unpinned = null
+
+  before(async () => {
+    if (SKIP) return
+    // The v2 sources built again with another key: what every deploy of an unpinned app does.
+    unpinned = await build(e2e.app, { name: 'v2 other key', distDir: '.next-k2', buildId: `e2e-k2-${RUN}`, key: e2e.keys.k2 })
+  })
+
+  it('diff: the renamed action is removed/added, every other one kept', () => {
+    const r = cli(['diff', '.next-v1', '.next-v2', '--json'])
+    assert.equal(r.code, 0, r.err)
+    const diff = JSON.parse(r.out)
+    assert.deepEqual(diff.removed.map((a) => [a.id, a.exportedName]), [[e2e.v1.actions.greet, 'greet']])
+    assert.deepEqual(diff.added.map((a) => [a.id, a.exportedName]), [[e2e.v2.actions.welcome, 'welcome']])
+    assert.deepEqual(
+      diff.kept.map((a) => a.id).sort(),
+      Object.entries(e2e.v1.actions).filter(([name]) => name !== 'greet').map(([, id]) => id).sort(),
+    )
+    assert.equal(diff.warning, null)
+    assert.equal(cli(['diff', '.next-v1', '.next-v2', '--fail-on-removed']).code, 1)
+    assert.equal(cli(['diff', '.next-v2', '.next-v2', '--fail-on-removed']).code, 0)
+  })
+
+  it('diff: two builds with different keys change every ID, and it says why', () => {
+    const r = cli(['diff', '.next-v2', unpinned.distDir])
+    assert.equal(r.code, 0)
+    assert.match(r.out, new RegExp(`^kept 0, removed ${Object.keys(e2e.v2.actions).length}, added ${Object.keys(unpinned.actions).length}`))
+    assert.match(
+      r.err,
+      new RegExp(`Every action ID changed.*different encryption keys \\(check values ${keyCheckValue(e2e.keys.k1)} and ${keyCheckValue(e2e.keys.k2)}\\)`),
+    )
+  })
+
+  it('doctor: the example app with its build and key is healthy', () => {
+    const r = doctor('.next-v1', { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: e2e.keys.k1 })
+    assert.equal(r.code, 0, r.out)
+    for (const line of [
+      /^· Next\.js: 16\.4\.6 — on skew without a guard: typed/m,
+      /^✓ key valid: 32-byte key/m,
+      new RegExp(`^✓ build identity: BUILD_ID ${e2e.v1.buildId}, set by your config$`, 'm'),
+      /^· actions: 4 Server Actions in the build$/m,
+      new RegExp(`^✓ build key = runtime key: both ${keyCheckValue(e2e.keys.k1)}$`, 'm'),
+      /^✓ externals: withSkewGuard adds next-skew-guard-native$/m,
+      /^✓ guard: proxy\.ts \(Node runtime\): every check runs$/m,
+      /^✓ instrumentation: instrumentation\.ts registers the guard$/m,
+    ]) {
+      assert.match(r.out, line)
+    }
+  })
+
+  it('doctor: unpinned key, hex key, and a runtime key that is not the build key', () => {
+    const none = doctor('.next-v1', {})
+    assert.equal(none.code, 1)
+    assert.match(none.out, /^✗ key pinned: NEXT_SERVER_ACTIONS_ENCRYPTION_KEY is not set/m)
+    const hex = doctor('.next-v1', { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: 'ab'.repeat(32) })
+    assert.equal(hex.code, 1)
+    assert.match(hex.out, /^✗ key valid: ERR_KEY_HEX: /m)
+    const other = doctor('.next-v1', { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: e2e.keys.k2 })
+    assert.equal(other.code, 1)
+    assert.match(
+      other.out,
+      new RegExp(`^✗ build key = runtime key: the build used key ${keyCheckValue(e2e.keys.k1)}, the runtime has ${keyCheckValue(e2e.keys.k2)}`, 'm'),
+    )
+    for (const r of [none, hex, other]) assert.ok(!r.out.includes(e2e.keys.k1) && !r.out.includes(e2e.keys.k2))
+  })
+
+  it('doctor: the package missing from the externals, and a guard on Edge middleware', (t) => {
+    // Variants of the same app: edit its sources, restore them whatever happens.
+    const config = path.join(e2e.app.dir, 'next.config.mjs')
+    const proxy = path.join(e2e.app.dir, 'proxy.ts')
+    const middleware = path.join(e2e.app.dir, 'middleware.ts')
+    const saved = { config: fs.readFileSync(config, 'utf8'), proxy: fs.readFileSync(proxy, 'utf8') }
+    t.after(() => {
+      fs.writeFileSync(config, saved.config)
+      fs.writeFileSync(proxy, saved.proxy)
+      fs.rmSync(middleware, { force: true })
+    })
+    fs.writeFileSync(config, "export default { distDir: process.env.NEXT_DIST_DIR || '.next' }\n")
+    fs.rmSync(proxy)
+    fs.writeFileSync(middleware, "import { skewGuard } from 'next-skew-guard/proxy'\nexport const middleware = skewGuard()\n")
+    const r = doctor('.next-v1', { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: e2e.keys.k1 })
+    assert.equal(r.code, 1)
+    assert.match(r.out, /^✗ externals: next-skew-guard-native is not in serverExternalPackages$/m)
+    assert.match(r.out, /^ {4}fix: Wrap the config with withSkewGuard/m)
+    assert.match(r.out, /^! guard: middleware\.ts runs on Edge: no unknown-action check/m)
+    assert.match(r.out, /^! build identity: BUILD_ID .* is random per build$/m)
   })
 })
