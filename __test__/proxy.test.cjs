@@ -228,3 +228,24 @@ test('a missing or corrupt manifest degrades to pass-through with one log line',
   assert.match(logged[0], /not valid JSON/)
   assert.equal(getSkewStats().configErrors.ERR_MANIFEST, 1)
 })
+
+test('the Edge build of the guard: health, build identity from the inlined env, closure checks on WebCrypto', async () => {
+  process.env.SKEW_GUARD_BUILD_ID = 'edge-build'
+  try {
+    const { skewGuard: edgeGuard } = require('../dist/proxy/edge.js')
+    const edge = require('../dist/core/edge.js')
+    const ring = new edge.Keyring({ current: KEY, previous: [OLD_KEY] })
+    const guard = edgeGuard({ keyring: ring })
+    const health = await guard(new Request('http://127.0.0.1/api/health'))
+    assert.deepEqual(await health.json(), { status: 'ok', buildId: 'edge-build', deploymentId: null })
+    // No manifest on Edge: an unknown but well-formed ID passes (documented), a malformed one does not.
+    assert.ok(passed(await guard(actionCall('40' + 'c'.repeat(40)))))
+    assert.equal((await guard(actionCall('nope'))).status, 409)
+    const stale = await edgeGuard({ keyring: ring, policy: 'reject' })(actionCall(MODULE_ACTION, { clientBuild: 'old' }))
+    assert.equal(stale.headers.get('x-skew-guard'), 'stale-build')
+    const rotated = await guard(await actionCall(INLINE_ACTION, { payload: new Keyring({ current: OLD_KEY }).sealSync(INLINE_ACTION, '0:[]\n') }))
+    assert.equal(rotated.headers.get('x-skew-guard'), 'key-rotated')
+  } finally {
+    delete process.env.SKEW_GUARD_BUILD_ID
+  }
+})
