@@ -23,7 +23,6 @@ import { CLIENT_BUILD_ENV } from '../shared/protocol'
  */
 const PACKAGE = 'next-skew-guard-native'
 const PHASE_BUILD = 'phase-production-build'
-const PHASE_SERVER = 'phase-production-server'
 
 /** Options of {@link withSkewGuard}. */
 export interface SkewGuardConfigOptions {
@@ -115,19 +114,52 @@ function gitCommit(): string | undefined {
   }
 }
 
-/** The identity for this build: explicit, pinned, commit, or random. */
+/**
+ * Where the identity chosen for this build is kept. Next.js loads the config again in every
+ * webpack compiler worker (the config is not serialisable); workers inherit `process.env`, so
+ * the first load's choice reaches all of them instead of each worker picking its own.
+ */
+const RESOLVED_ENV = '__SKEW_GUARD_RESOLVED_BUILD_ID'
+const BUILD_ID_SHAPE = /^[\w.-]{1,128}$/
+
+/** The identity for this build: explicit, pinned, commit, or random; the same in every worker. */
 async function resolveBuildId(config: NextConfigObject, options: SkewGuardConfigOptions): Promise<string> {
+  const resolved = process.env[RESOLVED_ENV]
+  if (resolved) return resolved
+  let buildId: string | undefined
   if (typeof config.generateBuildId === 'function') {
     const own = await config.generateBuildId()
-    if (typeof own === 'string' && own) return own
+    if (typeof own === 'string' && own) buildId = own
   }
-  return options.buildId ?? process.env[BUILD_ID_ENV] ?? gitCommit() ?? `b-${randomBytes(8).toString('hex')}`
+  // `||`, not `??`: a Dockerfile `ENV SKEW_GUARD_BUILD_ID=$ARG` without the build-arg sets ''.
+  const pinned = process.env[BUILD_ID_ENV]
+  if (pinned && !BUILD_ID_SHAPE.test(pinned)) {
+    throw new SkewGuardConfigError(
+      'ERR_BUILD_ID',
+      `${BUILD_ID_ENV} must be 1-128 characters of letters, digits, "_", "." or "-"; got ${JSON.stringify(pinned.slice(0, 40))}.`,
+    )
+  }
+  buildId ||= options.buildId || pinned || gitCommit() || `b-${randomBytes(8).toString('hex')}`
+  process.env[RESOLVED_ENV] = buildId
+  return buildId
 }
 
-/** Fails the build with the exact reason when the key would break Server Actions across deploys. */
+/**
+ * Fails the build with the exact reason when the key would break Server Actions across deploys.
+ * Next.js 14 ignores the key at build time (only the runtime key counts), so there it only warns.
+ */
 function assertBuildKey(major: number | null): void {
   const key = process.env.NEXT_SERVER_ACTIONS_ENCRYPTION_KEY
   const optOut = 'If you really pin the key another way, pass withSkewGuard(config, { requireKey: false }).'
+  if (major === 14) {
+    const report = key ? checkKey(key) : null
+    if (!report) {
+      console.warn('[next-skew-guard] Next.js 14 reads NEXT_SERVER_ACTIONS_ENCRYPTION_KEY only at runtime: set it for `next start`.')
+    } else {
+      for (const f of [...report.errors, ...report.warnings]) console.warn(`[next-skew-guard] NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: ${f.message}`)
+    }
+    return
+  }
   if (key === undefined || key === '') {
     const why =
       major === 14
@@ -167,18 +199,26 @@ async function apply(config: NextConfigObject, phase: string, options: SkewGuard
     }
   } else {
     out.serverExternalPackages = withUnique(config.serverExternalPackages, PACKAGE)
+    // A leftover 14-era key makes Next.js 15+ replace serverExternalPackages with it: add it there too.
+    if (Array.isArray(config.experimental?.serverComponentsExternalPackages)) {
+      out.experimental = {
+        ...config.experimental,
+        serverComponentsExternalPackages: withUnique(config.experimental.serverComponentsExternalPackages, PACKAGE),
+      }
+    }
   }
   // The server runtime reads BUILD_ID from here (custom distDir included).
   process.env[DIST_DIR_ENV] = config.distDir ?? '.next'
   if (phase === PHASE_BUILD) {
-    if (options.requireKey !== false) assertBuildKey(major)
     const buildId = await resolveBuildId(config, options)
-    out.generateBuildId = () => buildId
+    // Only a real `next build` calls generateBuildId (not `next lint`/`typegen`, not the webpack
+    // workers), so the key check lives here and fails exactly the builds it should.
+    out.generateBuildId = () => {
+      if (options.requireKey !== false) assertBuildKey(major)
+      return buildId
+    }
     // Inlined at build into every bundle, client and server alike.
     out.env = { ...config.env, [CLIENT_BUILD_ENV]: buildId, [BUILD_ID_ENV]: buildId }
-  } else if (phase === PHASE_SERVER) {
-    // `next start` re-reads the config; the identity is what the build wrote.
-    out.env = { ...config.env }
   }
   return out
 }
