@@ -8,6 +8,9 @@ const path = require('node:path')
 
 const { generateKey, keyCheckValue } = require('..')
 
+// As under `next start`; under `next dev` register() leaves the production build's files alone.
+process.env.NODE_ENV = 'production'
+
 function buildDir({ key, manifest = true }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-instr-'))
   fs.mkdirSync(path.join(dir, 'server'))

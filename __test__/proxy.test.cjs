@@ -7,6 +7,8 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 
+// As under `next start`; `next dev` (any other NODE_ENV) turns the checks off, tested below.
+process.env.NODE_ENV = 'production'
 const dist = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-proxy-'))
 process.env.__SKEW_GUARD_DIST_DIR = dist
 delete process.env.SKEW_GUARD_BUILD_ID
@@ -248,4 +250,29 @@ test('the Edge build of the guard: health, build identity from the inlined env, 
   } finally {
     delete process.env.SKEW_GUARD_BUILD_ID
   }
+})
+
+test('under next dev (NODE_ENV is not production) the guard only answers the health endpoint', async () => {
+  process.env.NODE_ENV = 'development'
+  try {
+    const guard = skewGuard({ keyring, policy: 'reject' })
+    assert.ok(passed(await guard(actionCall('40' + 'c'.repeat(40)))), 'no unknown-action 409 in dev')
+    assert.ok(passed(await guard(actionCall(MODULE_ACTION, { clientBuild: 'other' }))))
+    assert.equal((await guard(new Request('http://127.0.0.1/api/health'))).status, 200)
+    assert.equal(getSkewStats().total, 0)
+  } finally {
+    process.env.NODE_ENV = 'production'
+  }
+})
+
+test('an over-long client build identity counts as unknown, not as an error', async () => {
+  const res = await skewGuard({ keyring, policy: 'reject' })(actionCall(MODULE_ACTION, { clientBuild: 'x'.repeat(5000) }))
+  assert.ok(passed(res))
+  assert.deepEqual(getSkewStats().configErrors, {})
+})
+
+test('the health endpoint matches NextRequest.nextUrl.pathname (basePath left out)', async () => {
+  const request = new Request('http://127.0.0.1/docs/api/health')
+  request.nextUrl = new URL('http://127.0.0.1/api/health')
+  assert.equal((await skewGuard({ keyring })(request)).status, 200)
 })

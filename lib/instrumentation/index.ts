@@ -10,7 +10,7 @@
  */
 
 import { keyCheckValue, Keyring } from '../core'
-import { appRequire, nextMajor, readActionManifest, readBuildId, type ActionManifest } from '../server/build-info'
+import { appRequire, isProduction, nextMajor, readActionManifest, readBuildId, type ActionManifest } from '../server/build-info'
 import { logOnce, recordConfigError, recordSkew, state } from '../server/events'
 import { createOnRequestError } from './on-request-error'
 
@@ -91,11 +91,14 @@ export async function register(): Promise<RegisterReport | undefined> {
     recordConfigError(err.code ?? 'ERR_KEY', `${err.message} Server Actions with closures will break on the next deploy.`)
   }
   let manifest: ActionManifest | null = null
-  try {
-    manifest = readActionManifest()
-  } catch (e) {
-    problems.push('ERR_MANIFEST')
-    recordConfigError('ERR_MANIFEST', `${(e as Error).message} Unknown-action checks are off until it can be read.`, 'warn')
+  // Under `next dev` the production build's files (if any) are not what runs: leave them alone.
+  if (isProduction()) {
+    try {
+      manifest = readActionManifest()
+    } catch (e) {
+      problems.push('ERR_MANIFEST')
+      recordConfigError('ERR_MANIFEST', `${(e as Error).message} Unknown-action checks are off until it can be read.`, 'warn')
+    }
   }
   let buildKcv: string | null = null
   if (manifest?.encryptionKey) {

@@ -49,9 +49,12 @@ export interface SkewGuardOptions<R extends Request = Request, E = unknown> {
 const OPTION_KEYS = ['next', 'healthPath', 'policy', 'maxBodyBytes', 'keyring', 'buildId', 'deploymentId']
 const ACTION_ID = /^[0-9a-f]{40}(?:[0-9a-f]{2})?$/
 const DEFAULT_MAX_BODY = 1024 * 1024
+const MAX_CLIENT_BUILD_ID = 1024
 
 /** Runtime services the guard needs. */
 export interface GuardRuntime {
+  /** False under `next dev`: the guard then only answers the health endpoint. */
+  isProduction(): boolean
   readBuildId(): string | null
   /** The action manifest, or null where it cannot be read (the unknown-ID check is then off). */
   readManifest(): ActionManifest | null
@@ -103,8 +106,11 @@ interface ActionCall {
   id: string
   /** No-JS form post (the browser expects an HTML page back). */
   form: boolean
-  /** The encrypted bound-args payload, when the call carries one. */
-  payload?: string
+  /**
+   * The encrypted bound-args payload, when the call carries one. For JS calls the body is read
+   * only when this is called, after the ID checks: a flood of unknown IDs costs no body parsing.
+   */
+  payload(): Promise<string | undefined>
 }
 
 function parseJson(text: FormDataEntryValue | null): unknown {
@@ -134,7 +140,7 @@ function payloadOfCall(form: FormData): string | undefined {
 function callOfForm(form: FormData): ActionCall | undefined {
   for (const name of form.keys()) {
     const plain = /^\$ACTION_ID_([0-9a-f]+)$/.exec(name)
-    if (plain) return { id: plain[1], form: true }
+    if (plain) return { id: plain[1], form: true, payload: async () => undefined }
     const ref = /^\$ACTION_REF_(\d+)$/.exec(name)
     if (!ref) continue
     const prefix = `$ACTION_${ref[1]}:`
@@ -144,7 +150,7 @@ function callOfForm(form: FormData): ActionCall | undefined {
     const bound = boundField === undefined ? undefined : parseJson(form.get(prefix + boundField))
     const payloadField = Array.isArray(bound) ? rowRef(bound[0]) : undefined
     const payload = payloadField === undefined ? undefined : parseJson(form.get(prefix + payloadField))
-    return { id: row0.id, form: true, ...(typeof payload === 'string' ? { payload } : {}) }
+    return { id: row0.id, form: true, payload: async () => (typeof payload === 'string' ? payload : undefined) }
   }
   return undefined
 }
@@ -165,9 +171,14 @@ async function findAction(request: Request, maxBodyBytes: number): Promise<Actio
   if (request.method !== 'POST') return undefined
   const header = request.headers.get('next-action')
   if (header !== null) {
-    const form = await readForm(request, maxBodyBytes)
-    const payload = form ? payloadOfCall(form) : undefined
-    return { id: header, form: false, ...(payload ? { payload } : {}) }
+    return {
+      id: header,
+      form: false,
+      payload: async () => {
+        const form = await readForm(request, maxBodyBytes)
+        return form ? payloadOfCall(form) : undefined
+      },
+    }
   }
   // A browser's no-JS form submission asks for HTML; skip everything else unread.
   if (!(request.headers.get('accept') ?? '').includes('text/html')) return undefined
@@ -196,7 +207,8 @@ function refuse(verdict: Exclude<GuardVerdict, 'reload'>, call: ActionCall, buil
       '<p><a href="">Reload the page</a> and try again.</p>'
     return new Response(html, { status: REFUSED_STATUS, headers })
   }
-  // Exactly `text/plain` (no charset): Next.js 15+ then shows the body as the error message.
+  // The not-found header decides what Next.js 15.4.1+ clients throw; the text is for people
+  // reading the network panel and for clients older than that header.
   headers.set('content-type', 'text/plain')
   return new Response(`Server Action unavailable. ${MESSAGES[verdict]} Reload the page.`, { status: REFUSED_STATUS, headers })
 }
@@ -221,7 +233,9 @@ export function createSkewGuard(runtime: GuardRuntime) {
     const buildId = () => o.buildId ?? runtime.readBuildId()
 
     async function check(call: ActionCall, request: Request, serverBuildId: string | null): Promise<GuardVerdict | null> {
-      const clientBuildId = request.headers.get(CLIENT_BUILD_HEADER)
+      // An over-long (attacker-made) identity is no identity: unknown, never an error.
+      const sent = request.headers.get(CLIENT_BUILD_HEADER)
+      const clientBuildId = sent && sent.length <= MAX_CLIENT_BUILD_ID ? sent : null
       const event = (kind: SkewKind) =>
         recordSkew({
           kind,
@@ -242,10 +256,11 @@ export function createSkewGuard(runtime: GuardRuntime) {
         verdict = 'reload'
       }
       // Only inline closures carry sealed bound args; without a manifest (Edge) trust the shape.
-      if (call.payload && (!manifest || isInlineAction(manifest.actions.get(call.id)) || manifestHasNoNames(manifest))) {
+      if (!manifest || isInlineAction(manifest.actions.get(call.id)) || manifestHasNoNames(manifest)) {
         if (keyring === undefined) keyring = runtime.keyringFromEnv()
-        if (keyring) {
-          const { status } = await keyring.verify(call.payload, call.id)
+        const payload = keyring ? await call.payload() : undefined
+        if (keyring && payload) {
+          const { status } = await keyring.verify(payload, call.id)
           if (status === 'previous-key') {
             event('key-rotated')
             return 'key-rotated'
@@ -259,7 +274,8 @@ export function createSkewGuard(runtime: GuardRuntime) {
 
     return async function guard(request: R, ev: E): Promise<Response> {
       const serverBuildId = buildId()
-      const { pathname } = new URL(request.url)
+      // NextRequest's pathname leaves out basePath, which the client guard adds.
+      const pathname = (request as { nextUrl?: { pathname?: string } }).nextUrl?.pathname ?? new URL(request.url).pathname
       if (healthPath && pathname === healthPath && (request.method === 'GET' || request.method === 'HEAD')) {
         // Next.js inlines an unset NEXT_DEPLOYMENT_ID as `false`: only a non-empty string counts.
         const deployment = o.deploymentId ?? process.env.NEXT_DEPLOYMENT_ID
@@ -267,7 +283,8 @@ export function createSkewGuard(runtime: GuardRuntime) {
       }
       let verdict: GuardVerdict | null = null
       try {
-        const call = await findAction(request, maxBodyBytes)
+        // Under `next dev` action IDs and builds change with every edit: no checks there.
+        const call = runtime.isProduction() ? await findAction(request, maxBodyBytes) : undefined
         if (call) verdict = await check(call, request, serverBuildId)
         if (call && verdict && verdict !== 'reload') return refuse(verdict, call, serverBuildId)
       } catch (e) {
@@ -296,8 +313,14 @@ function isInlineAction(entry: ActionEntry | undefined): boolean {
   return !!entry?.exportedName && /^\$\$(RSC_SERVER_)?ACTION_\d+$/.test(entry.exportedName)
 }
 
+const unnamed = new WeakMap<ActionManifest, boolean>()
+
 /** Next.js 14 manifests have no export names, so inline actions cannot be told apart there. */
 function manifestHasNoNames(manifest: ActionManifest): boolean {
-  for (const entry of manifest.actions.values()) if (entry.exportedName) return false
-  return true
+  let result = unnamed.get(manifest)
+  if (result === undefined) {
+    result = ![...manifest.actions.values()].some((entry) => entry.exportedName)
+    unnamed.set(manifest, result)
+  }
+  return result
 }

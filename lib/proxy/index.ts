@@ -11,7 +11,7 @@
  */
 
 import { compareBuildIds, Keyring } from '../core'
-import { readActionManifest, readBuildId, type ActionManifest } from '../server/build-info'
+import { isProduction, readActionManifest, readBuildId, type ActionManifest } from '../server/build-info'
 import { recordConfigError } from '../server/events'
 import { createSkewGuard } from './guard'
 
@@ -48,8 +48,9 @@ function keyringFromEnv() {
 
 /** The guard for proxy.ts / Node middleware. See {@link SkewGuardOptions}. */
 export const skewGuard = createSkewGuard({
+  isProduction,
   readBuildId,
   readManifest,
   keyringFromEnv,
-  compareBuildIds: (client, server) => compareBuildIds(client, server),
+  compareBuildIds,
 })

@@ -42,6 +42,21 @@ const VERSION_CHECKS = {
 }
 
 /**
+ * Next.js inlines the app's `basePath` into client bundles as `process.env.__NEXT_ROUTER_BASEPATH`;
+ * a root-relative health path must carry it, as every other request of the app does.
+ */
+function withBasePath(healthPath: string): string {
+  let base = ''
+  try {
+    // Written out literally so the bundler can inline it; `process` may not exist otherwise.
+    base = process.env.__NEXT_ROUTER_BASEPATH || ''
+  } catch {
+    base = ''
+  }
+  return base && healthPath.startsWith('/') && !healthPath.startsWith(`${base}/`) ? `${base}${healthPath}` : healthPath
+}
+
+/**
  * Polls the health endpoint to learn which build the server runs, and compares it with the page's
  * build. Polls only while the tab is visible (every `intervalMs`, ±20 % jitter, exponential backoff
  * after errors up to `maxBackoffMs`), checks once when the tab becomes visible again, and stops on
@@ -68,7 +83,7 @@ export function useVersionCheck(options: VersionCheckOptions = {}): VersionCheck
     const checker = new VersionChecker(
       {
         // Looked up per call, like Next.js does, so other fetch wrappers keep working.
-        fetchBuildId: () => fetchServerBuildId((input, init) => win.fetch(input, init), healthPath),
+        fetchBuildId: () => fetchServerBuildId((input, init) => win.fetch(input, init), withBasePath(healthPath)),
         isVisible: isDocumentVisible,
         setTimer: (callback, ms) => setTimeout(callback, ms),
         clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),

@@ -15,20 +15,47 @@ export const DIST_DIR_ENV = '__SKEW_GUARD_DIST_DIR'
 /** Env var that pins the build identity (also inlined into bundles by `withSkewGuard`). */
 export const BUILD_ID_ENV = 'SKEW_GUARD_BUILD_ID'
 
-/** The app's build output directory (absolute). */
+/**
+ * The app's build output directory (absolute): what `withSkewGuard` recorded when Next.js loaded
+ * the config, else the config a standalone `server.js` carries (it never runs next.config), else `.next`.
+ */
 export function distDir(): string {
-  return path.resolve(process.cwd(), process.env[DIST_DIR_ENV] || '.next')
+  let standalone: string | undefined
+  try {
+    standalone = (JSON.parse(process.env.__NEXT_PRIVATE_STANDALONE_CONFIG || '{}') as { distDir?: string }).distDir
+  } catch {
+    standalone = undefined
+  }
+  return path.resolve(process.cwd(), process.env[DIST_DIR_ENV] || standalone || '.next')
 }
 
-/** The server's build identity: `SKEW_GUARD_BUILD_ID`, else `<distDir>/BUILD_ID`, else null. */
+/** `next dev` and tests run with another NODE_ENV; the guard's checks are for production builds. */
+export function isProduction(): boolean {
+  return process.env.NODE_ENV === 'production'
+}
+
+const buildIds = new Map<string, string | null>()
+
+/**
+ * The server's build identity: `SKEW_GUARD_BUILD_ID` (inlined into bundles by `withSkewGuard`),
+ * else `<distDir>/BUILD_ID`, read once per directory, else null.
+ */
 export function readBuildId(): string | null {
   const fromEnv = process.env[BUILD_ID_ENV]
   if (fromEnv) return fromEnv
-  try {
-    return fs.readFileSync(path.join(distDir(), 'BUILD_ID'), 'utf8').trim() || null
-  } catch {
-    return null
+  const file = path.join(distDir(), 'BUILD_ID')
+  if (!buildIds.has(file)) {
+    let id: string | null
+    try {
+      id = fs.readFileSync(file, 'utf8').trim() || null
+    } catch {
+      id = null
+    }
+    // A missing file is retried on the next call (a build may land later); a found one is final.
+    if (id === null) return null
+    buildIds.set(file, id)
   }
+  return buildIds.get(file) ?? null
 }
 
 /** One action of the manifest. */

@@ -77,7 +77,8 @@ export function recordSkew(event: Omit<SkewEvent, 'type' | 'at'> & { at?: number
     try {
       listener(full)
     } catch (e) {
-      logOnce(`listener:${String(e)}`, 'warn', `an onSkew listener threw: ${(e as Error)?.message ?? e}`)
+      // One fixed key: a listener that throws per event must not grow memory or flood the log.
+      logOnce('listener', 'warn', `an onSkew listener threw (logged once): ${(e as Error)?.message ?? e}`)
     }
   }
   return full
