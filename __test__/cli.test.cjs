@@ -187,3 +187,32 @@ test('doctor: a well set-up app passes; each missing piece fails with its fix', 
   assert.equal(byCheck.instrumentation.status, 'fail')
   assert.equal(cli(['doctor', '/no/such/app']).code, 2)
 })
+
+test('doctor reads the key from .env files as Next.js does, and knows which hook file each version uses', () => {
+  const key = generateKey()
+  const app = fakeBuild({ [id('a')]: 'save' }, {
+    key,
+    files: {
+      '.env.production': `# comment\nNEXT_SERVER_ACTIONS_ENCRYPTION_KEY="${key}"\n`,
+      'proxy.ts': "import { skewGuard } from 'next-skew-guard/proxy'\nexport const proxy = skewGuard()\n",
+      'middleware.ts': "import { skewGuard } from 'next-skew-guard/proxy'\nexport const middleware = skewGuard()\n",
+    },
+  })
+  const r = cli(['doctor', app.app])
+  assert.match(r.out, /^✓ key valid: 32-byte key from \.env\.production, check value/m)
+  assert.match(r.out, /^✗ guard: both proxy\.ts and middleware\.ts: Next\.js 16 refuses to build with both/m)
+  // On 14, proxy.ts means nothing: only middleware.ts (Edge there) counts.
+  const app14 = fakeBuild({ [id('a', 40)]: 'x' }, { shape: 14, files: { 'proxy.ts': "import { skewGuard } from 'next-skew-guard/proxy'\n" } })
+  assert.match(cli(['doctor', app14.app]).out, /^✗ guard: no proxy\.ts or middleware\.ts/m)
+  // A whitespace variant of the key is a warning (as in `check`), not a failure.
+  const spaced = cli(['doctor', app.app], { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: `${key}\n` })
+  assert.match(spaced.out, /^! key canonical: WARN_KEY_WHITESPACE/m)
+})
+
+test("diff does not mistake an app's own server/ folder for build output", () => {
+  const app = fakeBuild({ [id('a')]: 'save' })
+  fs.mkdirSync(path.join(app.app, 'server'))
+  const r = cli(['diff', app.app, app.app])
+  assert.equal(r.code, 0, r.err)
+  assert.match(r.out, /^kept 1, removed 0, added 0/)
+})

@@ -35,10 +35,13 @@ export function resolveBuildDir(dir: string): string {
   const abs = path.resolve(dir)
   if (!fs.existsSync(abs)) throw new DiffUsageError(`${dir}: no such directory.`)
   if (!fs.statSync(abs).isDirectory()) throw new DiffUsageError(`${dir}: not a directory.`)
-  if (fs.existsSync(path.join(abs, 'server'))) return abs
-  if (fs.existsSync(path.join(abs, '.next', 'server'))) return path.join(abs, '.next')
+  // A build directory has BUILD_ID; an app may have a server/ folder of its own.
+  if (fs.existsSync(path.join(abs, 'BUILD_ID'))) return abs
+  if (fs.existsSync(path.join(abs, '.next', 'BUILD_ID'))) return path.join(abs, '.next')
   if (fs.existsSync(path.join(abs, 'package.json')) || fs.existsSync(path.join(abs, '.next'))) {
-    throw new DiffUsageError(`${dir}: no build output (.next/server) found; run \`next build\` first.`)
+    throw new DiffUsageError(
+      `${dir}: no build output (.next/BUILD_ID) found; run \`next build\` first, or pass the build directory itself if the app sets distDir.`,
+    )
   }
   throw new DiffUsageError(`${dir}: not a Next.js app or build directory (no .next/server or server/ inside).`)
 }

@@ -6,7 +6,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 
 import { checkKey, keyCheckValue } from '../core'
-import { ManifestError, readActionManifest } from '../server/build-info'
+import { ManifestError, appRequire, readActionManifest } from '../server/build-info'
 
 /** One line of the report. */
 export interface Finding {
@@ -73,15 +73,14 @@ export function doctor(
   const findings: Finding[] = []
   const add = (f: Finding) => findings.push(f)
 
-  const nextPkg = read(path.join(dir, 'node_modules', 'next', 'package.json'))
+  // Resolved as Node resolves it from the app, so a monorepo's hoisted `next` is found too.
   let nextVersion: string | null = null
-  let major: number | null = null
   try {
-    nextVersion = nextPkg ? (JSON.parse(nextPkg) as { version: string }).version : null
-    major = nextVersion ? Number.parseInt(nextVersion, 10) : null
+    nextVersion = (appRequire(dir)('next/package.json') as { version?: string }).version ?? null
   } catch {
     nextVersion = null
   }
+  const major = nextVersion ? Number.parseInt(nextVersion, 10) : null
   if (!nextVersion) {
     const declared = /"next"\s*:/.test(pkg)
     add({
@@ -94,8 +93,19 @@ export function doctor(
     add({ status: 'info', check: 'Next.js', message: `${nextVersion} — on skew without a guard: ${skewBehaviour(nextVersion)}` })
   }
 
-  // Key
-  const key = env.NEXT_SERVER_ACTIONS_ENCRYPTION_KEY
+  // Key: the environment first, then the .env files Next.js loads for production, in its order.
+  let key = env.NEXT_SERVER_ACTIONS_ENCRYPTION_KEY
+  let keySource = 'the environment'
+  if (key === undefined) {
+    for (const file of ['.env.production.local', '.env.local', '.env.production', '.env']) {
+      const value = envFileValue(path.join(dir, file), 'NEXT_SERVER_ACTIONS_ENCRYPTION_KEY')
+      if (value !== undefined) {
+        key = value
+        keySource = file
+        break
+      }
+    }
+  }
   let runtimeKcv: string | null = null
   if (key === undefined || key === '') {
     add({
@@ -110,11 +120,10 @@ export function doctor(
     if (!report.ok) {
       add({ status: 'fail', check: 'key valid', message: `${report.errors[0].code}: ${report.errors[0].message}` })
     } else {
-      add({ status: 'ok', check: 'key valid', message: `${report.bytes}-byte key, check value ${report.checkValue}` })
+      add({ status: 'ok', check: 'key valid', message: `${report.bytes}-byte key from ${keySource}, check value ${report.checkValue}` })
     }
-    for (const w of report.warnings) {
-      add({ status: w.code === 'WARN_KEY_SHORT' ? 'warn' : 'fail', check: 'key canonical', message: `${w.code}: ${w.message}` })
-    }
+    // Warnings, as `check` and withSkewGuard treat them: Next.js accepts these keys.
+    for (const w of report.warnings) add({ status: 'warn', check: 'key canonical', message: `${w.code}: ${w.message}` })
   }
 
   // Build
@@ -183,12 +192,20 @@ export function doctor(
     )
   }
 
-  // Where the guard runs
-  const proxy = firstExisting(dir, withExt('proxy'))
+  // Where the guard runs: proxy.ts exists from Next.js 16 on; before, only middleware.ts counts.
+  const proxyFile = firstExisting(dir, withExt('proxy'))
   const middleware = firstExisting(dir, withExt('middleware'))
+  const proxy = major !== null && major < 16 ? null : proxyFile
   const hook = proxy ?? middleware
   const hookText = hook ? (read(hook) ?? '') : ''
-  if (!hook) {
+  if (proxy && middleware) {
+    add({
+      status: 'fail',
+      check: 'guard',
+      message: `both ${path.relative(dir, proxy)} and ${path.relative(dir, middleware)}: Next.js 16 refuses to build with both`,
+      fix: 'Keep proxy.ts only.',
+    })
+  } else if (!hook) {
     add({
       status: 'fail',
       check: 'guard',
@@ -224,6 +241,21 @@ export function doctor(
         },
   )
   return { dir, nextVersion, findings, ok: !findings.some((f) => f.status === 'fail') }
+}
+
+/** The value of `name` in a dotenv file (last assignment wins, as in dotenv), quotes removed. */
+function envFileValue(file: string, name: string): string | undefined {
+  const text = read(file)
+  if (text === null) return undefined
+  let value: string | undefined
+  for (const line of text.split(/\r?\n/)) {
+    const m = new RegExp(`^\\s*(?:export\\s+)?${name}\\s*=\\s*(.*)$`).exec(line)
+    if (!m) continue
+    const raw = m[1].trim()
+    const quoted = /^(['"`])(.*)\1$/.exec(raw)
+    value = quoted ? quoted[2] : raw.replace(/\s+#.*$/, '')
+  }
+  return value
 }
 
 function safeKcv(key: string): string | null {
