@@ -392,6 +392,30 @@ describe('Next.js 16.4.6 in Chromium: the client guard', { skip: SKIP, timeout: 
     assert.equal(tab1.loads, 2, 'exactly one reload')
   })
 
+  it('a key changed without keeping the old one: Next.js answers 500, callSafeAction says skew, the tab recovers', async (t) => {
+    // Nothing can verify the old closure now; the proxy lets it through (unknown-key), Next.js fails
+    // to decrypt it (500 + digest), callSafeAction classifies it and tells <SkewGuard />, which reloads.
+    const port = await freePort()
+    const old = await owned(t, 'v1', { port })
+    const tab1 = await tab(t, old.url)
+    const { page } = tab1
+    await step('key change: restarting v1 with only a new runtime key', async () => {
+      await old.stop()
+      await owned(t, 'v1 rotated', { port, previousKeys: [] })
+    })
+    await page.click('#read-note')
+    await waitFor(() => tab1.loads === 2, 'the tab to reload by itself')
+    await page.waitForLoadState('load')
+    await waitHydrated(page)
+    assert.equal(tab1.actions.at(-1).status, 500)
+    assert.equal(tab1.actions.at(-1).guard, null)
+    assert.equal(await navigationType(page), 'reload')
+    const newNote = await page.locator('#page-note').textContent()
+    await page.click('#read-note')
+    await textWhen(page, '#read-note-result', (s) => s === `the server sealed "${newNote}"`, 'the closure after the reload')
+    assert.equal(tab1.loads, 2, 'exactly one reload')
+  })
+
   it('a skew loop is impossible: one reload, then the guard reports suppressed', async (t) => {
     // Pages from v1, actions to v2 (a stale CDN, or replicas of two builds behind one balancer):
     // the reloaded page is still v1, so reloading again would loop.

@@ -20,11 +20,12 @@
  * action that calls `redirect()`, and 15.x for a `redirect()` to another
  * origin (checked in Next's reducer), while it navigates away. From the
  * awaited value alone that is indistinguishable from an unknown action, so
- * such a call is reported as skew although the action ran. An `onSkew` that
- * reloads should therefore wait for a safe moment (the client guard's policy)
- * rather than reload at once, or the reload races the redirect.
+ * such a call is reported as skew although the action ran — unless
+ * `<SkewGuard />` is on the page: it counts responses carrying Next.js's
+ * `x-action-redirect` header, and such a call resolves as `REDIRECTED`.
  */
 
+import { CLOSURE_SKEW_EVENT, actionRedirects } from '../shared/protocol'
 import { checkOptions, codedTypeError, describe, findControlFlowError } from './errors'
 import type {
   CallSafeActionResult,
@@ -204,6 +205,7 @@ function skew<Data>(
 export function classifySettled<Data>(
   settled: { ok: true; value: unknown } | { ok: false; error: unknown },
   clientBuildId: string | null,
+  context: { redirected?: boolean } = {},
 ): CallSafeActionResult<Data> {
   if (!settled.ok) {
     const { error } = settled
@@ -216,7 +218,11 @@ export function classifySettled<Data>(
     return clientError(error)
   }
   const { value } = settled
-  if (value === undefined) return skew<Data>('empty-result', clientBuildId, { cause: value })
+  if (value === undefined) {
+    // The client guard saw this call's response redirect: the action ran (Next.js 14/15).
+    if (context.redirected) return { success: false, error: 'REDIRECTED', requiresRefresh: false, cause: value }
+    return skew<Data>('empty-result', clientBuildId, { cause: value })
+  }
   // Something on the server answered with a value, so some function ran
   // under this action ID (the new build's function where the ID now belongs
   // to a plain action, or a plain action passed by mistake): not safe to repeat.
@@ -237,6 +243,16 @@ function logError(label: string, error: unknown): void {
     console.error(`[next-skew-guard] ${label}`, error)
   } catch {
     // a broken console must not turn a result into a rejection
+  }
+}
+
+/** Tells `<SkewGuard />` (if on the page) about skew its response check cannot see. */
+function announceClosureSkew(): void {
+  try {
+    const w = (globalThis as { window?: { dispatchEvent(e: Event): boolean } }).window
+    if (w && typeof CustomEvent === 'function') w.dispatchEvent(new CustomEvent(CLOSURE_SKEW_EVENT))
+  } catch {
+    // Never let the announcement change the result.
   }
 }
 
@@ -278,13 +294,17 @@ export async function runSafeAction<Args extends unknown[], Data>(
     throw codedTypeError('ERR_INVALID_ARG_TYPE', `The "action" argument must be a function (a Server Action); received ${describe(action)}.`)
   }
   let settled: { ok: true; value: unknown } | { ok: false; error: unknown }
+  const redirectsBefore = actionRedirects()
   try {
     settled = { ok: true, value: await action(...args) }
   } catch (error) {
     settled = { ok: false, error }
   }
-  const result = classifySettled<Data>(settled, resolved.clientBuildId)
-  if (result.success === false && result.requiresRefresh) notifySkew(resolved.onSkew, result)
+  const result = classifySettled<Data>(settled, resolved.clientBuildId, { redirected: actionRedirects() > redirectsBefore })
+  if (result.success === false && result.requiresRefresh) {
+    notifySkew(resolved.onSkew, result)
+    if (result.reason === 'undecryptable-closure') announceClosureSkew()
+  }
   return result
 }
 

@@ -103,8 +103,13 @@ export interface VersionSkewResult<Data = unknown> {
 /** A call that failed on the client side for a reason other than skew. */
 export interface ClientErrorResult {
   success: false
-  /** `NETWORK_ERROR`: the request did not complete (offline, connection reset, aborted). `UNKNOWN_ERROR`: anything else. */
-  error: 'NETWORK_ERROR' | 'UNKNOWN_ERROR'
+  /**
+   * `NETWORK_ERROR`: the request did not complete (offline, connection reset, aborted).
+   * `REDIRECTED`: the action ran and redirected (Next.js 14/15 resolve such calls with
+   * `undefined`; told apart from skew when `<SkewGuard />` is on the page). `UNKNOWN_ERROR`:
+   * anything else.
+   */
+  error: 'NETWORK_ERROR' | 'REDIRECTED' | 'UNKNOWN_ERROR'
   requiresRefresh: false
   /** The rejection's message, when it had one (client-side text, never a server secret). */
   message?: string

@@ -6,13 +6,13 @@
  */
 import { Fragment, createElement, useEffect, useRef, useState, useSyncExternalStore } from 'react'
 import type { ReactElement, ReactNode } from 'react'
-import { DEFAULT_HEALTH_PATH } from '../shared/protocol'
+import { CLOSURE_SKEW_EVENT, DEFAULT_HEALTH_PATH } from '../shared/protocol'
 import { getClientBuildId } from './build-id'
 import { browserPolicyEnv, isDocumentVisible, onVisibilityChange } from './dom'
 import { anything, buildIdCheck, checkOptions, fn, healthPathCheck, millis, oneOf } from './errors'
 import { installActionInterceptor } from './interceptor'
 import { ReloadPolicy } from './policy'
-import { emitSkew, getLastSkew, registerPolicy, subscribeToSkew } from './store'
+import { emitSkew, getLastSkew, registerPolicy, reportSkew, subscribeToSkew } from './store'
 import type { ReloadMode, SkewEvent } from './types'
 import {
   DEFAULT_INTERVAL_MS,
@@ -207,6 +207,14 @@ export function SkewGuard(props: SkewGuardProps): ReactElement | null {
   }, [mode, cooldownMs])
 
   useEffect(() => installActionInterceptor({ buildId }), [buildId])
+
+  // Skew only callSafeAction can see (an undecryptable closure answers 500): apply the policy too.
+  useEffect(() => {
+    if (typeof window === 'undefined') return
+    const onClosureSkew = () => reportSkew({ kind: 'key-rotated', actionRan: false })
+    window.addEventListener(CLOSURE_SKEW_EVENT, onClosureSkew)
+    return () => window.removeEventListener(CLOSURE_SKEW_EVENT, onClosureSkew)
+  }, [])
 
   const version = useVersionCheck({ buildId, healthPath: opts.healthPath, intervalMs: opts.pollIntervalMs })
   const skew = useSkewState()

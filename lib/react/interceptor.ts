@@ -6,6 +6,7 @@
  * straight through.
  */
 import { getClientBuildId } from './build-id'
+import { ACTION_REDIRECT_HEADER, countActionRedirect } from '../shared/protocol'
 import { classifyActionResponse, readActionId, withClientBuildHeader } from './classify'
 import { buildIdCheck, checkOptions, fn } from './errors'
 import { emitSkew, reportAsync } from './store'
@@ -62,6 +63,7 @@ function wrap(target: FetchTarget): Wrapper {
     const id = actionId
     return original.call(target, input, sendInit).then((response) => {
       try {
+        if (response.headers.has(ACTION_REDIRECT_HEADER)) countActionRedirect()
         const event = classifyActionResponse(response, { actionId: id, clientBuildId: active.buildId, now: active.now() })
         if (event) emitSkew(event)
       } catch (error) {

@@ -46,3 +46,34 @@ export interface HealthBody {
   buildId: string | null
   deploymentId: string | null
 }
+
+/**
+ * Browser-side channel between the client guard and `callSafeAction`, which never import each
+ * other (one is a client component, the other also runs on the server).
+ *
+ * The guard counts action responses that carried Next.js's `x-action-redirect` header: Next.js 14
+ * (every redirect) and 15 (external ones) resolve such a call with `undefined`, which
+ * `callSafeAction` would otherwise read as "the action did not run".
+ */
+const REDIRECTS = Symbol.for('next-skew-guard.action-redirects')
+
+/** Response header Next.js sets when a Server Action redirected. */
+export const ACTION_REDIRECT_HEADER = 'x-action-redirect'
+
+/** Counts one redirecting action response (client guard). */
+export function countActionRedirect(): void {
+  const g = globalThis as unknown as Record<symbol, number | undefined>
+  g[REDIRECTS] = (g[REDIRECTS] ?? 0) + 1
+}
+
+/** Redirecting action responses seen so far in this page (0 without the client guard). */
+export function actionRedirects(): number {
+  return (globalThis as unknown as Record<symbol, number | undefined>)[REDIRECTS] ?? 0
+}
+
+/**
+ * DOM event `callSafeAction` dispatches on `window` for skew only it can see (a closure that
+ * could not be decrypted answers 500, which the guard's response check leaves alone); the
+ * client guard turns it into a skew event and applies its reload policy.
+ */
+export const CLOSURE_SKEW_EVENT = 'next-skew-guard:closure-skew'
