@@ -7,13 +7,17 @@ import { CHROMIUM, ROOT } from './setup.mjs'
 
 const require = createRequire(`${ROOT}/package.json`)
 
-/** Launches the system Chromium through playwright-core (a devDependency of the repo). */
-export async function launchChromium(executablePath = CHROMIUM) {
+/**
+ * Launches the system Chromium through playwright-core (a devDependency of the repo). `options`
+ * go to `chromium.launch` (the demo handles Ctrl-C itself: `handleSIGINT: false`).
+ */
+export async function launchChromium(executablePath = CHROMIUM, options = {}) {
   const { chromium } = require('playwright-core')
   return chromium.launch({
     executablePath,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update'],
+    ...options,
   })
 }
 
@@ -25,8 +29,9 @@ export async function launchChromium(executablePath = CHROMIUM) {
  * - `actions`: every Server Action response (`next-action` requests): status, `x-skew-guard`,
  *   `x-build-id`, and the `x-skew-guard-build` the page sent;
  * - `health`: every `/api/health` response status.
+ * With `guard: false` (the demo's plain Next.js build) hydration alone is awaited: no <SkewGuard>.
  */
-export async function openTab(browser, url, { javaScriptEnabled = true, clock = false } = {}) {
+export async function openTab(browser, url, { javaScriptEnabled = true, clock = false, guard = true } = {}) {
   const context = await browser.newContext({ javaScriptEnabled })
   await context.addInitScript(() => {
     const key = 'e2e:documents'
@@ -56,7 +61,7 @@ export async function openTab(browser, url, { javaScriptEnabled = true, clock = 
   })
   const response = await page.goto(url, { waitUntil: 'load' })
   if (response?.status() !== 200) throw new Error(`GET ${url} answered ${response?.status()}`)
-  if (javaScriptEnabled) await waitHydrated(page)
+  if (javaScriptEnabled) await waitHydrated(page, '#read-note', { guard })
   tab.close = () => context.close()
   return tab
 }
@@ -64,21 +69,26 @@ export async function openTab(browser, url, { javaScriptEnabled = true, clock = 
 /**
  * Waits until React has hydrated the action buttons (a click before that would do nothing) and the
  * client guard's effects have run: `<SkewGuard>` wraps `window.fetch` to watch action calls, so a
- * `fetch` that is no longer the native one means the guard is watching.
+ * `fetch` that is no longer the native one means the guard is watching. `guard: false`: a page
+ * without <SkewGuard> (hydration only).
  */
-export async function waitHydrated(page, selector = '#read-note') {
+export async function waitHydrated(page, selector = '#read-note', { guard = true } = {}) {
   await page
     .waitForFunction(
-      (sel) => {
+      ([sel, withGuard]) => {
         const el = document.querySelector(sel)
         const hydrated = el !== null && Object.keys(el).some((k) => k.startsWith('__reactProps'))
-        return hydrated && !/\[native code\]/.test(Function.prototype.toString.call(window.fetch))
+        return hydrated && (!withGuard || !/\[native code\]/.test(Function.prototype.toString.call(window.fetch)))
       },
-      selector,
+      [selector, guard],
       { timeout: 20_000 },
     )
     .catch((error) => {
-      throw new Error(`the page did not hydrate with an active <SkewGuard> (window.fetch not wrapped): ${error.message}`)
+      throw new Error(
+        guard
+          ? `the page did not hydrate with an active <SkewGuard> (window.fetch not wrapped): ${error.message}`
+          : `the page did not hydrate: ${error.message}`,
+      )
     })
 }
 

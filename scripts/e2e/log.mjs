@@ -1,9 +1,15 @@
 // Progress lines for CI logs: where the time of the end-to-end suite goes.
 const started = Date.now()
+let prefix = 'e2e'
+
+/** Names the lines of another user of these helpers (`npm run demo`: `demo`). */
+export function setProgressPrefix(name) {
+  prefix = name
+}
 
 /** Prints `[e2e +12.3s] message` (stdout; node --test streams it as a `#` line). */
 export function progress(message) {
-  console.log(`[e2e +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`)
+  console.log(`[${prefix} +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`)
 }
 
 /** Runs `fn`, printing how long the step took. */

@@ -5,6 +5,8 @@
 //     app/                        a work copy of examples/next-app; node_modules/ is kept between
 //                                 runs (Next.js, React and TypeScript are installed once)
 //     logs/                       build output of every variant
+//     demo/, tarballs-demo/, logs-demo/   the same for `npm run demo` (prepareApp({ name: 'demo' })),
+//                                 so the demo and the suite never rewrite each other's copy
 //
 // The package is installed the way a user installs it: from the packed tarballs, with npm. The
 // only departure is the platform binary (see installTarballs).
@@ -116,7 +118,8 @@ async function packTarballs(dir) {
 
 /**
  * Replaces the work copy's sources with the example's v1 sources. node_modules and the lockfile
- * stay (the install is cached); earlier build output goes.
+ * stay (the install is cached); earlier build output goes. The overlays (v2/, plain/) are applied
+ * by applyV2Overlay / applyPlainOverlay.
  */
 function syncSources(appDir) {
   fs.mkdirSync(appDir, { recursive: true })
@@ -128,7 +131,7 @@ function syncSources(appDir) {
     recursive: true,
     filter: (src) => {
       const rel = path.relative(EXAMPLE, src)
-      return !/^(v2|node_modules|\.next[^/]*|next-env\.d\.ts)(\/|$)/.test(rel) && !rel.endsWith('.tsbuildinfo')
+      return !/^(v2|plain|node_modules|\.next[^/]*|next-env\.d\.ts)(\/|$)/.test(rel) && !rel.endsWith('.tsbuildinfo')
     },
   })
 }
@@ -162,19 +165,21 @@ async function installTarballs(appDir, tarballs) {
 
 /**
  * Makes the work copy ready to build: sources, dependencies, the packed package. Returns
- * `{ dir, nextBin, work, logs }`.
+ * `{ dir, nextBin, work, logs }`. `name` picks the copy inside the work dir: `app` (the e2e suite;
+ * its tarballs and logs in `tarballs/`, `logs/`) or another (`demo`: `demo/`, `tarballs-demo/`, `logs-demo/`).
  */
-export async function prepareApp({ major = 16 } = {}) {
+export async function prepareApp({ major = 16, name = 'app' } = {}) {
   if (!fs.existsSync(path.join(ROOT, 'dist', 'core', 'index.js'))) {
     throw new Error('dist/ is missing: run `npm run build` (npm test does) before the e2e suite')
   }
   const work = workDir(major)
-  const dir = path.join(work, 'app')
-  const logs = path.join(work, 'logs')
+  const suffix = name === 'app' ? '' : `-${name}`
+  const dir = path.join(work, name)
+  const logs = path.join(work, `logs${suffix}`)
   fs.rmSync(logs, { recursive: true, force: true })
   fs.mkdirSync(logs, { recursive: true })
   const tarballs = await step('packing next-skew-guard and next-skew-guard-native (npm pack)', () =>
-    packTarballs(path.join(work, 'tarballs')),
+    packTarballs(path.join(work, `tarballs${suffix}`)),
   )
   syncSources(dir)
   const fresh = !fs.existsSync(path.join(dir, 'node_modules', 'next', 'package.json'))
@@ -192,6 +197,40 @@ export async function prepareApp({ major = 16 } = {}) {
 /** Copies examples/next-app/v2/** over the work copy: the second deploy's sources. */
 export function applyV2Overlay(app) {
   fs.cpSync(path.join(EXAMPLE, 'v2'), app.dir, { recursive: true, force: true })
+}
+
+/** Puts the example's v1 sources back into the work copy (node_modules stays; earlier builds go). */
+export function resetSources(app) {
+  syncSources(app.dir)
+}
+
+/** The guard's touch points in the example that the plain Next.js variant does not have. */
+export const GUARD_ONLY_FILES = ['proxy.ts', 'instrumentation.ts', 'app/skew-banner.tsx', 'app/api/skew-stats']
+
+/**
+ * "Plain Next.js" (for `npm run demo`): the example with every next-skew-guard touch point switched
+ * off. Deletes GUARD_ONLY_FILES and copies examples/next-app/plain/ (next.config without
+ * withSkewGuard, a layout without <SkewGuard />, actions called directly, a plain /api/health route)
+ * over the work copy; `version: 'v2'` adds plain/v2/ (greet renamed, shout changed, as v2/ does).
+ * Fails when any source file of the result still mentions next-skew-guard.
+ */
+export function applyPlainOverlay(app, version = 'v1') {
+  for (const file of GUARD_ONLY_FILES) fs.rmSync(path.join(app.dir, file), { recursive: true, force: true })
+  const plain = path.join(EXAMPLE, 'plain')
+  fs.cpSync(plain, app.dir, { recursive: true, force: true, filter: (src) => path.relative(plain, src).split(path.sep)[0] !== 'v2' })
+  if (version === 'v2') fs.cpSync(path.join(plain, 'v2'), app.dir, { recursive: true, force: true })
+  const touched = []
+  const walk = (rel) => {
+    for (const entry of fs.readdirSync(path.join(app.dir, rel), { withFileTypes: true })) {
+      const file = path.join(rel, entry.name)
+      if (entry.isDirectory() && !/^(node_modules|\.next.*)$/.test(entry.name)) walk(file)
+      else if (entry.isFile() && /\.(tsx?|mjs|cjs|js)$/.test(entry.name)) {
+        if (/(from|import|require\()\s*['"]next-skew-guard/.test(fs.readFileSync(path.join(app.dir, file), 'utf8'))) touched.push(file)
+      }
+    }
+  }
+  walk('')
+  if (touched.length) throw new Error(`the plain Next.js variant still imports next-skew-guard in ${touched.join(', ')}`)
 }
 
 /** The actions of a build, from its manifest: export name → ID, plus the inline closure. */
