@@ -159,3 +159,14 @@ test('the env variable is written literally, so Next.js can inline it', () => {
   const compiled = fs.readFileSync(path.join(__dirname, '..', 'dist', 'react', 'build-id.js'), 'utf8')
   assert.match(compiled, /process\.env\.NEXT_PUBLIC_SKEW_GUARD_BUILD_ID/)
 })
+
+test('an HTML answer beats a reload stamp: a guard without the manifest (Edge) passed an unknown ID on', () => {
+  const { classifyActionResponse } = require('../dist/react/index.js')
+  const response = new Response('<!doctype html><p>not found</p>', {
+    status: 200,
+    headers: { 'content-type': 'text/html; charset=utf-8', 'x-skew-guard': 'reload', 'x-build-id': 'v2' },
+  })
+  const event = classifyActionResponse(response, { actionId: 'a'.repeat(40), clientBuildId: 'v1', now: 1 })
+  assert.equal(event.kind, 'unknown-action')
+  assert.equal(event.actionRan, false)
+})

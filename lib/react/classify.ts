@@ -115,12 +115,14 @@ function isHtml(contentType: string | null): boolean {
  * Only status and headers are read; the body stays unread for Next.js. In order:
  *
  * 1. `x-skew-guard: unknown-action | stale-build | key-rotated`: the guard refused; the action did not run.
- * 2. `x-skew-guard: reload`: the action ran on another build (`build-mismatch`, `actionRan: true`).
- * 3. `x-nextjs-action-not-found: 1` (Next.js 15.4.1+, and the guard): `unknown-action`, did not run.
- * 4. A `text/html` answer with status 200 or 404 that was not redirected: Next.js 14 and 15.0–15.4.0
+ * 2. `x-nextjs-action-not-found: 1` (Next.js 15.4.1+, and the guard): `unknown-action`, did not run.
+ * 3. A `text/html` answer with status 200 or 404 that was not redirected: Next.js 14 and 15.0–15.4.0
  *    render the not-found page for an unknown action ID, and the client resolves `undefined`
  *    without a word. Redirected responses and 5xx pages are left alone: a login redirect or a
- *    proxy's error page is not skew.
+ *    proxy's error page is not skew. This comes before `reload`: a guard without the manifest
+ *    (Edge middleware) stamps `reload` on a stale page's call to an ID the new build lacks, and
+ *    the HTML answer proves the action did not run.
+ * 4. `x-skew-guard: reload`: the action ran on another build (`build-mismatch`, `actionRan: true`).
  * 5. An `x-build-id` that differs from the page's build (`build-mismatch`; the action may have run).
  *    Absent or empty on either side is unknown, never a mismatch.
  *
@@ -142,11 +144,11 @@ export function classifyActionResponse(response: ResponseLike, context: ActionCo
 
   const verdict = (headers.get(GUARD_HEADER) ?? '').trim().toLowerCase() as GuardVerdict
   if (REFUSED_VERDICTS.includes(verdict)) return event(verdict as SkewEvent['kind'], false)
-  if (verdict === 'reload') return event('build-mismatch', true)
   if ((headers.get(NOT_FOUND_HEADER) ?? '').trim() === '1') return event('unknown-action', false)
   if (isHtml(headers.get('content-type')) && (response.status === 200 || response.status === 404) && !response.redirected) {
     return event('unknown-action', false)
   }
+  if (verdict === 'reload') return event('build-mismatch', true)
   if (compareBuildIds(context.clientBuildId, serverBuildId) === 'different') return event('build-mismatch', true)
   return null
 }

@@ -27,6 +27,18 @@ export const CHROMIUM = process.env.NSG_CHROMIUM || '/usr/bin/chromium'
 export const VERSIONS = { next: '16.4.6', react: '19.2.9' }
 
 /**
+ * The older Next.js versions of the matrix suite (__test__/e2e-matrix.test.mjs). Each key names an
+ * overlay directory, examples/next-app/versions/<key>/, copied over the work copy after the v1
+ * sources (its package.json pins these versions; its middleware.ts replaces proxy.ts, which the
+ * harness deletes), and the work copy, os.tmpdir()/nsg-e2e/next-<key>.
+ */
+export const MATRIX = {
+  14: { next: '14.2.35', react: '18.3.1', runtime: 'edge' },
+  15.3: { next: '15.3.8', react: '19.2.9', runtime: 'edge' },
+  15.5: { next: '15.5.29', react: '19.2.9', runtime: 'nodejs' },
+}
+
+/**
  * The environment for every child (npm, next build, next start): ours, minus anything that would
  * change what is tested. npm passes `npm_*` variables to `npm test`'s children; a nested npm
  * would read `npm_config_local_prefix` and friends as its own configuration, so they go. Keys,
@@ -121,7 +133,7 @@ async function packTarballs(dir) {
  * stay (the install is cached); earlier build output goes. The overlays (v2/, plain/) are applied
  * by applyV2Overlay / applyPlainOverlay.
  */
-function syncSources(appDir) {
+function syncSources(appDir, version = null) {
   fs.mkdirSync(appDir, { recursive: true })
   for (const entry of fs.readdirSync(appDir)) {
     if (entry === 'node_modules' || entry === 'package-lock.json') continue
@@ -131,9 +143,22 @@ function syncSources(appDir) {
     recursive: true,
     filter: (src) => {
       const rel = path.relative(EXAMPLE, src)
-      return !/^(v2|plain|node_modules|\.next[^/]*|next-env\.d\.ts)(\/|$)/.test(rel) && !rel.endsWith('.tsbuildinfo')
+      return !/^(v2|plain|versions|node_modules|\.next[^/]*|next-env\.d\.ts)(\/|$)/.test(rel) && !rel.endsWith('.tsbuildinfo')
     },
   })
+  if (version !== null) applyVersionOverlay(appDir, version)
+}
+
+/**
+ * For a MATRIX version: Next.js before 16 has no proxy.ts, so it goes, and
+ * examples/next-app/versions/<version>/ (package.json with that version's pins, middleware.ts, any
+ * per-version source) is copied over the work copy.
+ */
+function applyVersionOverlay(appDir, version) {
+  const overlay = path.join(EXAMPLE, 'versions', String(version))
+  if (!MATRIX[version] || !fs.existsSync(overlay)) throw new Error(`no Next.js version overlay ${overlay}`)
+  fs.rmSync(path.join(appDir, 'proxy.ts'), { force: true })
+  fs.cpSync(overlay, appDir, { recursive: true, force: true })
 }
 
 /**
@@ -168,7 +193,11 @@ async function installTarballs(appDir, tarballs) {
  * `{ dir, nextBin, work, logs }`. `name` picks the copy inside the work dir: `app` (the e2e suite;
  * its tarballs and logs in `tarballs/`, `logs/`) or another (`demo`: `demo/`, `tarballs-demo/`, `logs-demo/`).
  */
-export async function prepareApp({ major = 16, name = 'app' } = {}) {
+export async function prepareApp({ major = 16, name = 'app', version = null } = {}) {
+  // `version`: a MATRIX key ('14', '15.3', '15.5'); its work copy is next-<version>.
+  if (version !== null) major = String(version)
+  const pins = version !== null ? MATRIX[version] : VERSIONS
+  if (!pins) throw new Error(`unknown Next.js version ${version} (known: ${Object.keys(MATRIX).join(', ')})`)
   if (!fs.existsSync(path.join(ROOT, 'dist', 'core', 'index.js'))) {
     throw new Error('dist/ is missing: run `npm run build` (npm test does) before the e2e suite')
   }
@@ -181,17 +210,19 @@ export async function prepareApp({ major = 16, name = 'app' } = {}) {
   const tarballs = await step('packing next-skew-guard and next-skew-guard-native (npm pack)', () =>
     packTarballs(path.join(work, `tarballs${suffix}`)),
   )
-  syncSources(dir)
+  syncSources(dir, version)
   const fresh = !fs.existsSync(path.join(dir, 'node_modules', 'next', 'package.json'))
   await step(
     fresh
-      ? `installing next@${VERSIONS.next}, react@${VERSIONS.react} and the tarballs into ${dir} (first run: a minute or two)`
-      : `installing the tarballs into ${dir} (Next.js ${VERSIONS.next} cached)`,
+      ? `installing next@${pins.next}, react@${pins.react} and the tarballs into ${dir} (first run: a minute or two)`
+      : `installing the tarballs into ${dir} (Next.js ${pins.next} cached)`,
     () => installTarballs(dir, tarballs),
   )
   const installed = JSON.parse(fs.readFileSync(path.join(dir, 'node_modules', 'next', 'package.json'), 'utf8')).version
-  if (installed !== VERSIONS.next) throw new Error(`expected next@${VERSIONS.next} in ${dir}, found ${installed}`)
-  return { dir, work, logs, nextBin: path.join(dir, 'node_modules', 'next', 'dist', 'bin', 'next') }
+  if (installed !== pins.next) throw new Error(`expected next@${pins.next} in ${dir}, found ${installed}`)
+  const react = JSON.parse(fs.readFileSync(path.join(dir, 'node_modules', 'react', 'package.json'), 'utf8')).version
+  if (react !== pins.react) throw new Error(`expected react@${pins.react} in ${dir}, found ${react}`)
+  return { dir, work, logs, version, nextBin: path.join(dir, 'node_modules', 'next', 'dist', 'bin', 'next') }
 }
 
 /** Copies examples/next-app/v2/** over the work copy: the second deploy's sources. */
@@ -201,7 +232,7 @@ export function applyV2Overlay(app) {
 
 /** Puts the example's v1 sources back into the work copy (node_modules stays; earlier builds go). */
 export function resetSources(app) {
-  syncSources(app.dir)
+  syncSources(app.dir, app.version ?? null)
 }
 
 /** The guard's touch points in the example that the plain Next.js variant does not have. */
