@@ -25,7 +25,7 @@ import { createRequire } from 'node:module'
 import * as path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
-import { documentsSeen, launchChromium, navigationType, openTab, textWhen, waitHydrated } from '../scripts/e2e/browser.mjs'
+import { documentsSeen, launchChromium, navigationType, openTab, textWhen, useEveryActionOfV1, waitHydrated } from '../scripts/e2e/browser.mjs'
 import { postNoJsForm } from '../scripts/e2e/http.mjs'
 import { progress, step } from '../scripts/e2e/log.mjs'
 import { freePort, startServer, waitFor } from '../scripts/e2e/server.mjs'
@@ -114,17 +114,7 @@ for (const version of Object.keys(MATRIX)) {
       const tab1 = await tab(t, v1.url)
       const { page } = tab1
       assert.equal(await page.locator('#page-build').textContent(), e2e.v1.buildId)
-      await page.click('#say-hello')
-      await textWhen(page, '#say-hello-result', (s) => s === 'Hello, Ada!', 'greet to answer')
-      await page.click('#shout')
-      await textWhen(page, '#shout-result', (s) => s === 'hello!', 'shout to answer')
-      const note = await page.locator('#page-note').textContent()
-      await page.click('#read-note')
-      await textWhen(page, '#read-note-result', (s) => s === `the server sealed "${note}"`, 'the closure to answer')
-      await page.fill('#note-input', 'with JS')
-      await page.click('#note-submit')
-      await textWhen(page, '#saved-note', (s) => s === 'with JS', 'the form action to redirect')
-      await waitHydrated(page)
+      await useEveryActionOfV1(page)
 
       assert.equal(tab1.loads, 1, 'one document load: no reload')
       assert.equal(await documentsSeen(page), 1)

@@ -23,6 +23,7 @@ import {
   navigationType,
   openTab,
   textWhen,
+  useEveryActionOfV1,
   waitHydrated,
 } from '../scripts/e2e/browser.mjs'
 import { actionResult, callAction, callClosure, loadPage, postNoJsForm, skewStats } from '../scripts/e2e/http.mjs'
@@ -254,17 +255,7 @@ describe('Next.js 16.4.6 in Chromium: the client guard', { skip: SKIP, timeout: 
     const tab1 = await tab(t, v1.url, { clock: true })
     const { page } = tab1
 
-    await page.click('#say-hello')
-    await textWhen(page, '#say-hello-result', (s) => s === 'Hello, Ada!', 'greet to answer')
-    await page.click('#shout')
-    await textWhen(page, '#shout-result', (s) => s === 'hello!', 'shout to answer')
-    const note = await page.locator('#page-note').textContent()
-    await page.click('#read-note')
-    await textWhen(page, '#read-note-result', (s) => s === `the server sealed "${note}"`, 'the closure to answer')
-    await page.fill('#note-input', 'with JS')
-    await page.click('#note-submit')
-    await textWhen(page, '#saved-note', (s) => s === 'with JS', 'the form action to redirect')
-    await waitHydrated(page)
+    await useEveryActionOfV1(page)
 
     // The next poll is scheduled only once the previous answer has been read, which may be after
     // Playwright saw the response: advance the fake clock in steps until each poll has happened.

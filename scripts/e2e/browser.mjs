@@ -118,3 +118,21 @@ export async function documentsSeen(page) {
 export async function navigationType(page) {
   return page.evaluate(() => performance.getEntriesByType('navigation')[0]?.type ?? null)
 }
+
+/**
+ * Uses every action of a v1 page the way a user would (both buttons, the inline closure, the form
+ * with JavaScript) and waits for each answer; ends hydrated on the form's redirected page.
+ */
+export async function useEveryActionOfV1(page) {
+  await page.click('#say-hello')
+  await textWhen(page, '#say-hello-result', (s) => s === 'Hello, Ada!', 'greet to answer')
+  await page.click('#shout')
+  await textWhen(page, '#shout-result', (s) => s === 'hello!', 'shout to answer')
+  const note = await page.locator('#page-note').textContent()
+  await page.click('#read-note')
+  await textWhen(page, '#read-note-result', (s) => s === `the server sealed "${note}"`, 'the closure to answer')
+  await page.fill('#note-input', 'with JS')
+  await page.click('#note-submit')
+  await textWhen(page, '#saved-note', (s) => s === 'with JS', 'the form action to redirect')
+  await waitHydrated(page)
+}
