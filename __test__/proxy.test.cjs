@@ -240,7 +240,7 @@ test('the Edge build of the guard: health, build identity from the inlined env, 
     const guard = edgeGuard({ keyring: ring })
     const health = await guard(new Request('http://127.0.0.1/api/health'))
     assert.deepEqual(await health.json(), { status: 'ok', buildId: 'edge-build', deploymentId: null })
-    // No manifest on Edge: an unknown but well-formed ID passes (documented), a malformed one does not.
+    // Without the server's action IDs: an unknown but well-formed ID passes, a malformed one does not.
     assert.ok(passed(await guard(actionCall('40' + 'c'.repeat(40)))))
     assert.equal((await guard(actionCall('nope'))).status, 409)
     const stale = await edgeGuard({ keyring: ring, policy: 'reject' })(actionCall(MODULE_ACTION, { clientBuild: 'old' }))
@@ -249,6 +249,46 @@ test('the Edge build of the guard: health, build identity from the inlined env, 
     assert.equal(rotated.headers.get('x-skew-guard'), 'key-rotated')
   } finally {
     delete process.env.SKEW_GUARD_BUILD_ID
+  }
+})
+
+test('Edge guard: the server process hands it the action IDs of its own build, and only of that build', async () => {
+  const { publishActionIdsForEdge } = require('../dist/server/edge-actions.js')
+  const { EDGE_ACTIONS_ENV, EDGE_ACTIONS_MAX_CHARS, encodeEdgeActions } = require('../dist/shared/edge-actions.js')
+  const { skewGuard: edgeGuard } = require('../dist/proxy/edge.js')
+  const edgeDist = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-proxy-edge-'))
+  fs.cpSync(dist, edgeDist, { recursive: true })
+  fs.writeFileSync(path.join(edgeDist, 'BUILD_ID'), 'edge-build\n')
+  const unknown = '40' + 'c'.repeat(40)
+  try {
+    // Node middleware / proxy.ts builds read the manifest themselves: nothing is published.
+    assert.equal(publishActionIdsForEdge(edgeDist), null)
+    assert.equal(process.env[EDGE_ACTIONS_ENV], undefined)
+    fs.writeFileSync(path.join(edgeDist, 'server', 'middleware-manifest.json'), JSON.stringify({ middleware: { '/': { name: 'middleware' } } }))
+    assert.equal(publishActionIdsForEdge(edgeDist), 2)
+    assert.equal(process.env[EDGE_ACTIONS_ENV], `v1;edge-build;${MODULE_ACTION},${INLINE_ACTION}`)
+
+    process.env.SKEW_GUARD_BUILD_ID = 'edge-build'
+    const guard = edgeGuard({ keyring: false })
+    const refused = await guard(actionCall(unknown))
+    assert.equal(refused.status, 409)
+    assert.equal(refused.headers.get('x-skew-guard'), 'unknown-action')
+    assert.ok(passed(await guard(actionCall(MODULE_ACTION))))
+
+    // A list inherited from another build is not trusted: the check is off, requests pass.
+    process.env.SKEW_GUARD_BUILD_ID = 'another-build'
+    assert.ok(passed(await guard(actionCall(unknown))))
+    process.env[EDGE_ACTIONS_ENV] = 'v1;another-build;not-an-id'
+    assert.ok(passed(await guard(actionCall(unknown))), 'a malformed list is ignored')
+
+    // Past the size cap nothing is published (a child process could not start with it).
+    const many = Array.from({ length: Math.ceil(EDGE_ACTIONS_MAX_CHARS / 43) + 1 }, (_, i) => i.toString(16).padStart(42, '0'))
+    assert.equal(encodeEdgeActions('b', many), null)
+    assert.equal(encodeEdgeActions('semi;colon', [MODULE_ACTION]), null)
+  } finally {
+    delete process.env[EDGE_ACTIONS_ENV]
+    delete process.env.SKEW_GUARD_BUILD_ID
+    fs.rmSync(edgeDist, { recursive: true, force: true })
   }
 })
 
