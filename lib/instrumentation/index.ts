@@ -9,7 +9,7 @@
  * `key-mismatch` skew events.
  */
 
-import { keyCheckValue, Keyring } from '../core'
+import { ENV_PREVIOUS_KEYS, keyCheckValue, Keyring } from '../core'
 import { appRequire, isProduction, nextMajor, readActionManifest, readBuildId, type ActionManifest } from '../server/build-info'
 import { logOnce, recordConfigError, recordSkew, state } from '../server/events'
 import { createOnRequestError } from './on-request-error'
@@ -75,6 +75,15 @@ function enablePrometheus(): void {
   }
 }
 
+/** Check value of NEXT_SERVER_ACTIONS_ENCRYPTION_KEY alone, or null when that key itself is the problem. */
+function currentKeyCheckValue(): string | null {
+  try {
+    return Keyring.fromEnv({ ...process.env, [ENV_PREVIOUS_KEYS]: '' }).checkValues[0]
+  } catch {
+    return null
+  }
+}
+
 /** Runs the startup checks. Safe to call more than once (later calls return the first report). */
 export async function register(): Promise<RegisterReport | undefined> {
   if (process.env.NEXT_RUNTIME === 'edge') return undefined
@@ -88,7 +97,16 @@ export async function register(): Promise<RegisterReport | undefined> {
   } catch (e) {
     const err = e as Error & { code?: string }
     problems.push(err.code ?? 'ERR_KEY')
-    recordConfigError(err.code ?? 'ERR_KEY', `${err.message} Server Actions with closures will break on the next deploy.`)
+    // A broken previous-key list must not hide a good current key (Next.js never reads the list):
+    // say which one is wrong, and keep comparing the current key with the build's.
+    runtimeKcv = currentKeyCheckValue()
+    recordConfigError(
+      err.code ?? 'ERR_KEY',
+      runtimeKcv
+        ? `${err.message} The current key (check value ${runtimeKcv}) is valid and Server Actions keep working; the guard's ` +
+            `closure checks are off until ${ENV_PREVIOUS_KEYS} is fixed.`
+        : `${err.message} Server Actions with closures will break on the next deploy.`,
+    )
   }
   let manifest: ActionManifest | null = null
   // Under `next dev` the production build's files (if any) are not what runs: leave them alone.
