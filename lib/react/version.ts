@@ -133,7 +133,9 @@ export class VersionChecker {
       this.#clear()
       return
     }
-    const recent = this.#lastStarted !== null && this.#deps.now() - this.#lastStarted < Math.min(MIN_VISIBLE_GAP_MS, this.#options.intervalMs)
+    // A negative gap is a clock set back, not a recent check: it must not hold the check back.
+    const elapsed = this.#lastStarted === null ? null : this.#deps.now() - this.#lastStarted
+    const recent = elapsed !== null && elapsed >= 0 && elapsed < Math.min(MIN_VISIBLE_GAP_MS, this.#options.intervalMs)
     if (this.#inFlight || recent) this.#schedule()
     else void this.check()
   }
