@@ -59,10 +59,20 @@ function emptyStats(): SkewStats {
   }
 }
 
+/**
+ * Where the state lives: one object both runtimes of a `next start` process see. Edge middleware
+ * runs in a sandbox with its own `globalThis`, but Next.js (14-16) hands it the server's own
+ * `AsyncLocalStorage` class and sets the same class on Node's `globalThis`, so events the Edge
+ * guard records reach `getSkewStats()` and `onSkew` listeners on Node. Elsewhere: `globalThis`.
+ */
+function anchor(): Record<symbol, State | undefined> {
+  const shared = (globalThis as { AsyncLocalStorage?: unknown }).AsyncLocalStorage
+  return (typeof shared === 'function' ? shared : globalThis) as unknown as Record<symbol, State | undefined>
+}
+
 /** The process-wide state. */
 export function state(): State {
-  const g = globalThis as unknown as Record<symbol, State | undefined>
-  return (g[KEY] ??= { stats: emptyStats(), listeners: new Set(), logged: new Set() })
+  return (anchor()[KEY] ??= { stats: emptyStats(), listeners: new Set(), logged: new Set() })
 }
 
 /** Records an event: counters, Prometheus (when enabled), listeners. A throwing listener never breaks a request. */

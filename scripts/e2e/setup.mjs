@@ -36,6 +36,8 @@ export const MATRIX = {
   14: { next: '14.2.35', react: '18.3.1', runtime: 'edge' },
   15.3: { next: '15.3.8', react: '19.2.9', runtime: 'edge' },
   15.5: { next: '15.5.29', react: '19.2.9', runtime: 'nodejs' },
+  // The example as it is (proxy.ts); its work copy is next-16/matrix, apart from the 16 suite's.
+  16: { next: VERSIONS.next, react: VERSIONS.react, runtime: 'proxy', overlay: false },
 }
 
 /**
@@ -155,6 +157,7 @@ function syncSources(appDir, version = null) {
  * per-version source) is copied over the work copy.
  */
 function applyVersionOverlay(appDir, version) {
+  if (MATRIX[version]?.overlay === false) return
   const overlay = path.join(EXAMPLE, 'versions', String(version))
   if (!MATRIX[version] || !fs.existsSync(overlay)) throw new Error(`no Next.js version overlay ${overlay}`)
   fs.rmSync(path.join(appDir, 'proxy.ts'), { force: true })
@@ -236,7 +239,7 @@ export function resetSources(app) {
 }
 
 /** The guard's touch points in the example that the plain Next.js variant does not have. */
-export const GUARD_ONLY_FILES = ['proxy.ts', 'instrumentation.ts', 'app/skew-banner.tsx', 'app/api/skew-stats']
+export const GUARD_ONLY_FILES = ['proxy.ts', 'middleware.ts', 'instrumentation.ts', 'app/skew-banner.tsx', 'app/api/skew-stats']
 
 /**
  * "Plain Next.js" (for `npm run demo`): the example with every next-skew-guard touch point switched
@@ -270,10 +273,18 @@ export function readActions(app, distDir) {
   const manifest = JSON.parse(fs.readFileSync(file, 'utf8'))
   const ids = {}
   for (const [id, entry] of Object.entries(manifest.node)) {
+    // 14's manifests carry no export names: only the ID list (actionIds) describes those builds.
+    if (!entry.exportedName) continue
     if (/^\$\$RSC_SERVER_ACTION_\d+$/.test(entry.exportedName)) ids.readNote = id
     else ids[entry.exportedName] = id
   }
   return ids
+}
+
+/** Every action ID of a build (node ∪ edge), from its manifest. */
+export function readActionIds(app, distDir) {
+  const manifest = JSON.parse(fs.readFileSync(path.join(app.dir, distDir, 'server', 'server-reference-manifest.json'), 'utf8'))
+  return [...Object.keys(manifest.node), ...Object.keys(manifest.edge ?? {})]
 }
 
 /**
@@ -291,5 +302,5 @@ export async function build(app, { name, distDir, buildId, key, expectFailure = 
   const written = fs.readFileSync(path.join(app.dir, distDir, 'BUILD_ID'), 'utf8').trim()
   if (written !== buildId) throw new Error(`${distDir}/BUILD_ID is ${written}, expected ${buildId} (withSkewGuard did not apply)`)
   progress(`${name}: build ${buildId}`)
-  return { ...result, distDir, buildId, actions: readActions(app, distDir) }
+  return { ...result, distDir, buildId, actions: readActions(app, distDir), actionIds: readActionIds(app, distDir) }
 }
