@@ -252,28 +252,39 @@ test('the Edge build of the guard: health, build identity from the inlined env, 
   }
 })
 
-test('Edge guard: the server process hands it the action IDs of its own build, and only of that build', async () => {
-  const { publishActionIdsForEdge } = require('../dist/server/edge-actions.js')
-  const { EDGE_ACTIONS_ENV, EDGE_ACTIONS_MAX_CHARS, encodeEdgeActions } = require('../dist/shared/edge-actions.js')
+test('Edge guard: the server process hands it its build\'s action IDs and the runtime keyring\'s check', async () => {
+  const { publishForEdge } = require('../dist/server/edge-bridge.js')
+  const { EDGE_ACTIONS_ENV, EDGE_ACTIONS_MAX_CHARS, EDGE_VERIFIER, encodeEdgeActions, sharedAnchor } = require('../dist/shared/edge-bridge.js')
   const { skewGuard: edgeGuard } = require('../dist/proxy/edge.js')
   const edgeDist = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-proxy-edge-'))
   fs.cpSync(dist, edgeDist, { recursive: true })
   fs.writeFileSync(path.join(edgeDist, 'BUILD_ID'), 'edge-build\n')
   const unknown = '40' + 'c'.repeat(40)
+  const saved = { key: process.env.NEXT_SERVER_ACTIONS_ENCRYPTION_KEY, previous: process.env.SKEW_GUARD_PREVIOUS_KEYS }
   try {
-    // Node middleware / proxy.ts builds read the manifest themselves: nothing is published.
-    assert.equal(publishActionIdsForEdge(edgeDist), null)
+    // Node middleware / proxy.ts builds read the manifest and keys themselves: nothing is published.
+    assert.equal(publishForEdge(edgeDist), null)
     assert.equal(process.env[EDGE_ACTIONS_ENV], undefined)
+    assert.equal(sharedAnchor()[EDGE_VERIFIER], undefined)
     fs.writeFileSync(path.join(edgeDist, 'server', 'middleware-manifest.json'), JSON.stringify({ middleware: { '/': { name: 'middleware' } } }))
-    assert.equal(publishActionIdsForEdge(edgeDist), 2)
+    process.env.NEXT_SERVER_ACTIONS_ENCRYPTION_KEY = KEY
+    process.env.SKEW_GUARD_PREVIOUS_KEYS = OLD_KEY
+    assert.deepEqual(publishForEdge(edgeDist), { actions: 2, verifier: true })
     assert.equal(process.env[EDGE_ACTIONS_ENV], `v1;edge-build;${MODULE_ACTION},${INLINE_ACTION}`)
 
     process.env.SKEW_GUARD_BUILD_ID = 'edge-build'
-    const guard = edgeGuard({ keyring: false })
+    const guard = edgeGuard()
     const refused = await guard(actionCall(unknown))
     assert.equal(refused.status, 409)
     assert.equal(refused.headers.get('x-skew-guard'), 'unknown-action')
     assert.ok(passed(await guard(actionCall(MODULE_ACTION))))
+    // The payload check runs on the Node side's keyring: a previous-key closure gets the refresh answer.
+    const sealed = (key) => new Keyring({ current: key }).sealSync(INLINE_ACTION, '0:[]\n')
+    assert.equal((await guard(await actionCall(INLINE_ACTION, { payload: sealed(OLD_KEY) }))).headers.get('x-skew-guard'), 'key-rotated')
+    assert.ok(passed(await guard(await actionCall(INLINE_ACTION, { payload: sealed(KEY) }))))
+    const before = getSkewStats().byKind['unknown-key']
+    assert.ok(passed(await guard(await actionCall(INLINE_ACTION, { payload: sealed(FOREIGN_KEY) }))))
+    assert.equal(getSkewStats().byKind['unknown-key'], before + 1)
 
     // A list inherited from another build is not trusted: the check is off, requests pass.
     process.env.SKEW_GUARD_BUILD_ID = 'another-build'
@@ -288,6 +299,11 @@ test('Edge guard: the server process hands it the action IDs of its own build, a
   } finally {
     delete process.env[EDGE_ACTIONS_ENV]
     delete process.env.SKEW_GUARD_BUILD_ID
+    delete sharedAnchor()[EDGE_VERIFIER]
+    for (const [name, value] of [['NEXT_SERVER_ACTIONS_ENCRYPTION_KEY', saved.key], ['SKEW_GUARD_PREVIOUS_KEYS', saved.previous]]) {
+      if (value === undefined) delete process.env[name]
+      else process.env[name] = value
+    }
     fs.rmSync(edgeDist, { recursive: true, force: true })
   }
 })

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto'
 
 import { checkKey } from '../core'
 import { BUILD_ID_ENV, DIST_DIR_ENV, nextMajor } from '../server/build-info'
-import { publishActionIdsForEdge } from '../server/edge-actions'
+import { publishForEdge } from '../server/edge-bridge'
 import { CLIENT_BUILD_ENV } from '../shared/protocol'
 
 /**
@@ -212,7 +212,7 @@ async function apply(config: NextConfigObject, phase: string, options: SkewGuard
   // The server runtime reads BUILD_ID from here (custom distDir included).
   process.env[DIST_DIR_ENV] = config.distDir ?? '.next'
   // `next start` loads the config in the server process, before the Edge sandbox exists.
-  if (phase === PHASE_SERVER) publishActionIdsForEdge()
+  if (phase === PHASE_SERVER) publishForEdge()
   if (phase === PHASE_BUILD) {
     const buildId = await resolveBuildId(config, options)
     // Only a real `next build` calls generateBuildId (not `next lint`/`typegen`, not the webpack

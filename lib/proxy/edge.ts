@@ -1,20 +1,18 @@
 /**
  * `next-skew-guard/proxy` on the Edge runtime (Edge middleware on 14 and
- * 15): WebCrypto, no file system. Runs the health endpoint, the
- * build-identity check and the unknown-action check; the action IDs come from
- * the server process (see `shared/edge-actions.ts`), so the check is on under
- * `next start` and standalone `server.js` with `withSkewGuard` and
- * `register()` in place, and off (requests pass) where they are missing.
- * Closure payload checks run only with an explicit `keyring` option: on
- * Next.js 14 the Edge sandbox sees the random build key instead of your
- * runtime key, so a default keyring would report every legitimate closure as
- * tampering. On 15, pass `keyring: Keyring.fromEnv()` (from
- * `next-skew-guard`) to turn them on.
+ * 15): no file system, and the build's key instead of the runtime one. The
+ * Node side of the same server process hands it the build's action IDs and
+ * the runtime keyring's payload check (see `shared/edge-bridge.ts`), so under
+ * `next start` and standalone `server.js`, with `withSkewGuard` and
+ * `register()` in place, every check runs as on Node. Where they are missing
+ * (another host for Edge functions), the unknown-action and payload checks
+ * are off and requests pass; the health endpoint and the build-identity check
+ * always run. An explicit `keyring` option still wins.
  */
 
 import { compareBuildIds } from '../core/edge'
 import type { ActionManifest } from '../server/build-info'
-import { decodeEdgeActions, EDGE_ACTIONS_ENV } from '../shared/edge-actions'
+import { decodeEdgeActions, EDGE_ACTIONS_ENV, EDGE_VERIFIER, sharedAnchor, type SharedVerifier } from '../shared/edge-bridge'
 import { createSkewGuard } from './guard'
 
 export type { GuardKeyring, SkewGuardOptions, StalePolicy } from './guard'
@@ -40,6 +38,7 @@ export const skewGuard = createSkewGuard({
   isProduction: () => process.env.NODE_ENV === 'production',
   readBuildId,
   readManifest,
-  keyringFromEnv: () => null,
+  // The runtime keyring lives on the Node side of the process (see shared/edge-bridge.ts).
+  keyringFromEnv: () => (sharedAnchor()[EDGE_VERIFIER] as SharedVerifier | undefined) ?? null,
   compareBuildIds,
 })

@@ -4,6 +4,8 @@
  * Next.js may load each entry point as a separate module instance.
  */
 
+import { sharedAnchor } from '../shared/edge-bridge'
+
 /** What kind of skew was seen. */
 export type SkewKind =
   /** The server does not know the action ID (an older or newer build's page). */
@@ -60,19 +62,12 @@ function emptyStats(): SkewStats {
 }
 
 /**
- * Where the state lives: one object both runtimes of a `next start` process see. Edge middleware
- * runs in a sandbox with its own `globalThis`, but Next.js (14-16) hands it the server's own
- * `AsyncLocalStorage` class and sets the same class on Node's `globalThis`, so events the Edge
- * guard records reach `getSkewStats()` and `onSkew` listeners on Node. Elsewhere: `globalThis`.
+ * The process-wide state, on the object the Node server and its Edge sandbox share (see
+ * `shared/edge-bridge.ts`): events the Edge guard records reach `getSkewStats()` on Node.
  */
-function anchor(): Record<symbol, State | undefined> {
-  const shared = (globalThis as { AsyncLocalStorage?: unknown }).AsyncLocalStorage
-  return (typeof shared === 'function' ? shared : globalThis) as unknown as Record<symbol, State | undefined>
-}
-
-/** The process-wide state. */
 export function state(): State {
-  return (anchor()[KEY] ??= { stats: emptyStats(), listeners: new Set(), logged: new Set() })
+  const anchor = sharedAnchor() as Record<symbol, State | undefined>
+  return (anchor[KEY] ??= { stats: emptyStats(), listeners: new Set(), logged: new Set() })
 }
 
 /** Records an event: counters, Prometheus (when enabled), listeners. A throwing listener never breaks a request. */
