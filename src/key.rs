@@ -8,7 +8,7 @@
 //! are almost certainly mistakes.
 
 use aes::cipher::{Array, BlockCipherEncrypt, KeyInit};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::atob::{self, CANONICAL};
 use crate::errors::{Code, GuardError, GuardResult};
@@ -22,7 +22,8 @@ pub const VALID_KEY_LENGTHS: [usize; 3] = [16, 24, 32];
 /// decrypt with them. One list serves both backends: `lib/core/public-keys.json`.
 const PUBLIC_KEYS_JSON: &str = include_str!("../lib/core/public-keys.json");
 
-/// A decoded key. The bytes are wiped when it is dropped.
+/// A decoded key. The bytes are wiped when it is dropped (`Zeroizing`), and
+/// its `Debug` output shows only the length and check value.
 pub struct ParsedKey {
   bytes: Zeroizing<Vec<u8>>,
   /// The input equals the canonical (padded, whitespace-free) encoding.
@@ -64,8 +65,13 @@ impl std::fmt::Debug for ParsedKey {
   }
 }
 
-fn without_whitespace(key: &str) -> String {
-  key.bytes().filter(|&b| !atob::is_ascii_whitespace(b)).map(char::from).collect()
+/// The key without ASCII whitespace. The copy is wiped when dropped and is
+/// allocated once at its final capacity: a growing `String` would leave
+/// partial copies of the key in freed memory.
+fn without_whitespace(key: &str) -> Zeroizing<String> {
+  let mut out = Zeroizing::new(String::with_capacity(key.len()));
+  out.extend(key.chars().filter(|&c| !is_whitespace_char(c)));
+  out
 }
 
 fn is_base64_char(c: char) -> bool {
@@ -91,9 +97,13 @@ fn not_base64_reason(key: &str) -> String {
       return format!("{shown}{name} at position {i} is outside the base64 alphabet (A-Z a-z 0-9 + / and trailing =)");
     }
   }
-  let compact: Vec<(usize, char)> = key.chars().enumerate().filter(|(_, c)| !is_whitespace_char(*c)).collect();
-  let data_len = compact.iter().rposition(|(_, c)| *c != '=').map_or(0, |p| p + 1);
-  if let Some((i, _)) = compact[..data_len].iter().find(|(_, c)| *c == '=') {
+  // Walks the key instead of collecting its characters, so no unwiped copy
+  // of a (possibly almost valid) key is left behind in freed memory.
+  let compact = || key.chars().enumerate().filter(|(_, c)| !is_whitespace_char(*c));
+  let total = compact().count();
+  let trailing_padding = compact().fold(0, |n, (_, c)| if c == '=' { n + 1 } else { 0 });
+  let data_len = total - trailing_padding;
+  if let Some((i, _)) = compact().take(data_len).find(|(_, c)| *c == '=') {
     return format!("'=' at position {i} is padding in the middle of the key");
   }
   if data_len % 4 == 1 {
@@ -102,16 +112,16 @@ fn not_base64_reason(key: &str) -> String {
        probably cut off or has extra characters"
     );
   }
-  format!("its '=' padding does not fit its length ({} characters without whitespace)", compact.len())
+  format!("its '=' padding does not fit its length ({total} characters without whitespace)")
 }
 
 /// Words and marks that documentation placeholders are made of
 /// (`your-generated-key`, `<base64-key>`, `kP...base64...`).
+/// Compares in place rather than lowercasing a copy of the key.
 fn looks_like_placeholder(compact: &str) -> bool {
-  let lower = compact.to_ascii_lowercase();
   ["your", "<", ">", "...", "change", "replace", "generate", "example", "placeholder", "secret", "base64", "xxxx"]
     .iter()
-    .any(|w| lower.contains(w))
+    .any(|w| compact.as_bytes().windows(w.len()).any(|part| part.eq_ignore_ascii_case(w.as_bytes())))
 }
 
 fn is_hex(s: &str) -> bool {
@@ -140,7 +150,9 @@ pub fn parse_key(key: &str) -> GuardResult<ParsedKey> {
     ));
   }
   let looks_hex = is_hex(&compact);
-  let decoded = atob::decode(key.as_bytes()).map(Zeroizing::new);
+  // `atob` drops whitespace first, so decoding the whitespace-free copy gives
+  // the same result, without `atob` making an unwiped copy of its own.
+  let decoded = atob::decode(compact.as_bytes()).map(Zeroizing::new);
   if !decoded.as_ref().is_ok_and(|b| VALID_KEY_LENGTHS.contains(&b.len())) && looks_like_placeholder(&compact) {
     return Err(GuardError::new(
       Code::KeyPlaceholder,
@@ -240,7 +252,7 @@ pub fn check_key(key: &str) -> KeyReport {
   let parsed = match parse_key(key) {
     Ok(parsed) => parsed,
     Err(e) => {
-      let bytes = atob::decode(key.as_bytes()).ok().map(|b| Zeroizing::new(b).len());
+      let bytes = atob::decode(without_whitespace(key).as_bytes()).ok().map(|b| Zeroizing::new(b).len());
       return KeyReport {
         ok: false,
         bytes,
@@ -359,10 +371,11 @@ pub fn check_value(bytes: &[u8]) -> String {
     32 => aes::Aes256::new_from_slice(bytes).map(|c| c.encrypt_block(&mut block)).is_ok(),
     _ => false,
   };
-  if !ok {
-    return String::new();
-  }
-  block[..CHECK_VALUE_BYTES].iter().map(|b| format!("{b:02x}")).collect()
+  // AES(key, zero block) is also GCM's hash subkey H: only its first three
+  // bytes are shown, and the block is wiped.
+  let kcv = if ok { block[..CHECK_VALUE_BYTES].iter().map(|b| format!("{b:02x}")).collect() } else { String::new() };
+  block.as_mut_slice().zeroize();
+  kcv
 }
 
 /// Fills `buf` from the operating system's CSPRNG.
@@ -474,5 +487,222 @@ mod tests {
       assert_ne!(a, generate_key(len).unwrap());
     }
     assert_eq!(generate_key(20).unwrap_err().code, Code::InvalidArgValue);
+  }
+
+  #[test]
+  fn debug_shows_no_key_material() {
+    let parsed = parse_key(K32).unwrap();
+    let shown = format!("{parsed:?} {:?}", check_key(K32));
+    let hex: String = parsed.bytes().iter().map(|b| format!("{b:02x}")).collect();
+    for form in [K32.trim_end_matches('='), &hex, &K32[..16], &hex[..16]] {
+      assert!(!shown.contains(form), "Debug output contains key material: {shown}");
+    }
+    assert!(shown.contains(&parsed.check_value()), "{shown}");
+  }
+
+  /// Fails to compile when the `zeroize` features of `aes`/`aes-gcm` in
+  /// Cargo.toml are switched off: the expanded AES key schedules and GHASH
+  /// keys a keyring holds are then no longer wiped on drop.
+  #[test]
+  fn key_holding_types_zeroize_on_drop() {
+    fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+    type Gcm<A> = aes_gcm::AesGcm<A, aes_gcm::aead::consts::U16>;
+    wiped_on_drop::<Zeroizing<Vec<u8>>>();
+    wiped_on_drop::<Zeroizing<String>>();
+    wiped_on_drop::<aes::Aes128>();
+    wiped_on_drop::<aes::Aes192>();
+    wiped_on_drop::<aes::Aes256>();
+    wiped_on_drop::<Gcm<aes::Aes128>>();
+    wiped_on_drop::<Gcm<aes::Aes192>>();
+    wiped_on_drop::<Gcm<aes::Aes256>>();
+  }
+}
+
+/// Proof that key material is wiped before its memory is freed: while a test
+/// thread is "watching", this allocator searches every block the thread frees
+/// for the watched byte strings (key bytes, key text) and counts the blocks
+/// that still hold one. A growing buffer is moved by hand (allocate, copy,
+/// free) so that the abandoned copy is searched too. Other threads, and this
+/// one when not watching, go straight to the system allocator.
+#[cfg(test)]
+mod freed_memory {
+  use std::alloc::{GlobalAlloc, Layout, System};
+  use std::cell::Cell;
+
+  use base64::Engine;
+  use zeroize::Zeroizing;
+
+  use super::*;
+  use crate::keyring::Keyring;
+
+  const MAX_NEEDLES: usize = 8;
+  const NEEDLE_LEN: usize = 16;
+
+  type Needles = [[u8; NEEDLE_LEN]; MAX_NEEDLES];
+
+  thread_local! {
+    // `const` initialisers and `Copy` types: no allocation, no destructor,
+    // so these are safe to touch from inside the allocator.
+    static WATCH: Cell<Option<(Needles, usize)>> = const { Cell::new(None) };
+    static HITS: Cell<usize> = const { Cell::new(0) };
+  }
+
+  fn holds_needle(block: &[u8], needles: &Needles, count: usize) -> bool {
+    needles[..count].iter().any(|n| block.windows(NEEDLE_LEN).any(|w| w == n))
+  }
+
+  /// Searches a block about to be freed, when this thread is watching.
+  fn inspect(ptr: *mut u8, size: usize) {
+    let Ok(Some((needles, count))) = WATCH.try_with(Cell::get) else { return };
+    // SAFETY: the block is still allocated and `size` bytes long.
+    let block = unsafe { std::slice::from_raw_parts(ptr, size) };
+    if holds_needle(block, &needles, count) {
+      let _ = HITS.try_with(|h| h.set(h.get() + 1));
+    }
+  }
+
+  fn watching() -> bool {
+    WATCH.try_with(|w| w.get().is_some()).unwrap_or(false)
+  }
+
+  struct Inspecting;
+
+  // SAFETY: every call is forwarded to `System`; `inspect` only reads blocks
+  // that are still allocated.
+  unsafe impl GlobalAlloc for Inspecting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+      unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+      inspect(ptr, layout.size());
+      unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+      if !watching() {
+        return unsafe { System.realloc(ptr, layout, new_size) };
+      }
+      // SAFETY: as `GlobalAlloc::realloc`'s default: a fresh block, a copy of
+      // the smaller length, then the old block freed (and searched).
+      unsafe {
+        let new = System.alloc(Layout::from_size_align_unchecked(new_size, layout.align()));
+        if !new.is_null() {
+          std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+          self.dealloc(ptr, layout);
+        }
+        new
+      }
+    }
+  }
+
+  #[global_allocator]
+  static ALLOCATOR: Inspecting = Inspecting;
+
+  /// Runs `f` while watching for `forms`' first 16 bytes in freed blocks;
+  /// returns how many freed blocks still held one.
+  fn freed_blocks_holding(forms: &[&[u8]], f: impl FnOnce()) -> usize {
+    let mut needles = [[0u8; NEEDLE_LEN]; MAX_NEEDLES];
+    for (slot, form) in needles.iter_mut().zip(forms) {
+      slot.copy_from_slice(&form[..NEEDLE_LEN]);
+    }
+    HITS.with(|h| h.set(0));
+    WATCH.with(|w| w.set(Some((needles, forms.len().min(MAX_NEEDLES)))));
+    f();
+    WATCH.with(|w| w.set(None));
+    HITS.with(Cell::get)
+  }
+
+  /// A test-only key (not in the public list) and the forms it may take.
+  struct TestKey {
+    bytes: [u8; 32],
+    text: Zeroizing<String>,
+    hex: Zeroizing<String>,
+  }
+
+  fn test_key(seed: u8) -> TestKey {
+    let mut bytes = [0u8; 32];
+    for (i, b) in bytes.iter_mut().enumerate() {
+      *b = (i as u8).wrapping_mul(151).wrapping_add(seed).rotate_left(3) ^ 0x5a;
+    }
+    let text = Zeroizing::new(CANONICAL.encode(bytes));
+    let hex = Zeroizing::new(bytes.iter().map(|b| format!("{b:02x}")).collect());
+    TestKey { bytes, text, hex }
+  }
+
+  impl TestKey {
+    /// Raw bytes (each half: AES-256 round keys 0 and 1 are the key itself),
+    /// base64 text and hex text.
+    fn forms(&self) -> [&[u8]; 4] {
+      [&self.bytes[..16], &self.bytes[16..], self.text.as_bytes(), self.hex.as_bytes()]
+    }
+
+    /// An input string built before watching starts and wiped when dropped.
+    fn input(&self, make: impl Fn(&str) -> String) -> Zeroizing<String> {
+      Zeroizing::new(make(&self.text))
+    }
+  }
+
+  #[test]
+  fn the_search_finds_an_unwiped_copy() {
+    let key = test_key(1);
+    let leaked = freed_blocks_holding(&key.forms(), || drop(key.bytes.to_vec()));
+    assert_eq!(leaked, 1, "the allocator did not see a freed copy of the key");
+    let wiped = freed_blocks_holding(&key.forms(), || drop(Zeroizing::new(key.bytes.to_vec())));
+    assert_eq!(wiped, 0);
+  }
+
+  #[test]
+  fn parsing_and_checking_leave_no_copy_behind() {
+    let key = test_key(2);
+    let inputs = [
+      key.input(|k| k.to_owned()),
+      key.input(|k| format!("  {k}\n")),
+      key.input(|k| k.trim_end_matches('=').to_owned()),
+      key.input(|k| format!("{}\n{}", &k[..20], &k[20..])),
+    ];
+    let leaked = freed_blocks_holding(&key.forms(), || {
+      for input in &inputs {
+        let parsed = parse_key(input).unwrap();
+        assert_eq!(parsed.bytes(), key.bytes);
+        assert_eq!(parsed.check_value(), check_value(&key.bytes));
+        drop(parsed);
+        assert!(check_key(input).ok);
+      }
+    });
+    assert_eq!(leaked, 0, "{leaked} freed blocks still held the key");
+  }
+
+  #[test]
+  fn rejected_keys_leave_no_copy_behind() {
+    let key = test_key(3);
+    let cases = [
+      (key.input(|_| key.hex.to_string()), Code::KeyHex),
+      (key.input(|k| k.replace('+', "-").replace('/', "_").trim_end_matches('=').to_owned() + "-_"), Code::KeyBase64Url),
+      (key.input(|k| format!("\"{k}\"")), Code::KeyQuoted),
+      (key.input(|k| format!("{k}!")), Code::KeyNotBase64),
+      (key.input(|k| format!("{}=={}", &k[..20], &k[20..])), Code::KeyNotBase64),
+      (key.input(|k| k[..41].to_owned()), Code::KeyNotBase64),
+      (key.input(|k| k.trim_end_matches('=').repeat(2)), Code::KeyLength),
+    ];
+    for (input, code) in &cases {
+      let leaked = freed_blocks_holding(&key.forms(), || {
+        assert_eq!(parse_key(input).err().map(|e| e.code), Some(*code));
+      });
+      assert_eq!(leaked, 0, "parse_key ({code:?}): {leaked} freed blocks still held the key");
+      let leaked = freed_blocks_holding(&key.forms(), || assert!(!check_key(input).ok));
+      assert_eq!(leaked, 0, "check_key ({code:?}): {leaked} freed blocks still held the key");
+    }
+  }
+
+  #[test]
+  fn keyrings_wipe_their_key_schedules() {
+    let (current, previous) = (test_key(4), test_key(5));
+    let previous_text = previous.input(|k| format!("{k}\n"));
+    let forms: Vec<&[u8]> = current.forms().into_iter().chain(previous.forms()).collect();
+    let leaked = freed_blocks_holding(&forms, || {
+      let ring = Keyring::new(&current.text, &[previous_text.as_str()], None).unwrap();
+      assert_eq!(ring.entries()[1].check_value(), check_value(&previous.bytes));
+      drop(ring);
+    });
+    assert_eq!(leaked, 0, "{leaked} freed blocks still held a key or its schedule");
   }
 }
