@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// Runs a command with its output shown live and also written to a log file under
+// os.tmpdir()/nsg-test-logs/, then scans that log and the end-to-end logs for test keys
+// (scripts/scan-secrets.mjs --e2e). The exit code is the command's, or 1 when the command
+// passed but the scan found a key.
+//
+//   node scripts/test-log.mjs <command> [args...]     e.g. node scripts/test-log.mjs node scripts/test.mjs
+//
+// `runLogged` is the same for a script that wants to wrap itself (see scripts/test.mjs):
+// the wrapped run sees NSG_TEST_LOG set to the log file, so it does not wrap again.
+
+import { spawn } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+import { main as scanSecrets } from './scan-secrets.mjs'
+
+export const LOG_DIR = path.join(os.tmpdir(), 'nsg-test-logs')
+
+/** Runs `command` teeing stdout and stderr to a new log file; resolves with exit code and log path. */
+export function runTeed(command, args, options = {}) {
+  fs.mkdirSync(LOG_DIR, { recursive: true })
+  const file = path.join(LOG_DIR, `test-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`)
+  const log = fs.createWriteStream(file)
+  return new Promise((resolve) => {
+    const child = spawn(command, args, {
+      ...options,
+      env: { ...(options.env ?? process.env), NSG_TEST_LOG: file },
+      stdio: ['inherit', 'pipe', 'pipe'],
+    })
+    child.stdout.on('data', (chunk) => (process.stdout.write(chunk), log.write(chunk)))
+    child.stderr.on('data', (chunk) => (process.stderr.write(chunk), log.write(chunk)))
+    const finish = (code) => log.end(() => resolve({ code, file }))
+    child.on('error', (e) => (process.stderr.write(`could not start ${command}: ${e.message}\n`), finish(1)))
+    child.on('close', (code, signal) => finish(code ?? (signal ? 1 : 0)))
+  })
+}
+
+/** Runs the command logged, then the secret scan over its log and the e2e logs. */
+export async function runLogged(command, args, options = {}) {
+  const { code, file } = await runTeed(command, args, options)
+  console.log(`\n▶ secret scan: ${file} and the end-to-end logs`)
+  const scanned = await scanSecrets(['--e2e', file])
+  if (scanned !== 0) console.error('✗ secret scan: test keys found in output (see above)')
+  return code !== 0 ? code : scanned === 0 ? 0 : 1
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const [command, ...args] = process.argv.slice(2)
+  if (!command) {
+    console.error('usage: node scripts/test-log.mjs <command> [args...]')
+    process.exitCode = 2
+  } else {
+    process.exitCode = await runLogged(command, args)
+  }
+}
