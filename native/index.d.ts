@@ -28,12 +28,15 @@ export declare class NativeKeyring {
    * `0..=15` authentic under key n (0 = current), `16..=31` authentic under
    * key n-16 but for another action, `32` unknown key, `33` too large,
    * `34` not base64, `35` too short.
+   *
+   * The hot path: short strings are copied onto the stack, with no heap
+   * allocation.
    */
   verifyString(payload: string, actionId: string): number
   /** `verifyString` for a payload held as bytes. */
   verifyBytes(payload: Uint8Array, actionId: string): number
   /** `verifyString` on the libuv thread pool. */
-  verifyAsync(payload: string | Buffer, actionId: string): Promise<number>
+  verifyAsync(payload: string | Uint8Array, actionId: string): Promise<number>
   /**
    * Opens a payload and returns its Flight rows; throws `ERR_PAYLOAD_…`
    * errors where verify would report a failure.

@@ -21,7 +21,7 @@ mod proptests;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
-use napi::{Env, Task};
+use napi::{Env, JsString, JsValue, Task};
 use napi_derive::napi;
 
 use crate::errors::GuardError;
@@ -171,6 +171,65 @@ fn action_id_bytes(id: &str) -> Result<&[u8], ErrCode> {
   Ok(id.as_bytes())
 }
 
+/// Strings up to this many UTF-8 bytes are read onto the stack.
+const INLINE_STR: usize = 512;
+
+/// Runs `f` on the UTF-8 bytes of a JavaScript string.
+///
+/// napi-rs's `String` argument asks Node for the length, allocates, then
+/// copies: two passes over the string plus a `malloc`/`free`, a third of a
+/// small payload's total time. Here one `napi_get_value_string_utf8` call
+/// copies a short string onto the stack. Node never splits a character, so a
+/// copy that stops within 4 bytes of the end of the buffer may be cut short;
+/// only then is the string read again at its full length.
+fn with_utf8<R>(s: &JsString<'_>, f: impl FnOnce(&[u8]) -> R) -> Result<R, ErrCode> {
+  let value = s.value();
+  let mut stack = std::mem::MaybeUninit::<[u8; INLINE_STR]>::uninit();
+  let mut written = 0usize;
+  // SAFETY: Node writes at most `INLINE_STR - 1` bytes plus a NUL into the
+  // buffer and reports how many it wrote; only those are read.
+  let status =
+    unsafe { napi::sys::napi_get_value_string_utf8(value.env, value.value, stack.as_mut_ptr().cast(), INLINE_STR, &mut written) };
+  if status != napi::sys::Status::napi_ok {
+    return Err(not_a_string());
+  }
+  if written + 4 < INLINE_STR - 1 {
+    // SAFETY: the first `written` bytes were initialised by Node just above.
+    return Ok(f(unsafe { std::slice::from_raw_parts(stack.as_ptr().cast::<u8>(), written) }));
+  }
+  let mut len = 0usize;
+  // SAFETY: a null buffer asks only for the length.
+  unsafe { napi::sys::napi_get_value_string_utf8(value.env, value.value, std::ptr::null_mut(), 0, &mut len) };
+  let mut heap = vec![0u8; len + 1];
+  // SAFETY: `heap` has room for `len` bytes and the NUL.
+  let status =
+    unsafe { napi::sys::napi_get_value_string_utf8(value.env, value.value, heap.as_mut_ptr().cast(), len + 1, &mut written) };
+  if status != napi::sys::Status::napi_ok {
+    return Err(not_a_string());
+  }
+  Ok(f(&heap[..written]))
+}
+
+fn not_a_string() -> napi::Error<ErrCode> {
+  napi::Error::new(ErrCode("ERR_INVALID_ARG_TYPE"), "Expected a string.")
+}
+
+/// A payload argument's bytes, for the methods that take a string or a Buffer.
+fn with_payload<R>(p: &Either<JsString<'_>, &[u8]>, f: impl FnOnce(&[u8]) -> R) -> Result<R, ErrCode> {
+  match p {
+    Either::A(s) => with_utf8(s, f),
+    Either::B(b) => Ok(f(b)),
+  }
+}
+
+/// Runs `f` on a validated action ID.
+fn with_action_id<R>(id: &JsString<'_>, f: impl FnOnce(&[u8]) -> R) -> Result<R, ErrCode> {
+  with_utf8(id, |id| {
+    payload::validate_action_id(id).map_err(js_err)?;
+    Ok(f(id))
+  })?
+}
+
 /// The native keyring. Holds expanded keys in Rust memory only; nothing
 /// about them but check values ever reaches JavaScript.
 #[napi]
@@ -205,22 +264,26 @@ impl NativeKeyring {
   /// `0..=15` authentic under key n (0 = current), `16..=31` authentic under
   /// key n-16 but for another action, `32` unknown key, `33` too large,
   /// `34` not base64, `35` too short.
+  ///
+  /// The hot path: short strings are copied onto the stack, with no heap
+  /// allocation.
   #[napi(catch_unwind)]
-  pub fn verify_string(&self, payload: String, action_id: String) -> Result<u32, ErrCode> {
-    Ok(payload::verify(&self.inner, payload.as_bytes(), action_id_bytes(&action_id)?).code())
+  pub fn verify_string(&self, payload: JsString<'_>, action_id: JsString<'_>) -> Result<u32, ErrCode> {
+    with_action_id(&action_id, |id| with_utf8(&payload, |p| payload::verify(&self.inner, p, id).code()))?
   }
 
   /// `verifyString` for a payload held as bytes.
   #[napi(catch_unwind)]
-  pub fn verify_bytes(&self, payload: &[u8], action_id: String) -> Result<u32, ErrCode> {
-    Ok(payload::verify(&self.inner, payload, action_id_bytes(&action_id)?).code())
+  pub fn verify_bytes(&self, payload: &[u8], action_id: JsString<'_>) -> Result<u32, ErrCode> {
+    with_action_id(&action_id, |id| payload::verify(&self.inner, payload, id).code())
   }
 
   /// `verifyString` on the libuv thread pool.
   #[napi(catch_unwind, ts_return_type = "Promise<number>")]
-  pub fn verify_async(&self, payload: Either<String, Buffer>, action_id: String) -> Result<AsyncTask<PayloadTask>, ErrCode> {
-    action_id_bytes(&action_id)?;
-    Ok(AsyncTask::new(PayloadTask::new(&self.inner, Op::Verify, &payload, action_id)))
+  pub fn verify_async(&self, payload: Either<JsString<'_>, &[u8]>, action_id: JsString<'_>) -> Result<AsyncTask<PayloadTask>, ErrCode> {
+    let action_id = with_action_id(&action_id, |id| String::from_utf8_lossy(id).into_owned())?;
+    let payload = with_payload(&payload, <[u8]>::to_vec)?;
+    Ok(AsyncTask::new(PayloadTask { ring: self.inner.clone(), op: Op::Verify(payload), action_id }))
   }
 
   /// Opens a payload and returns its Flight rows; throws `ERR_PAYLOAD_…`

@@ -101,23 +101,34 @@ fn strip_prefix<'a>(plain: &'a [u8], action_id: &[u8]) -> Option<&'a [u8]> {
   plain.strip_prefix(BOM).unwrap_or(plain).strip_prefix(action_id)
 }
 
-/// Decrypts with the first key that authenticates the payload.
+/// Payloads whose decoded bytes fit here (up to 340 characters of base64,
+/// which covers typical closures) are decoded on the stack, without an
+/// allocation; larger ones into a heap buffer, where the allocation is noise
+/// next to the AES work.
+const STACK_DECODE: usize = 256;
+
+/// Runs `f` with a zeroed buffer of at least `len` bytes.
+fn with_buffer<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+  if len <= STACK_DECODE {
+    f(&mut [0u8; STACK_DECODE])
+  } else {
+    f(&mut vec![0u8; len])
+  }
+}
+
+/// Decrypts with the first key that authenticates the payload, decoding into
+/// `buf` (at least [`atob::max_decoded_len`] bytes).
 /// Returns `Err(verdict)` when nothing decrypts, else `(key index, plaintext)`.
 /// A plaintext shorter than the action ID cannot be for this action, so
 /// such payloads are rejected before any cryptography.
-fn decrypt<'b>(
-  ring: &Keyring,
-  payload: &[u8],
-  action_id: &[u8],
-  buf: &'b mut Vec<u8>,
-) -> Result<(usize, &'b [u8]), Verdict> {
+fn decrypt<'b>(ring: &Keyring, payload: &[u8], action_id: &[u8], buf: &'b mut [u8]) -> Result<(usize, &'b [u8]), Verdict> {
   if payload.len() > ring.max_payload() {
     // The JS facade counts UTF-16 units, Rust sees UTF-8 bytes: the two differ
     // only for non-ASCII text, which is not base64 whatever its length.
     return Err(Verdict::Malformed(if payload.is_ascii() { Malformed::TooLarge } else { Malformed::NotBase64 }));
   }
-  atob::decode_into(payload, buf).map_err(|_| Verdict::Malformed(Malformed::NotBase64))?;
-  let parts = split(buf, action_id.len()).ok_or(Verdict::Malformed(Malformed::TooShort))?;
+  let n = atob::decode_to_slice(payload, buf).map_err(|_| Verdict::Malformed(Malformed::NotBase64))?;
+  let parts = split(&mut buf[..n], action_id.len()).ok_or(Verdict::Malformed(Malformed::TooShort))?;
   // GCM checks the tag before touching the buffer, so a failed key leaves the
   // ciphertext intact for the next one.
   let index = ring
@@ -131,15 +142,17 @@ fn decrypt<'b>(
 /// Classifies a payload for an action without exposing its plaintext.
 /// `action_id` must have passed [`validate_action_id`].
 pub fn verify(ring: &Keyring, payload: &[u8], action_id: &[u8]) -> Verdict {
-  let mut buf = Vec::new();
-  match decrypt(ring, payload, action_id, &mut buf) {
+  // Over the cap, `decrypt` answers before touching the buffer: do not size
+  // one for a payload that will be refused.
+  let len = if payload.len() > ring.max_payload() { 0 } else { atob::max_decoded_len(payload.len()) };
+  with_buffer(len, |buf| match decrypt(ring, payload, action_id, buf) {
     Err(verdict) => verdict,
     Ok((index, plain)) => match (strip_prefix(plain, action_id), index) {
       (None, _) => Verdict::WrongAction(index),
       (Some(_), 0) => Verdict::Current,
       (Some(_), n) => Verdict::Previous(n),
     },
-  }
+  })
 }
 
 /// An opened payload.
@@ -190,10 +203,12 @@ fn verdict_error(verdict: Verdict, ring: &Keyring) -> GuardError {
 /// Decrypts a payload for an action and returns its Flight rows. Fails with
 /// the same distinctions as [`verify`], as errors.
 pub fn open(ring: &Keyring, payload: &[u8], action_id: &[u8]) -> GuardResult<Opened> {
-  let mut buf = Vec::new();
-  let (key_index, plain) = decrypt(ring, payload, action_id, &mut buf).map_err(|v| verdict_error(v, ring))?;
-  let rows = strip_prefix(plain, action_id).ok_or_else(|| verdict_error(Verdict::WrongAction(key_index), ring))?;
-  Ok(Opened { key_index, rows: String::from_utf8_lossy(rows).into_owned() })
+  let len = if payload.len() > ring.max_payload() { 0 } else { atob::max_decoded_len(payload.len()) };
+  with_buffer(len, |buf| {
+    let (key_index, plain) = decrypt(ring, payload, action_id, buf).map_err(|v| verdict_error(v, ring))?;
+    let rows = strip_prefix(plain, action_id).ok_or_else(|| verdict_error(Verdict::WrongAction(key_index), ring))?;
+    Ok(Opened { key_index, rows: String::from_utf8_lossy(rows).into_owned() })
+  })
 }
 
 /// Seals Flight rows for an action with the current key and a random IV,
