@@ -193,8 +193,11 @@ export async function runLoad(builds, { total = 20_000, connections = 64, warmup
       buildId: builds.v2.buildId,
       counters,
       rss: { start: start.rss, end: end.rss, startSamples: start.samples, endSamples: end.samples },
+      // The server's own output is kept only in part (the e2e harness caps it): the process
+      // check and the health answer above are what prove it alive; these marks are extra.
       crashed: /uncaughtException|unhandledRejection|FATAL ERROR|Segmentation fault/.test(output),
-      guardFailures: (output.match(/the guard failed on a request/g) ?? []).length,
+      // Counted by the guard itself (it logs ERR_GUARD once, but counts every occurrence).
+      guardFailures: (after.configErrors.ERR_GUARD ?? 0) - (before.configErrors.ERR_GUARD ?? 0),
     }
   } finally {
     await server.stop()
@@ -219,7 +222,7 @@ export function verdicts(report) {
       ok: report.alive && !report.crashed && report.health?.status === 200 && report.health.body?.buildId === report.buildId,
       detail: `alive ${report.alive}, health ${report.health?.status ?? 'none'}, crash marks ${report.crashed}`,
     },
-    { check: 'the guard never failed on a request', ok: report.guardFailures === 0, detail: `${report.guardFailures} ERR_GUARD logs` },
+    { check: 'the guard never failed on a request', ok: report.guardFailures === 0, detail: `${report.guardFailures} ERR_GUARD counted` },
     {
       check: "the guard's counters match what was sent",
       ok: report.counters.every((c) => c.sent > 0 && c.counted === c.sent),
