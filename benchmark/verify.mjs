@@ -1,121 +1,121 @@
 #!/usr/bin/env node
-// `npm run bench`: bound-args payload verification, next-skew-guard against what an app would
-// otherwise use, measured in the same run and reported as ratios.
+// `npm run bench`: next-skew-guard's payload verification against what an app would otherwise use,
+// measured in one run and printed as one table (case, time, baseline, ratio, target, pass/fail);
+// the same data, with the machine it ran on, goes to benchmark/results.json. See README.md here.
 //
-//   node:crypto   Buffer.from(base64) + createDecipheriv('aes-…-gcm') + prefix check (sync)
-//   Next.js path  atob + crypto.subtle.decrypt + TextDecoder + startsWith, awaited (what
-//                 decryptActionBoundArgs does before Flight decoding)
-//
-// Method: warm up, then R rounds of N operations each; the per-op time of a case is the median
-// round. Run on an idle machine; numbers from a loaded machine compare only with each other.
-import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, webcrypto } from 'node:crypto'
-import { createRequire } from 'node:module'
+//   BENCH_SKIP_LOAD=1    skip the `next start` load row (two Next.js builds, ~2×20 s of load)
+//   BENCH_SKIP_RUST=1    skip the Rust-level benchmark (cargo bench --bench verify)
+//   BENCH_SKIP_MEMORY=1  skip the 5-million-call memory row
+//   BENCH_ROUNDS=n       rounds per in-process case (default 9; the median is reported)
+//   BENCH_STRICT=1       exit 1 when a target is missed
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { fileURLToPath } from 'node:url'
 
-const require = createRequire(import.meta.url)
-const { Keyring, backend } = require('..')
+import { machineInfo } from './lib/machine.mjs'
+import { ROUNDS } from './lib/measure.mjs'
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7)
-const ACTION_ID = '60c6dd4c8b146d5c3453cdc7c1eb87f87a63a6a732'
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+const skip = (name) => process.env[`BENCH_SKIP_${name}`] === '1'
+const log = (line) => console.error(line)
 
-function seal(keyBytes, rows) {
-  const iv = randomBytes(16)
-  const cipher = createCipheriv(`aes-${keyBytes.length * 8}-gcm`, keyBytes, iv)
-  const ct = Buffer.concat([cipher.update(ACTION_ID + rows, 'utf8'), cipher.final(), cipher.getAuthTag()])
-  return Buffer.concat([iv, ct]).toString('base64')
-}
-
-function nodeCryptoVerifier(keyBytes) {
-  const key = createSecretKey(keyBytes)
-  const id = Buffer.from(ACTION_ID)
-  const alg = `aes-${keyBytes.length * 8}-gcm`
-  return (payload) => {
-    const b = Buffer.from(payload, 'base64')
-    const d = createDecipheriv(alg, key, b.subarray(0, 16), { authTagLength: 16 })
-    d.setAuthTag(b.subarray(b.length - 16))
-    const plain = Buffer.concat([d.update(b.subarray(16, b.length - 16)), d.final()])
-    return plain.subarray(0, id.length).equals(id)
-  }
-}
-
-async function nextVerifier(keyBytes) {
-  const key = await webcrypto.subtle.importKey('raw', keyBytes, 'AES-GCM', true, ['encrypt', 'decrypt'])
-  const decoder = new TextDecoder()
-  return async (payload) => {
-    const bin = atob(payload)
-    const bytes = new Uint8Array(bin.length)
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i)
-    const plain = await webcrypto.subtle.decrypt({ name: 'AES-GCM', iv: bytes.subarray(0, 16) }, key, bytes.subarray(16))
-    return decoder.decode(plain).startsWith(ACTION_ID)
-  }
-}
-
-async function measure(fn, opsPerRound, isAsync) {
-  const run = async (n) => {
-    if (isAsync) for (let i = 0; i < n; i++) await fn()
-    else for (let i = 0; i < n; i++) fn()
-  }
-  await run(Math.max(200, opsPerRound / 10))
-  const perOp = []
-  for (let r = 0; r < ROUNDS; r++) {
-    const t = process.hrtime.bigint()
-    await run(opsPerRound)
-    perOp.push(Number(process.hrtime.bigint() - t) / opsPerRound / 1000)
-  }
-  perOp.sort((a, b) => a - b)
-  return perOp[Math.floor(perOp.length / 2)]
-}
-
-/** Throughput with many operations in flight (for the async, thread-pool paths). */
-async function throughput(fn, total, inFlight = 64) {
-  const t = process.hrtime.bigint()
-  let next = 0
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (next++ < total) await fn()
-  }))
-  return Number(process.hrtime.bigint() - t) / total / 1000
-}
-
-const fmt = (us) => (us < 10 ? us.toFixed(2) : us.toFixed(1)).padStart(8)
-const ratio = (a, b) => `${(b / a).toFixed(1)}×`.padStart(7)
+const us = (x) => (x == null ? '' : x < 10 ? `${x.toFixed(2)} µs` : x < 1000 ? `${x.toFixed(1)} µs` : `${(x / 1000).toFixed(2)} ms`)
+const times = (r) => (r == null ? '' : r >= 10 ? `${r.toFixed(0)}×` : `${r.toFixed(2)}×`)
 
 async function main() {
-  const key32 = randomBytes(32)
-  const rows128 = '0:["closure-secret"]\n' // a 128-character payload, as Next.js 15/16 produce
-  const cases = [
-    { name: '128-char payload', rows: rows128, ops: 100_000 },
-    { name: '1 KiB plaintext', rows: `0:["${'x'.repeat(1024 - 7 - ACTION_ID.length)}"]\n`, ops: 50_000 },
-  ]
-  console.log(`next-skew-guard ${backend} backend, Node ${process.version}, ${ROUNDS} rounds (median), AES-256-GCM\n`)
-  console.log('case                      verifySync µs  node:crypto µs  (ratio)  Next.js path µs  (ratio)')
-  for (const c of cases) {
-    const payload = seal(key32, c.rows)
-    const ring = new Keyring({ current: key32.toString('base64') })
-    if (ring.verifySync(payload, ACTION_ID).status !== 'current') throw new Error('benchmark payload does not verify')
-    const viaNode = nodeCryptoVerifier(key32)
-    const viaNext = await nextVerifier(key32)
-    if (!viaNode(payload) || !(await viaNext(payload))) throw new Error('reference paths disagree')
-    const ours = await measure(() => ring.verifySync(payload, ACTION_ID), c.ops, false)
-    const node = await measure(() => viaNode(payload), c.ops, false)
-    const next = await measure(() => viaNext(payload), Math.max(2000, c.ops / 20), true)
-    console.log(`${c.name.padEnd(26)}${fmt(ours)}       ${fmt(node)}  ${ratio(ours, node)}      ${fmt(next)}  ${ratio(ours, next)}   (payload ${payload.length} chars)`)
+  const started = Date.now()
+  const machine = machineInfo()
+  log(`next-skew-guard benchmark: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.rustc ?? 'no rustc'}`)
+  log(`load average at start: ${machine.loadAverage.join(' ')} (timings from a busy machine compare only with each other)`)
+  const rows = []
+
+  log('in-process cases (interleaved rounds, median):')
+  const { microRows } = await import('./cases/micro.mjs')
+  rows.push(...(await microRows({ log })))
+
+  let memory = null
+  if (!skip('MEMORY')) {
+    const { measureMemory, LIMIT_MB } = await import('./cases/memory.mjs')
+    log('memory: 5 million verifySync calls in a child process…')
+    memory = await measureMemory()
+    rows.push({
+      case: `memory: RSS growth over ${memory.calls.toLocaleString('en')} verifySync calls`,
+      oursText: `${memory.growthMB >= 0 ? '+' : ''}${memory.growthMB.toFixed(1)} MB`,
+      baselineText: `RSS ${memory.startMB.toFixed(0)} → ${memory.endMB.toFixed(0)} MB`,
+      target: `≤ ${LIMIT_MB} MB`,
+      pass: memory.growthMB <= LIMIT_MB,
+      memory,
+    })
   }
 
-  // 64 KiB: async verify (thread pool) against node:crypto, as throughput.
-  const big = seal(key32, `0:["${'y'.repeat(64 * 1024)}"]\n`)
-  const ring = new Keyring({ current: key32.toString('base64') })
-  const viaNode = nodeCryptoVerifier(key32)
-  const oursBig = await throughput(() => ring.verify(big, ACTION_ID), 2000)
-  const nodeBig = await measure(() => viaNode(big), 500, false)
-  console.log(`\n64 KiB plaintext: verify (async, 64 in flight) ${fmt(oursBig)} µs/op, node:crypto sync ${fmt(nodeBig)} µs/op: throughput ${(nodeBig / oursBig).toFixed(2)}× node:crypto`)
+  let rust = null
+  if (!skip('RUST')) {
+    const { runRustBench } = await import('./cases/rust.mjs')
+    log('Rust core without Node.js:')
+    rust = runRustBench({ log })
+    if (rust.skipped) log(`  skipped: ${rust.skipped}`)
+    for (const r of rust.rows ?? []) {
+      if (!/^payload::verify|^AES|^atob/.test(r.name)) continue
+      rows.push({ case: `Rust core alone: ${r.name}`, ours: r.ns / 1000, info: true })
+    }
+  }
 
-  // Keyring of 3 keys, payload sealed with the oldest: the worst case of a rotation.
-  const keys = [randomBytes(32), randomBytes(32), randomBytes(32)]
-  const oldest = seal(keys[2], rows128)
-  const three = new Keyring({ current: keys[0].toString('base64'), previous: [keys[1], keys[2]].map((k) => k.toString('base64')) })
-  const one = new Keyring({ current: keys[2].toString('base64') })
-  const t3 = await measure(() => three.verifySync(oldest, ACTION_ID), 100_000, false)
-  const t1 = await measure(() => one.verifySync(oldest, ACTION_ID), 100_000, false)
-  console.log(`3-key keyring, oldest key: ${fmt(t3)} µs vs one key ${fmt(t1)} µs: ${(t3 / t1).toFixed(2)}× the single-key time`)
+  let load = null
+  if (!skip('LOAD')) {
+    const { measureLoad } = await import('./cases/load.mjs')
+    log('load: guarded vs plain `next start` (Next.js 16), closure calls…')
+    load = await measureLoad({ log })
+    rows.push({
+      case: `load: closure calls, next start (Next.js ${load.nextVersion}), c=${load.connections}, ${load.rounds}×${load.seconds} s`,
+      oursText: `${load.guarded.rps.toFixed(0)} req/s`,
+      baselineText: `plain Next.js ${load.plain.rps.toFixed(0)} req/s`,
+      ratio: load.throughputRatio,
+      ratioText: `${(load.throughputRatio * 100).toFixed(1)} %`,
+      target: '≥ 95 %',
+      pass: load.throughputRatio >= 0.95,
+      note: `median latency ${load.guarded.p50Ms} ms vs ${load.plain.p50Ms} ms (${load.addedMedianLatencyMs >= 0 ? '+' : ''}${load.addedMedianLatencyMs.toFixed(1)} ms)`,
+      load,
+    })
+  }
+
+  printTable(rows, machine)
+  const scored = rows.filter((r) => r.pass != null)
+  const failed = scored.filter((r) => !r.pass)
+  const skipped = ['LOAD', 'RUST', 'MEMORY'].filter(skip)
+  console.log(`\n${scored.length - failed.length} of ${scored.length} targets met${skipped.length ? ` (skipped: ${skipped.join(', ')})` : ''}; ${((Date.now() - started) / 1000).toFixed(0)} s.`)
+
+  const results = {
+    date: new Date().toISOString(),
+    machine: { ...machine, loadAverageAtEnd: machineInfo().loadAverage },
+    method: { rounds: ROUNDS, statistic: 'median of interleaved rounds; ratio = baseline median / candidate median' },
+    rows: rows.map(({ memory: _m, load: _l, ...r }) => r),
+    memory,
+    load,
+    rust,
+  }
+  fs.writeFileSync(path.join(HERE, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
+  console.log(`results: ${path.relative(process.cwd(), path.join(HERE, 'results.json')) || 'results.json'}`)
+  if (failed.length && process.env.BENCH_STRICT === '1') process.exitCode = 1
+}
+
+function printTable(rows, machine) {
+  const cells = rows.map((r) => [
+    r.case,
+    r.oursText ?? us(r.ours) + (r.mbps ? ` (${r.mbps.toFixed(0)} MB/s)` : ''),
+    r.baselineText ?? (r.baseline ? `${r.baseline.name} ${us(r.baseline.us)}` : ''),
+    r.ratioText ?? times(r.ratio),
+    r.target ?? (r.info ? 'info' : ''),
+    r.pass == null ? '' : r.pass ? 'PASS' : 'FAIL',
+    r.note ?? '',
+  ])
+  const head = ['case', 'next-skew-guard', 'baseline', 'ratio', 'target', 'result', '']
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)))
+  const line = (c) => c.map((x, i) => (i === 3 ? x.padStart(widths[i]) : x.padEnd(widths[i]))).join('  ').trimEnd()
+  console.log(`\nnext-skew-guard ${machine.platform}, ${machine.cpu} (${machine.cores} cores), Node ${machine.node}, ${ROUNDS} rounds, AES-256-GCM`)
+  console.log('ratio: how many times faster than the baseline (keyring row: time relative to one key; load: throughput relative to plain)\n')
+  console.log(line(head))
+  console.log(line(widths.map((w) => '-'.repeat(w))))
+  for (const c of cells) console.log(line(c))
 }
 
 main().catch((e) => {
