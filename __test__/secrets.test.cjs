@@ -11,6 +11,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const util = require('node:util')
+const { spawnSync } = require('node:child_process')
 
 const { backends } = require('./backends.cjs')
 const { generateKey, Keyring: NativeKeyring } = require('..')
@@ -498,6 +499,21 @@ test('the secret scan finds every form of a test key in output, and a fresh keyg
     fs.writeFileSync(path.join(dir, 'check.log'), `${cli(['check', '--key', K]).out}\n${cli(['check', '--key', K]).err}\n`)
     assert.equal(await scan([dir], quiet), 0, 'keygen output and check output are clean')
     assert.equal(await scan([], quiet), 2, 'nothing to scan is a usage error')
+
+    // Keys a test makes at run time: the preload records them, the scan then knows them.
+    const keysFile = path.join(dir, 'run.keys')
+    const child = spawnSync(
+      process.execPath,
+      ['--require', './scripts/record-test-keys.cjs', '-e', "console.log(require('next-skew-guard').generateKey().length)"],
+      { cwd: path.join(__dirname, '..'), env: { ...process.env, NSG_TEST_KEYS_FILE: keysFile }, encoding: 'utf8' },
+    )
+    assert.equal(child.stdout.trim(), '44', child.stderr)
+    const generated = fs.readFileSync(keysFile, 'utf8').trim()
+    assert.equal(require('..').parseKey(generated).bytes, 32, 'the generated key was recorded')
+    fs.writeFileSync(path.join(dir, 'run.log'), `ok 1\n${Buffer.from(generated, 'base64').toString('hex')}\n`)
+    const found = []
+    assert.equal(await scan(['--no-repo-keys', '--keys-file', keysFile, path.join(dir, 'run.log')], { log: () => {}, error: (l) => found.push(l) }), 1)
+    assert.match(found.join('\n'), /run\.log:2: test key [0-9a-f]{6} \(32 bytes, generated during the run\) as hex/)
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }

@@ -8,6 +8,8 @@
 //   --e2e           also scan os.tmpdir()/nsg-e2e/*/logs*/ and look for the keys
 //                   of the builds made there (their server-reference-manifest.json)
 //   --builds DIR    look for the keys of the Next.js builds under DIR (repeatable)
+//   --keys-file F   also look for the base64 keys listed in F, one a line (the keys a test run
+//                   generated: scripts/record-test-keys.cjs writes them)
 //   --no-repo-keys  skip the keys written in this repository's tests and fixtures
 //   --list-keys     print the labels (check values) of the keys searched for, then scan
 //
@@ -17,6 +19,10 @@
 // What is searched for, per key: base64 (unpadded, canonical and as the tests write it),
 // base64url, hex (lower and upper case), `util.inspect(Buffer)` spaced hex and a byte list. Per test payload of
 // __test__/fixtures/next-vectors.json: its plaintext (action ID + Flight rows).
+//
+// Keys: every key literal in the repository's tests, scripts, fixtures and Rust sources; with
+// --e2e, the keys of the end-to-end builds; with --keys-file, the keys a test run generated
+// (scripts/record-test-keys.cjs). `node scripts/test-log.mjs <command>` wires all three up.
 //
 // Source files are not scanned: tests and fixtures must contain their keys. Output of
 // `next-skew-guard keygen` needs no exception either: it prints a fresh random key, which
@@ -86,7 +92,7 @@ function repoKeys() {
   const found = new Map()
   const add = (literal, file) => {
     const bytes = keyBytes(literal)
-    if (bytes && !found.has(bytes.toString('hex'))) found.set(bytes.toString('hex'), { bytes, origin: path.relative(root, file), literals: new Set() })
+    if (bytes && !found.has(bytes.toString('hex'))) found.set(bytes.toString('hex'), { bytes, origin: `from ${path.relative(root, file)}`, literals: new Set() })
     if (bytes) found.get(bytes.toString('hex')).literals.add(literal)
   }
   for (const top of KEY_SOURCES) {
@@ -133,7 +139,7 @@ function buildKeys(dir) {
     try {
       const { encryptionKey } = JSON.parse(fs.readFileSync(file, 'utf8'))
       const bytes = typeof encryptionKey === 'string' ? keyBytes(encryptionKey.trim()) : null
-      if (bytes) found.set(bytes.toString('hex'), { bytes, origin: path.relative(dir, file) })
+      if (bytes) found.set(bytes.toString('hex'), { bytes, origin: `from ${path.relative(dir, file)}` })
     } catch {
       // A build being written right now: nothing to learn from it.
     }
@@ -257,17 +263,34 @@ export async function needlesFor(keys, { payloads = true } = {}) {
     const { bytes, origin } = key
     const kcv = await checkValue(bytes)
     for (const { needle, form } of keyForms(bytes, key.literals)) {
-      needles.push({ needle, label: `test key ${kcv} (${bytes.length} bytes, from ${origin}) as ${form}`, kcv })
+      needles.push({ needle, label: `test key ${kcv} (${bytes.length} bytes, ${origin}) as ${form}`, kcv })
     }
   }
   if (payloads) needles.push(...payloadMarkers())
   return needles
 }
 
-/** Collects the keys: the repository's (default) and those of builds under `buildDirs`. */
-export function collectKeys({ repo = true, buildDirs = [] } = {}) {
+/** Keys listed one a line in `file` (a missing file lists none: the run generated no key). */
+function fileKeys(file) {
+  const found = new Map()
+  let text = ''
+  try {
+    text = fs.readFileSync(file, 'utf8')
+  } catch {
+    return found
+  }
+  for (const line of text.split('\n')) {
+    const bytes = keyBytes(line.trim())
+    if (bytes) found.set(bytes.toString('hex'), { bytes, origin: 'generated during the run' })
+  }
+  return found
+}
+
+/** Collects the keys: the repository's (default), those of builds under `buildDirs`, those in `keyFiles`. */
+export function collectKeys({ repo = true, buildDirs = [], keyFiles = [] } = {}) {
   const keys = repo ? repoKeys() : new Map()
-  for (const dir of buildDirs) for (const [hex, key] of buildKeys(dir)) if (!keys.has(hex)) keys.set(hex, key)
+  const more = [...buildDirs.map(buildKeys), ...keyFiles.map(fileKeys)]
+  for (const found of more) for (const [hex, key] of found) if (!keys.has(hex)) keys.set(hex, key)
   return keys
 }
 
@@ -283,6 +306,7 @@ export const E2E_ROOT = path.join(os.tmpdir(), 'nsg-e2e')
 export async function main(argv, { log = console.log, error = console.error } = {}) {
   const paths = []
   const buildDirs = []
+  const keyFiles = []
   let repo = true
   let listKeys = false
   for (let i = 0; i < argv.length; i++) {
@@ -293,6 +317,9 @@ export async function main(argv, { log = console.log, error = console.error } = 
     } else if (arg === '--builds') {
       if (!argv[i + 1]) return error('scan-secrets: --builds needs a directory'), 2
       buildDirs.push(argv[++i])
+    } else if (arg === '--keys-file') {
+      if (!argv[i + 1]) return error('scan-secrets: --keys-file needs a file'), 2
+      keyFiles.push(argv[++i])
     } else if (arg === '--no-repo-keys') {
       repo = false
     } else if (arg === '--list-keys') {
@@ -304,7 +331,7 @@ export async function main(argv, { log = console.log, error = console.error } = 
     }
   }
   if (paths.length === 0) return error('scan-secrets: nothing to scan (give files or directories, or --e2e)'), 2
-  const keys = collectKeys({ repo, buildDirs })
+  const keys = collectKeys({ repo, buildDirs, keyFiles })
   const needles = await needlesFor(keys)
   if (listKeys) {
     const labels = [...new Set(needles.map((n) => n.label.replace(/ as .*$/, '')))]

@@ -6,8 +6,10 @@
 //
 //   node scripts/test-log.mjs <command> [args...]     e.g. node scripts/test-log.mjs node scripts/test.mjs
 //
-// `runLogged` is the same for a script that wants to wrap itself (see scripts/test.mjs):
-// the wrapped run sees NSG_TEST_LOG set to the log file, so it does not wrap again.
+// `runLogged` is the same for a script that wants to wrap itself (scripts/test.mjs): the wrapped
+// run sees NSG_TEST_LOG set to the log file, so it does not wrap again, and NSG_TEST_KEYS_FILE,
+// where scripts/record-test-keys.cjs (preloaded into the node:test processes) writes the keys the
+// tests generate, so that the scan looks for those too.
 
 import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
@@ -22,17 +24,19 @@ export const LOG_DIR = path.join(os.tmpdir(), 'nsg-test-logs')
 /** Runs `command` teeing stdout and stderr to a new log file; resolves with exit code and log path. */
 export function runTeed(command, args, options = {}) {
   fs.mkdirSync(LOG_DIR, { recursive: true })
-  const file = path.join(LOG_DIR, `test-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`)
+  const base = path.join(LOG_DIR, `test-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`)
+  const file = `${base}.log`
+  const keysFile = `${base}.keys`
   const log = fs.createWriteStream(file)
   return new Promise((resolve) => {
     const child = spawn(command, args, {
       ...options,
-      env: { ...(options.env ?? process.env), NSG_TEST_LOG: file },
+      env: { ...(options.env ?? process.env), NSG_TEST_LOG: file, NSG_TEST_KEYS_FILE: keysFile },
       stdio: ['inherit', 'pipe', 'pipe'],
     })
     child.stdout.on('data', (chunk) => (process.stdout.write(chunk), log.write(chunk)))
     child.stderr.on('data', (chunk) => (process.stderr.write(chunk), log.write(chunk)))
-    const finish = (code) => log.end(() => resolve({ code, file }))
+    const finish = (code) => log.end(() => resolve({ code, file, keysFile }))
     child.on('error', (e) => (process.stderr.write(`could not start ${command}: ${e.message}\n`), finish(1)))
     child.on('close', (code, signal) => finish(code ?? (signal ? 1 : 0)))
   })
@@ -40,9 +44,11 @@ export function runTeed(command, args, options = {}) {
 
 /** Runs the command logged, then the secret scan over its log and the e2e logs. */
 export async function runLogged(command, args, options = {}) {
-  const { code, file } = await runTeed(command, args, options)
+  const { code, file, keysFile } = await runTeed(command, args, options)
   console.log(`\n▶ secret scan: ${file} and the end-to-end logs`)
-  const scanned = await scanSecrets(['--e2e', file])
+  const scanned = await scanSecrets(['--e2e', '--keys-file', keysFile, file])
+  // The generated keys were only needed for the scan.
+  fs.rmSync(keysFile, { force: true })
   if (scanned !== 0) console.error('✗ secret scan: test keys found in output (see above)')
   return code !== 0 ? code : scanned === 0 ? 0 : 1
 }
