@@ -2,7 +2,7 @@
 //! random strings and mutated valid keys and payloads (bit flips,
 //! truncations, extensions, base64url swaps, whitespace and padding games)
 //! without panicking, and answers what a model of Next.js says it must:
-//! about 260,000 cases per `cargo test --release`.
+//! about 280,000 cases per `cargo test --release`.
 
 use base64::Engine;
 use crate::atob::{self, CANONICAL};
@@ -621,5 +621,88 @@ proptest! {
       prop_assert!(!is_ok(verdict), "edited payload verified: {:?}", verdict);
     }
     open_agrees(&ring, &text, &s.id, verdict)?;
+  }
+}
+
+/// Base64 text of up to ~1 KiB with a few edits: long enough for every SIMD
+/// kernel width, with flaws at any position (foreign bytes, whitespace,
+/// padding, cut ends).
+fn long_base64ish() -> impl Strategy<Value = Vec<u8>> {
+  (
+    proptest::collection::vec(any::<u8>(), 0..800),
+    proptest::collection::vec(
+      (any::<prop::sample::Index>(), prop_oneof![proptest::sample::select(b"=-_ \n\t!\x00\xff".to_vec()), any::<u8>()], 0u8..3),
+      0..4,
+    ),
+    any::<bool>(),
+  )
+    .prop_map(|(bytes, edits, unpad)| {
+      let mut text = CANONICAL.encode(&bytes).into_bytes();
+      if unpad {
+        while text.last() == Some(&b'=') {
+          text.pop();
+        }
+      }
+      for (at, byte, op) in edits {
+        match op {
+          0 if !text.is_empty() => { let i = at.index(text.len()); text[i] = byte; }
+          1 => { let i = at.index(text.len() + 1); text.insert(i, byte); }
+          _ if !text.is_empty() => { let i = at.index(text.len()); text.truncate(i); }
+          _ => {}
+        }
+      }
+      text
+    })
+}
+
+proptest! {
+  #![proptest_config(ProptestConfig::with_cases(5_000))]
+
+  #[test]
+  fn atob_matches_the_whatwg_algorithm_on_long_inputs(text in long_base64ish()) {
+    let model = atob_model(&text);
+    prop_assert_eq!(atob::decode(&text).ok(), model.clone());
+    let mut out = vec![0u8; atob::max_decoded_len(text.len())];
+    let sliced = atob::decode_to_slice(&text, &mut out).ok().map(|n| out[..n].to_vec());
+    prop_assert_eq!(sliced, model);
+  }
+
+  #[test]
+  fn seal_refuses_exactly_what_would_exceed_the_cap(id in action_id(), rows in rows(), cap in 1usize..300, iv in any::<[u8; 16]>()) {
+    let ring = Keyring::new(KEY, &[], Some(cap)).unwrap();
+    let encoded_len = (IV_LEN + id.len() + rows.len() + TAG_LEN).div_ceil(3) * 4;
+    match payload::seal_with_iv(&ring, id.as_bytes(), &rows, iv) {
+      Ok(text) => {
+        prop_assert!(encoded_len <= cap);
+        prop_assert_eq!(text.len(), encoded_len);
+        prop_assert_eq!(payload::verify(&ring, text.as_bytes(), id.as_bytes()), Verdict::Current);
+      }
+      Err(e) => {
+        prop_assert!(encoded_len > cap);
+        prop_assert_eq!(e.code, Code::PayloadTooLarge);
+      }
+    }
+  }
+
+  #[test]
+  fn key_entries_never_open_what_they_did_not_seal(key in key_bytes(), iv in any::<[u8; 16]>(),
+                                                   body in proptest::collection::vec(any::<u8>(), 0..64), tag in any::<[u8; 16]>()) {
+    let ring = Keyring::new(&CANONICAL.encode(&key), &[], None).unwrap();
+    let entry = ring.current();
+    let mut forged = body.clone();
+    prop_assert!(!entry.open(&iv, &mut forged, &tag));
+    prop_assert_eq!(&forged, &body, "a failed open must leave the buffer for the next key");
+    let mut sealed = body.clone();
+    let real_tag = entry.seal(&iv, &mut sealed).unwrap();
+    prop_assert!(entry.open(&iv, &mut sealed, &real_tag));
+    prop_assert_eq!(sealed, body);
+  }
+
+  #[test]
+  fn verdict_codes_are_distinct_and_in_their_documented_ranges(n in 0usize..16, m in 0usize..16) {
+    let all = [Verdict::Current, Verdict::Previous(n.max(1)), Verdict::WrongAction(m), Verdict::UnknownKey,
+      Verdict::Malformed(Malformed::TooLarge), Verdict::Malformed(Malformed::NotBase64), Verdict::Malformed(Malformed::TooShort)];
+    let codes: Vec<u32> = all.iter().map(|v| v.code()).collect();
+    prop_assert_eq!(&codes[..], &[0, n.max(1) as u32, 16 + m as u32, 32, 33, 34, 35][..]);
   }
 }
