@@ -500,11 +500,11 @@ test('the secret scan finds every form of a test key in output, and a fresh keyg
     assert.equal(await scan([dir], quiet), 0, 'keygen output and check output are clean')
     assert.equal(await scan([], quiet), 2, 'nothing to scan is a usage error')
 
-    // Keys a test makes at run time: the preload records them, the scan then knows them.
+    // Keys a test makes at run time: test-log.mjs, preloaded, records them; the scan then knows them.
     const keysFile = path.join(dir, 'run.keys')
     const child = spawnSync(
       process.execPath,
-      ['--require', './scripts/record-test-keys.cjs', '-e', "console.log(require('next-skew-guard').generateKey().length)"],
+      ['--import', './scripts/test-log.mjs', '-e', "console.log(require('next-skew-guard').generateKey().length)"],
       { cwd: path.join(__dirname, '..'), env: { ...process.env, NSG_TEST_KEYS_FILE: keysFile }, encoding: 'utf8' },
     )
     assert.equal(child.stdout.trim(), '44', child.stderr)

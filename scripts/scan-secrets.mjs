@@ -9,7 +9,7 @@
 //                   of the builds made there (their server-reference-manifest.json)
 //   --builds DIR    look for the keys of the Next.js builds under DIR (repeatable)
 //   --keys-file F   also look for the base64 keys listed in F, one a line (the keys a test run
-//                   generated: scripts/record-test-keys.cjs writes them)
+//                   generated: scripts/test-log.mjs records them)
 //   --no-repo-keys  skip the keys written in this repository's tests and fixtures
 //   --list-keys     print the labels (check values) of the keys searched for, then scan
 //
@@ -22,7 +22,7 @@
 //
 // Keys: every key literal in the repository's tests, scripts, fixtures and Rust sources; with
 // --e2e, the keys of the end-to-end builds; with --keys-file, the keys a test run generated
-// (scripts/record-test-keys.cjs). `node scripts/test-log.mjs <command>` wires all three up.
+// (recorded by scripts/test-log.mjs). `node scripts/test-log.mjs <command>` wires all three up.
 //
 // Source files are not scanned: tests and fixtures must contain their keys. Output of
 // `next-skew-guard keygen` needs no exception either: it prints a fresh random key, which
