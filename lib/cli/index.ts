@@ -81,12 +81,24 @@ function paint(io: Io, code: string, text: string): string {
   return io.color ? `\u001b[${code}m${text}\u001b[0m` : text
 }
 
+/** A key pasted in the wrong place must not be printed back: long base64/hex-like words are not shown. */
+function shown(arg: string): string {
+  return arg.length >= 16 && /^[A-Za-z0-9+/=_-]+$/.test(arg) ? `<${arg.length}-character argument, not shown>` : `"${arg}"`
+}
+
+/** parseArgs's own message, with every argument that could be a key replaced by {@link shown}. */
+function usageError(e: unknown, args: string[]): UsageError {
+  let message = (e as Error).message
+  for (const arg of args) if (shown(arg) !== `"${arg}"`) message = message.split(arg).join(shown(arg))
+  return new UsageError(message)
+}
+
 function parse(args: string[], options: Record<string, { type: 'string' | 'boolean'; short?: string }>) {
   try {
     return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false })
       .values as Record<string, string | boolean | undefined>
   } catch (e) {
-    throw new UsageError((e as Error).message)
+    throw usageError(e, args)
   }
 }
 
@@ -212,11 +224,11 @@ function parsePositional(
   try {
     const parsed = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true })
     if (parsed.positionals.length > maxPositionals) {
-      throw new UsageError(`Unexpected argument "${parsed.positionals[maxPositionals]}".`)
+      throw new UsageError(`Unexpected argument ${shown(parsed.positionals[maxPositionals] ?? '')}.`)
     }
     return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals }
   } catch (e) {
-    throw e instanceof UsageError ? e : new UsageError((e as Error).message)
+    throw e instanceof UsageError ? e : usageError(e, args)
   }
 }
 
@@ -255,7 +267,7 @@ export function main(argv: string[], io: Partial<Io> = {}): number {
         full.out(version())
         return EXIT.ok
       default:
-        throw new UsageError(`Unknown command "${command}". Commands: keygen, check, doctor, diff.`)
+        throw new UsageError(`Unknown command ${shown(command)}. Commands: keygen, check, doctor, diff.`)
     }
   } catch (e) {
     if (!(e instanceof UsageError)) throw e

@@ -11,6 +11,7 @@
 
 import { ENV_PREVIOUS_KEYS, keyCheckValue, Keyring } from '../core'
 import { appRequire, isProduction, nextMajor, readActionManifest, readBuildId, type ActionManifest } from '../server/build-info'
+import { publishForEdge } from '../server/edge-bridge'
 import { logOnce, recordConfigError, recordSkew, state } from '../server/events'
 import { createOnRequestError } from './on-request-error'
 
@@ -103,8 +104,8 @@ export async function register(): Promise<RegisterReport | undefined> {
     recordConfigError(
       err.code ?? 'ERR_KEY',
       runtimeKcv
-        ? `${err.message} The current key (check value ${runtimeKcv}) is valid and Server Actions keep working; the guard's ` +
-            `closure checks are off until ${ENV_PREVIOUS_KEYS} is fixed.`
+        ? `${err.message} The current key (check value ${runtimeKcv}) is valid and Server Actions keep working; the guard ` +
+            `checks closures against the current key only until ${ENV_PREVIOUS_KEYS} is fixed.`
         : `${err.message} Server Actions with closures will break on the next deploy.`,
     )
   }
@@ -139,6 +140,8 @@ export async function register(): Promise<RegisterReport | undefined> {
   }
   watchNotFoundLogs(buildId)
   enablePrometheus()
+  // Standalone server.js never runs next.config: hand Edge middleware its action IDs and keyring here.
+  if (isProduction()) publishForEdge()
   registered = {
     runtime: 'nodejs',
     nextMajor: major,

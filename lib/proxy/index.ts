@@ -10,9 +10,10 @@
  * export const proxy = skewGuard()                 // or skewGuard({ next: myProxy })
  */
 
-import { compareBuildIds, Keyring } from '../core'
+import { compareBuildIds } from '../core'
 import { isProduction, readActionManifest, readBuildId, type ActionManifest } from '../server/build-info'
 import { recordConfigError } from '../server/events'
+import { runtimeKeyring } from '../server/runtime-keyring'
 import { createSkewGuard } from './guard'
 
 export type { GuardKeyring, SkewGuardOptions, StalePolicy } from './guard'
@@ -34,23 +35,11 @@ function readManifest(): ActionManifest | null {
   return manifest
 }
 
-function keyringFromEnv() {
-  try {
-    return Keyring.fromEnv()
-  } catch (e) {
-    recordConfigError(
-      (e as { code?: string }).code ?? 'ERR_KEY',
-      `${(e as Error).message} Closure payload checks are off.`,
-    )
-    return null
-  }
-}
-
 /** The guard for proxy.ts / Node middleware. See {@link SkewGuardOptions}. */
 export const skewGuard = createSkewGuard({
   isProduction,
   readBuildId,
   readManifest,
-  keyringFromEnv,
+  keyringFromEnv: () => runtimeKeyring(),
   compareBuildIds,
 })

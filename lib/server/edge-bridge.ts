@@ -8,10 +8,10 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 
-import { Keyring } from '../core'
 import { EDGE_ACTIONS_ENV, EDGE_VERIFIER, encodeEdgeActions, sharedAnchor, type SharedVerifier } from '../shared/edge-bridge'
 import { distDir as defaultDistDir, readActionManifest } from './build-info'
 import { recordConfigError } from './events'
+import { runtimeKeyring } from './runtime-keyring'
 
 /** What {@link publishForEdge} handed over. */
 export interface EdgePublication {
@@ -62,13 +62,8 @@ function publishActionIds(dir: string): number | null {
 }
 
 function publishVerifier(): boolean {
-  let keyring: Keyring
-  try {
-    keyring = Keyring.fromEnv()
-  } catch {
-    // register() reports key problems; without a key the Edge payload check stays off.
-    return false
-  }
+  const keyring = runtimeKeyring()
+  if (!keyring) return false
   const verifier: SharedVerifier = { verify: (payload, actionId) => keyring.verify(payload, actionId) }
   sharedAnchor()[EDGE_VERIFIER] = verifier
   return true

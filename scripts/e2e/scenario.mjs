@@ -141,7 +141,7 @@ export async function runVariant(app, mode, keys, ctx) {
 export async function observe(tab, click, builds, { settleMs = 2_000 } = {}) {
   const { page } = tab
   const before = { actions: tab.actions.length, loads: tab.loads, errors: tab.uncaught.length }
-  const pageBuild = await page.locator('#page-build').textContent()
+  const pageBuild = await buildOf(page)
   if (click.fill) await page.fill('#note-input', click.fill)
   await page.click(click.button)
   let shown = ''
@@ -160,9 +160,12 @@ export async function observe(tab, click, builds, { settleMs = 2_000 } = {}) {
   const reloaded = tab.loads > before.loads
   if (reloaded) {
     await page.waitForLoadState('load')
-    await waitHydrated(page, '#read-note', { guard: tab.guard })
+    // An error page has no buttons to hydrate: what it shows is read below.
+    await waitHydrated(page, '#read-note', { guard: tab.guard }).catch(() => {})
   }
-  const nowBuild = await page.locator('#page-build').textContent()
+  const nowBuild = await buildOf(page)
+  // Not the app's page any more (an error page): say what the user reads instead.
+  const screen = nowBuild === null ? ((await page.locator('body').innerText({ timeout: 2_000 }).catch(() => '')) ?? '').trim() : null
   const banner = (await page.locator('#skew-banner').count()) ? await page.locator('#skew-banner').getAttribute('data-kind') : null
   const name = (id) => builds.get(id) ?? id
   let shownText = reloaded ? shown : ((await page.locator(click.output).textContent().catch(() => '')) ?? '')
@@ -174,9 +177,15 @@ export async function observe(tab, click, builds, { settleMs = 2_000 } = {}) {
     // Each render seals a fresh random note: keep the text comparable between runs.
     shown: shownText.replace(/note [0-9a-f]{8}/g, 'note …'),
     pageBefore: name(pageBuild),
-    pageAfter: name(nowBuild),
+    pageAfter: nowBuild === null ? null : name(nowBuild),
+    ...(screen === null ? {} : { screen: screen.split('\n')[0].slice(0, 80) }),
     banner,
   }
+}
+
+/** The build the page says it is from, or null when the page is not the app's (an error page). */
+async function buildOf(page) {
+  return page.locator('#page-build').textContent({ timeout: 5_000 }).catch(() => null)
 }
 
 /**
@@ -193,7 +202,8 @@ export function worked(attempt, click) {
 
 async function clickAndRetry(tab, click, builds) {
   const first = await observe(tab, click, builds)
-  const retry = worked(first, click) ? null : await observe(tab, click, builds)
+  // No second click when it worked, or when the app's page is gone (nothing left to click).
+  const retry = worked(first, click) || first.screen !== undefined ? null : await observe(tab, click, builds)
   progress(`  ${click.label}: ${describe(first)}${retry ? ` | again: ${describe(retry)}` : ''}`)
   return { first, retry }
 }
@@ -240,7 +250,9 @@ export function describe(a) {
     const message = e.message.split('\n')[0].replace(/^(Minified React error #\d+);.*$/, '$1')
     parts.push(e.name === 'Error' ? `Error thrown ("${message.length > 48 ? `${message.slice(0, 48)}…` : message}")` : `${e.name} thrown`)
   }
-  if (a.reloaded) {
+  if (a.screen !== undefined) {
+    parts.push(`the page was replaced by ${a.screen ? `"${a.screen}"` : 'an empty page'}`)
+  } else if (a.reloaded) {
     if (a.shown) parts.push(`showed "${a.shown}"`)
     parts.push(`page reloaded itself (${a.pageBefore} → ${a.pageAfter})`)
   } else if (a.shown) {
