@@ -306,7 +306,7 @@ test('the guard answers every request with a documented verdict, the one the pro
           if (req.body) await req.arrayBuffer()
         }
       }),
-      runs(6000),
+      runs(7000),
     )
   } finally {
     Object.assign(console, original)
