@@ -109,7 +109,7 @@ test('SafeActionError rejects bad and reserved codes', () => {
   assert.throws(() => new SafeActionError(''), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
   assert.throws(() => new SafeActionError(42), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
   assert.throws(() => new SafeActionError('X', 7), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
-  for (const code of ['VERSION_SKEW', 'NETWORK_ERROR', 'UNKNOWN_ERROR']) {
+  for (const code of ['VERSION_SKEW', 'NETWORK_ERROR', 'UNKNOWN_ERROR', 'REDIRECTED', 'ACTION_ERROR']) {
     assert.throws(() => new SafeActionError(code), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }, code)
   }
 })

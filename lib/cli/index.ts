@@ -81,9 +81,13 @@ function paint(io: Io, code: string, text: string): string {
   return io.color ? `\u001b[${code}m${text}\u001b[0m` : text
 }
 
-/** A key pasted in the wrong place must not be printed back: long base64/hex-like words are not shown. */
+/**
+ * A key pasted in the wrong place must not be printed back: long base64/hex-like words are not
+ * shown, also inside the quotes and whitespace a copy from a `.env` file brings along.
+ */
 function shown(arg: string): string {
-  return arg.length >= 16 && /^[A-Za-z0-9+/=_-]+$/.test(arg) ? `<${arg.length}-character argument, not shown>` : `"${arg}"`
+  const bare = arg.replace(/[\s"'`]/g, '')
+  return bare.length >= 16 && /^[A-Za-z0-9+/=_-]+$/.test(bare) ? `<${arg.length}-character argument, not shown>` : `"${arg}"`
 }
 
 /** parseArgs's own message, with every argument that could be a key replaced by {@link shown}. */

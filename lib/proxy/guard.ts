@@ -235,7 +235,7 @@ export function createSkewGuard(runtime: GuardRuntime) {
     async function check(call: ActionCall, request: Request, serverBuildId: string | null): Promise<GuardVerdict | null> {
       // An over-long (attacker-made) identity is no identity: unknown, never an error.
       const sent = request.headers.get(CLIENT_BUILD_HEADER)
-      const clientBuildId = sent && sent.length <= MAX_CLIENT_BUILD_ID ? sent : null
+      const clientBuildId = sent && utf8Length(sent) <= MAX_CLIENT_BUILD_ID ? sent : null
       const event = (kind: SkewKind) =>
         recordSkew({
           kind,
@@ -306,6 +306,13 @@ export function createSkewGuard(runtime: GuardRuntime) {
       return response
     }
   }
+}
+
+const encoder = new TextEncoder()
+
+/** Length in UTF-8 bytes, the unit compareBuildIds caps identities in (every char is at most 3 bytes). */
+function utf8Length(text: string): number {
+  return text.length * 3 <= MAX_CLIENT_BUILD_ID ? text.length : encoder.encode(text).length
 }
 
 /** Whether a manifest entry is an inline closure (which carries encrypted bound args). */
