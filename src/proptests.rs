@@ -115,7 +115,7 @@ use crate::payload::Malformed;
 /// specification: the oracle `atob::decode` is held to.
 fn atob_model(input: &[u8]) -> Option<Vec<u8>> {
   let mut data: Vec<u8> = input.iter().copied().filter(|b| !atob::is_ascii_whitespace(*b)).collect();
-  if data.len() % 4 == 0 {
+  if data.len().is_multiple_of(4) {
     if data.ends_with(b"==") {
       data.truncate(data.len() - 2);
     } else if data.ends_with(b"=") {
@@ -434,7 +434,7 @@ proptest! {
     let prev: Vec<&str> = previous.iter().map(String::as_str).collect();
     let all: Vec<&str> = std::iter::once(current.as_str()).chain(prev.iter().copied()).collect();
     let parsed: Vec<_> = all.iter().map(|k| parse_key(k)).collect();
-    let cap_ok = cap.is_none_or(|c| c >= 1 && c <= MAX_PAYLOAD_LIMIT);
+    let cap_ok = cap.is_none_or(|c| (1..=MAX_PAYLOAD_LIMIT).contains(&c));
     let distinct = parsed.iter().enumerate().all(|(i, p)| match p {
       Ok(p) => parsed[..i].iter().all(|q| q.as_ref().map_or(true, |q| q.bytes() != p.bytes())),
       Err(_) => true,
