@@ -3,14 +3,23 @@
 //   1. install dependencies when node_modules is missing or stale (npm ci)
 //   2. build the native module in release mode (regenerates native/index.js, native/index.d.ts)
 //   3. compile the TypeScript layer
-//   4. cargo test (unit + property tests) and the node:test suites
+//   4. cargo test (unit + property tests) and the node:test suites (unit, fuzz, faults, the load
+//      run and the end-to-end suites on real Next.js 14 / 15 / 16 in Chromium)
+//   5. the secret scan: the whole run's output and every e2e server/build log, searched for the
+//      test keys (scripts/test-log.mjs wraps this script to tee its output; scan-secrets.mjs)
 // Each step prints what it does; the first failure stops the run with its exit code.
 import { spawnSync } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
+import { runLogged } from './test-log.mjs'
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+// Run this script again under the logger, then scan what it printed (NSG_TEST_LOG marks the inner run).
+if (!process.env.NSG_TEST_LOG) {
+  process.exit(await runLogged(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { cwd: root }))
+}
 const env = { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1' }
 const npx = (bin) => join(root, 'node_modules', '.bin', bin)
 
@@ -38,4 +47,5 @@ run('compile TypeScript', npx('tsc'), ['-p', 'tsconfig.json'])
 // Next.js 14 and 15 (16 is a devDependency) for the tests that run Next.js's own client code.
 run('install reference Next.js versions', process.execPath, ['scripts/gen-vectors.mjs', '--install-only'])
 run('Rust tests', 'cargo', ['test', '--release'])
-run('Node tests', process.execPath, ['--test', '__test__/'])
+// The preload records the keys the tests generate, for the scan; spec output (stdout is a pipe here).
+run('Node tests', process.execPath, ['--import', './scripts/test-log.mjs', '--test', '--test-reporter=spec', '__test__/'])
