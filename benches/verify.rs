@@ -59,6 +59,25 @@ fn measure(mut f: impl FnMut()) -> f64 {
   rounds[rounds.len() / 2]
 }
 
+struct Bench {
+  filter: String,
+  rows: Vec<Row>,
+}
+
+impl Bench {
+  /// Measures `f` as case `name` (`bytes` processed per call, 0 for none) and prints its line.
+  fn case(&mut self, name: impl Into<String>, bytes: usize, f: impl FnMut()) {
+    let name = name.into();
+    if !name.contains(self.filter.as_str()) {
+      return;
+    }
+    let ns = measure(f);
+    let rate = if bytes > 0 { format!("   {:>8.0} MB/s", bytes as f64 / ns * 1e3) } else { String::new() };
+    println!("{name:<44} {ns:>12.1} ns{rate}");
+    self.rows.push(Row { name, ns, bytes });
+  }
+}
+
 fn rows_of(plaintext_len: usize) -> String {
   let filler = plaintext_len.saturating_sub(ACTION_ID.len() + 7);
   format!("0:[\"{}\"]\n", "x".repeat(filler))
@@ -69,11 +88,8 @@ fn main() {
   let one = Keyring::new(KEYS[0], &[], None).unwrap();
   let three = Keyring::new(KEYS[1], &[KEYS[2], KEYS[0]], None).unwrap();
   let id = ACTION_ID.as_bytes();
-  let mut rows: Vec<Row> = Vec::new();
-  let mut add = |name: String, bytes: usize, ns: f64| {
-    println!("{name:<44} {ns:>12.1} ns{}", if bytes > 0 { format!("   {:>8.0} MB/s", bytes as f64 / ns * 1e3) } else { String::new() });
-    rows.push(Row { name, ns, bytes });
-  };
+  // BENCH_FILTER=text: measure only the cases whose name contains it (for profiling one case).
+  let mut bench = Bench { filter: std::env::var("BENCH_FILTER").unwrap_or_default(), rows: Vec::new() };
 
   println!(
     "CPU features: aes={} pclmulqdq={} avx2={} vaes={} vpclmulqdq={} avx512f={}",
@@ -86,9 +102,9 @@ fn main() {
   );
   println!("aes::hardware_accelerated() = {}\n", aes::hardware_accelerated());
 
-  add("validate_action_id (42 chars)".into(), 0, measure(|| {
+  bench.case("validate_action_id (42 chars)", 0, || {
     black_box(payload::validate_action_id(black_box(id)).is_ok());
-  }));
+  });
 
   // The 128-character payload is Next.js's own (NEXTJS-FACTS.md §1.3):
   // a 42-char action ID plus `0:["closure-secret"]\n`.
@@ -100,11 +116,11 @@ fn main() {
     let decoded = atob::decode(text).unwrap();
     let body_len = decoded.len() - IV_LEN - TAG_LEN;
 
-    add(format!("atob decode, {label} ({} chars)", text.len()), text.len(), measure(|| {
+    bench.case(format!("atob decode, {label} ({} chars)", text.len()), text.len(), || {
       let mut out = Vec::new();
       black_box(atob::decode_into(black_box(text), &mut out).is_ok());
       black_box(out);
-    }));
+    });
 
     // AES-GCM alone: tag check + CTR decryption of the body in place. The
     // body is restored from a copy each time (a memcpy, included).
@@ -112,32 +128,33 @@ fn main() {
     let div: [u8; IV_LEN] = decoded[..IV_LEN].try_into().unwrap();
     let body = decoded[IV_LEN..IV_LEN + body_len].to_vec();
     let mut scratch = body.clone();
-    add(format!("AES-256-GCM open, {label} ({body_len} B)"), body_len, measure(|| {
+    bench.case(format!("AES-256-GCM open, {label} ({body_len} B)"), body_len, || {
       scratch.copy_from_slice(&body);
       assert!(one.current().open(black_box(&div), &mut scratch, black_box(&tag)));
-    }));
+    });
 
-    add(format!("payload::verify, {label}"), text.len(), measure(|| {
+    bench.case(format!("payload::verify, {label}"), text.len(), || {
       black_box(payload::verify(&one, black_box(text), id));
-    }));
+    });
   }
 
   let oldest = seal_with_iv(&Keyring::new(KEYS[0], &[], None).unwrap(), id, "0:[\"closure-secret\"]\n", iv).unwrap();
   assert_eq!(payload::verify(&three, oldest.as_bytes(), id), Verdict::Previous(2));
-  add("payload::verify, 3-key keyring, oldest key".into(), 0, measure(|| {
+  bench.case("payload::verify, 3-key keyring, oldest key", 0, || {
     black_box(payload::verify(&three, black_box(oldest.as_bytes()), id));
-  }));
+  });
   let tampered = {
     let mut b = atob::decode(oldest.as_bytes()).unwrap();
     b[20] ^= 1;
     atob::CANONICAL.encode(&b)
   };
-  add("payload::verify, unknown key (1 key)".into(), 0, measure(|| {
+  bench.case("payload::verify, unknown key (1 key)", 0, || {
     black_box(payload::verify(&one, black_box(tampered.as_bytes()), id));
-  }));
+  });
 
   if let Ok(path) = std::env::var("BENCH_JSON") {
-    let items: Vec<String> = rows
+    let items: Vec<String> = bench
+      .rows
       .iter()
       .map(|r| format!("{{\"name\":{:?},\"ns\":{:.1},\"bytes\":{}}}", r.name, r.ns, r.bytes))
       .collect();

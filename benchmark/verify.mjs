@@ -3,7 +3,8 @@
 // measured in one run and printed as one table (case, time, baseline, ratio, target, pass/fail);
 // the same data, with the machine it ran on, goes to benchmark/results.json. See README.md here.
 //
-//   BENCH_SKIP_LOAD=1    skip the `next start` load row (two Next.js builds, ~2×20 s of load)
+//   BENCH_SKIP_LOAD=1    skip the `next start` load rows (four Next.js builds, 2 rounds × 4 × 20 s of load)
+//   BENCH_LOAD_PROXIES=0 load: only guarded and plain, without the two proxy-only reference variants
 //   BENCH_SKIP_RUST=1    skip the Rust-level benchmark (cargo bench --bench verify)
 //   BENCH_SKIP_MEMORY=1  skip the 5-million-call memory row
 //   BENCH_ROUNDS=n       rounds per in-process case (default 9; the median is reported)
@@ -76,6 +77,21 @@ async function main() {
       note: `median latency ${load.guarded.p50Ms} ms vs ${load.plain.p50Ms} ms (${load.addedMedianLatencyMs >= 0 ? '+' : ''}${load.addedMedianLatencyMs.toFixed(1)} ms)`,
       load,
     })
+    // Where the guard's cost comes from: Next.js's proxy machinery alone, and with the body read.
+    const what = { 'noop-proxy': 'plain + proxy.ts returning NextResponse.next()', 'body-proxy': 'plain + proxy.ts reading action bodies' }
+    for (const [name, label] of Object.entries(what)) {
+      const v = load.variants[name]
+      if (!v) continue
+      rows.push({
+        case: `load: ${label}`,
+        oursText: `${v.rps.toFixed(0)} req/s`,
+        baselineText: `plain Next.js ${load.plain.rps.toFixed(0)} req/s`,
+        ratio: v.rps / load.plain.rps,
+        ratioText: `${((v.rps / load.plain.rps) * 100).toFixed(1)} %`,
+        info: true,
+        note: `median latency ${v.p50Ms} ms`,
+      })
+    }
   }
 
   printTable(rows, machine)
