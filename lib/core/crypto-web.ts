@@ -3,7 +3,8 @@
 import type { CipherProvider } from './backend-js'
 import { SkewGuardError } from './errors'
 
-type WebKey = Promise<CryptoKey>
+/** The import in flight, and the key once it is there (read without an await on the hot path). */
+type WebKey = { promise: Promise<CryptoKey>; key?: CryptoKey }
 
 const TAG_BITS = 128
 
@@ -17,23 +18,31 @@ export const webCrypto: CipherProvider<WebKey> = {
   sync: false,
   // Imported once per key, lazily; non-extractable, so the bytes cannot be read back.
   importKey(bytes) {
-    const key = crypto.subtle.importKey('raw', new Uint8Array(bytes), 'AES-GCM', false, ['encrypt', 'decrypt'])
+    const promise = crypto.subtle.importKey('raw', new Uint8Array(bytes), 'AES-GCM', false, ['encrypt', 'decrypt'])
+    const webKey: WebKey = { promise }
     // A platform without AES-192 rejects here; each use then fails like a wrong key.
-    key.catch(() => undefined)
-    return key
+    promise.then((key) => (webKey.key = key), () => undefined)
+    return webKey
   },
   decryptSync: unavailable,
-  async decrypt(key, iv, sealed) {
-    try {
-      return new Uint8Array(await crypto.subtle.decrypt(gcm(iv), await key, sealed as BufferSource))
-    } catch {
-      return null
+  decrypt(webKey, iv, sealed) {
+    // Any failure, synchronous or not, means "this key does not open it", as before.
+    const run = (key: CryptoKey): Promise<Uint8Array | null> => {
+      try {
+        return crypto.subtle.decrypt(gcm(iv), key, sealed as BufferSource).then(
+          (plain) => new Uint8Array(plain),
+          () => null,
+        )
+      } catch {
+        return Promise.resolve(null)
+      }
     }
+    return webKey.key ? run(webKey.key) : webKey.promise.then(run, () => null)
   },
   encryptSync: unavailable,
-  async encrypt(key, iv, plain) {
+  async encrypt(webKey, iv, plain) {
     try {
-      return new Uint8Array(await crypto.subtle.encrypt(gcm(iv), await key, plain as BufferSource))
+      return new Uint8Array(await crypto.subtle.encrypt(gcm(iv), webKey.key ?? (await webKey.promise), plain as BufferSource))
     } catch (e) {
       throw new SkewGuardError(
         'ERR_KEY_LENGTH',
