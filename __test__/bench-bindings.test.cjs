@@ -29,9 +29,15 @@ function payloadOfLength(chars) {
   return p
 }
 
+/** The binding's stack buffer for strings: 2,047 bytes and a NUL (src/lib.rs, INLINE_STR). */
+const INLINE = 2048
+
 test('verifyString agrees with the stack and heap paths at every length around the stack buffer', () => {
-  // The stack buffer holds 511 bytes; lengths from 400 to 700 cross its end and the 4-byte margin.
-  for (let chars = 400; chars <= 700; chars += 4) {
+  // Lengths around the buffer's end and its 4-byte margin, and around the decode buffers' ends.
+  const lengths = []
+  for (let chars = INLINE - 120; chars <= INLINE + 120; chars += 4) lengths.push(chars)
+  for (let chars = 300; chars <= 400; chars += 4) lengths.push(chars)
+  for (const chars of lengths) {
     const p = payloadOfLength(chars)
     assert.equal(ring.verifyString(p, ID), 0, `${chars} chars`)
     assert.equal(ring.verifyString(p, OTHER_ID), 16, `${chars} chars, other action`)
@@ -40,8 +46,8 @@ test('verifyString agrees with the stack and heap paths at every length around t
 })
 
 test('a multi-byte character at the stack buffer end is never dropped: such a payload is not base64', () => {
-  const p = payloadOfLength(600)
-  for (let at = 500; at <= 515; at++) {
+  const p = payloadOfLength(INLINE + 100)
+  for (let at = INLINE - 12; at <= INLINE + 4; at++) {
     for (const ch of ['é', '€', '😀']) {
       const bad = p.slice(0, at) + ch + p.slice(at)
       assert.equal(ring.verifyString(bad, ID), 34, `${JSON.stringify(ch)} at ${at}`)
@@ -51,7 +57,7 @@ test('a multi-byte character at the stack buffer end is never dropped: such a pa
     }
   }
   // A multi-byte character as the very last one of a string that otherwise fills the buffer.
-  const filler = 'A'.repeat(508)
+  const filler = 'A'.repeat(INLINE - 4)
   assert.equal(ring.verifyString(`${filler}é`, ID), 34)
   assert.equal(ring.verifyString(`${filler}😀`, ID), 34)
 })
@@ -70,13 +76,13 @@ test('long payloads (1 KiB, 64 KiB) verify through every binding', async () => {
 
 test('action IDs: every invalid form is refused with ERR_ACTION_ID, on every path', async () => {
   const p = payloadOfLength(128)
-  const long = 'a'.repeat(600)
+  const long = 'a'.repeat(INLINE + 100)
   for (const bad of ['', 'abc', ID.toUpperCase(), `${ID.slice(0, 41)}g`, `${ID}00`, long, `${ID.slice(0, 41)}é`]) {
     assert.throws(() => ring.verifyString(p, bad), { code: 'ERR_ACTION_ID' }, JSON.stringify(bad))
     assert.throws(() => ring.verifyBytes(Buffer.from(p), bad), { code: 'ERR_ACTION_ID' })
     assert.throws(() => ring.verifyAsync(p, bad), { code: 'ERR_ACTION_ID' })
   }
-  assert.throws(() => ring.verifyString(p, long), /it has 600 characters/)
+  assert.throws(() => ring.verifyString(p, long), new RegExp(`it has ${INLINE + 100} characters`))
 })
 
 test('non-string arguments to the raw bindings throw instead of being misread', () => {

@@ -171,8 +171,10 @@ fn action_id_bytes(id: &str) -> Result<&[u8], ErrCode> {
   Ok(id.as_bytes())
 }
 
-/// Strings up to this many UTF-8 bytes are read onto the stack.
-const INLINE_STR: usize = 512;
+/// Strings up to this many UTF-8 bytes (less the NUL and a 4-byte margin) are
+/// read onto the stack: every payload up to a 1 KiB plaintext (1,408
+/// characters) and any action ID.
+const INLINE_STR: usize = 2048;
 
 /// Runs `f` on the UTF-8 bytes of a JavaScript string.
 ///

@@ -102,16 +102,20 @@ fn strip_prefix<'a>(plain: &'a [u8], action_id: &[u8]) -> Option<&'a [u8]> {
   plain.strip_prefix(BOM).unwrap_or(plain).strip_prefix(action_id)
 }
 
-/// Payloads whose decoded bytes fit here (up to 340 characters of base64,
-/// which covers typical closures) are decoded on the stack, without an
-/// allocation; larger ones into a heap buffer, where the allocation is noise
-/// next to the AES work.
-const STACK_DECODE: usize = 256;
+/// Payloads whose decoded bytes fit in these (up to 340 and 2,044 characters
+/// of base64: typical closures, and plaintexts up to ~1.5 KiB) are decoded on
+/// the stack, without an allocation; the small size keeps zeroing cheap for
+/// the common case. Larger payloads go to a heap buffer, where the allocation
+/// is noise next to the AES work.
+const STACK_DECODE_SMALL: usize = 256;
+const STACK_DECODE_LARGE: usize = 1536;
 
 /// Runs `f` with a zeroed buffer of at least `len` bytes.
 fn with_buffer<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
-  if len <= STACK_DECODE {
-    f(&mut [0u8; STACK_DECODE])
+  if len <= STACK_DECODE_SMALL {
+    f(&mut [0u8; STACK_DECODE_SMALL])
+  } else if len <= STACK_DECODE_LARGE {
+    f(&mut [0u8; STACK_DECODE_LARGE])
   } else {
     f(&mut vec![0u8; len])
   }

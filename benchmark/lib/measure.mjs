@@ -1,9 +1,27 @@
 // Timing for `npm run bench`: every case and its baselines are measured in interleaved rounds (each
-// round runs every contender once, the order rotating), so a burst of load from another process
-// slows all of them alike. A case's time is its median round, and a ratio is the ratio of two such
+// round runs every contender once, in a fresh random order, after a full GC), so a burst of load
+// from another process slows all of them alike. A case's time is its median round, and a ratio is the ratio of two such
 // medians (so the table's numbers can be checked against each other).
 
+import * as v8 from 'node:v8'
+import * as vm from 'node:vm'
+
 export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9)
+
+// A full collection between two contenders' runs, outside the timed part: otherwise the garbage
+// one contender leaves (Buffers, ArrayBuffers, strings) is collected on the next one's time.
+v8.setFlagsFromString('--expose-gc')
+const collectGarbage = vm.runInNewContext('gc')
+
+/** The contenders in a random order: no contender always runs after the same other one. */
+function shuffled(list) {
+  const out = [...list]
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    ;[out[i], out[j]] = [out[j], out[i]]
+  }
+  return out
+}
 
 const now = () => process.hrtime.bigint()
 
@@ -43,8 +61,8 @@ export async function compare(contenders, { rounds = ROUNDS } = {}) {
   for (const c of contenders) await run(c, Math.max(50, Math.ceil(c.ops / 4))) // warm-up: JIT, caches
   const times = Object.fromEntries(contenders.map((c) => [c.name, []]))
   for (let r = 0; r < rounds; r++) {
-    for (let i = 0; i < contenders.length; i++) {
-      const c = contenders[(i + r) % contenders.length]
+    for (const c of shuffled(contenders)) {
+      collectGarbage()
       times[c.name].push(await run(c, c.ops))
     }
   }

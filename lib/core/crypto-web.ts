@@ -6,9 +6,9 @@ import { SkewGuardError } from './errors'
 /** The import in flight, and the key once it is there (read without an await on the hot path). */
 type WebKey = { promise: Promise<CryptoKey>; key?: CryptoKey }
 
-const TAG_BITS = 128
-
-const gcm = (iv: Uint8Array): AesGcmParams => ({ name: 'AES-GCM', iv: iv as BufferSource, tagLength: TAG_BITS })
+// No `tagLength`: 128 bits is WebCrypto's default, and each extra member is one more WebIDL
+// conversion per call.
+const gcm = (iv: Uint8Array): AesGcmParams => ({ name: 'AES-GCM', iv: iv as BufferSource })
 
 function unavailable(): never {
   throw new SkewGuardError('ERR_SYNC_UNAVAILABLE', 'WebCrypto has no synchronous AES-GCM; use the async methods.')
