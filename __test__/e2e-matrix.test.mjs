@@ -125,6 +125,12 @@ for (const version of ORDER) {
       const p = plain.results.changed.first
       assert.equal(shown(p), 'HELLO!')
       assert.equal(p.responses[0].guard ?? null, null)
+      // The unchanged form action redirects: its target loads from v2, never an "Application error".
+      const form = guarded.results.form
+      for (const attempt of [form.first, form.retry].filter(Boolean)) {
+        assert.deepEqual([attempt.errors, attempt.screen], [[], undefined], JSON.stringify(attempt))
+      }
+      assert.equal(shown(form.retry ?? form.first), 'from the old tab')
     })
 
     it('4. key rotated, the old key kept as previous: the closure call gets the refresh answer, then succeeds', () => {

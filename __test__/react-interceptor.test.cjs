@@ -211,3 +211,39 @@ test('without a window (SSR) installing is a harmless no-op', () => {
   uninstall()
   assert.equal(typeof globalThis.window, 'undefined')
 })
+
+test('an action that ran on another build and redirected: the target loads as a new document, Next.js never sees the answer', async (t) => {
+  const redirectFrom = (build, target) => () =>
+    new Response('0:{}', {
+      status: 303,
+      headers: { 'content-type': 'text/x-component', 'x-build-id': build, 'x-skew-guard': build === 'b1' ? '' : 'reload', 'x-action-redirect': target },
+    })
+  let reply = redirectFrom('b2', '/?saved=a%3Bb;push')
+  const fake = withFake(t, (...args) => reply(...args))
+  const navigations = []
+  fake.win.location = {
+    href: 'http://127.0.0.1:3000/form',
+    assign: (url) => navigations.push(['assign', url]),
+    replace: (url) => navigations.push(['replace', url]),
+  }
+  t.after(installActionInterceptor({ buildId: 'b1' }))
+  const settled = async (promise) => {
+    let done = false
+    promise.then(() => (done = true))
+    await new Promise((resolve) => setImmediate(resolve))
+    return done
+  }
+
+  assert.equal(await settled(fake.win.fetch('', actionInit())), false, 'the page is leaving: the answer is held back')
+  assert.deepEqual(navigations, [['assign', 'http://127.0.0.1:3000/?saved=a%3Bb']])
+  reply = redirectFrom('b2', '/next;replace')
+  await settled(fake.win.fetch('', actionInit()))
+  assert.deepEqual(navigations[1], ['replace', 'http://127.0.0.1:3000/next'])
+
+  // Same build, or a redirect off-site: Next.js handles it as usual.
+  reply = redirectFrom('b1', '/same;push')
+  assert.equal(await settled(fake.win.fetch('', actionInit())), true)
+  reply = redirectFrom('b2', 'https://example.com/elsewhere;push')
+  assert.equal(await settled(fake.win.fetch('', actionInit())), true)
+  assert.equal(navigations.length, 2)
+})

@@ -26,6 +26,7 @@ interface Installation {
 
 interface FetchTarget {
   fetch: typeof fetch
+  location?: { href: string; assign(url: string): void; replace(url: string): void }
 }
 
 interface Wrapper {
@@ -63,9 +64,14 @@ function wrap(target: FetchTarget): Wrapper {
     const id = actionId
     return original.call(target, input, sendInit).then((response) => {
       try {
-        if (response.headers.has(ACTION_REDIRECT_HEADER)) countActionRedirect()
+        const redirect = response.headers.get(ACTION_REDIRECT_HEADER)
+        if (redirect !== null) countActionRedirect()
         const event = classifyActionResponse(response, { actionId: id, clientBuildId: active.buildId, now: active.now() })
         if (event) emitSkew(event)
+        if (event?.kind === 'build-mismatch' && redirect !== null && navigateAcrossBuilds(target, redirect)) {
+          // The page is gone; Next.js must not process the answer meanwhile.
+          return new Promise<Response>(() => {})
+        }
       } catch (error) {
         reportAsync(error)
       }
@@ -74,6 +80,25 @@ function wrap(target: FetchTarget): Wrapper {
   } as typeof fetch
   target.fetch = wrapped
   return { target, original, wrapped }
+}
+
+/**
+ * An action that ran on another build and redirected: load the target as a new document. Next.js
+ * would render the other build's answer into this page instead, which 15.x cannot do (its client
+ * throws a TypeError and shows "Application error"); the target page comes from the new build, so
+ * the tab is current afterwards. `redirect` is Next.js's `x-action-redirect` value, `<url>;<push|replace>`.
+ * Returns whether a navigation started.
+ */
+export function navigateAcrossBuilds(target: FetchTarget, redirect: string): boolean {
+  const location = target.location
+  if (!location) return false
+  const split = /^(.*);(push|replace)$/.exec(redirect)
+  const url = new URL(split ? split[1] : redirect, location.href)
+  // Only same-origin targets: an external redirect is the app's own business, not skew.
+  if (url.origin !== new URL(location.href).origin) return false
+  if (split?.[2] === 'replace') location.replace(url.href)
+  else location.assign(url.href)
+  return true
 }
 
 /**
