@@ -274,11 +274,17 @@ export class Keyring {
   }
 
   /** {@link Keyring.verifySync} off the main thread (native) or on WebCrypto (Edge). */
-  async verify(payload: PayloadInput, actionId: string): Promise<VerifyResult> {
-    checkPayload(payload)
-    checkActionId(actionId)
-    if (payload.length > this.maxPayloadBytes) return FAILURES[33]
-    return toResult(await this.#ring.verify(payload, actionId))
+  // Not an `async` function: one promise less per call, which is measurable on WebCrypto's small
+  // payloads. Every error still arrives as a rejection, as from an async function.
+  verify(payload: PayloadInput, actionId: string): Promise<VerifyResult> {
+    try {
+      checkPayload(payload)
+      checkActionId(actionId)
+      if (payload.length > this.maxPayloadBytes) return Promise.resolve(FAILURES[33])
+      return this.#ring.verify(payload, actionId).then(toResult)
+    } catch (e) {
+      return Promise.reject(e)
+    }
   }
 
   /** Decrypts a payload and returns its Flight rows; throws `ERR_PAYLOAD_…` where verify reports a failure. For tooling and debugging: never log the rows. */
