@@ -91,7 +91,6 @@ test('the native package itself not installed (optional dependencies skipped): J
 
 test(
   'a binary that loads but is not this version\'s (functions missing): JS fallback, one warning',
-  { todo: 'lib/core/backend-native.ts must check the binding exports at load time; today the first call throws TypeError' },
   () => {
     const stale = path.join(work, 'stale.js')
     fs.writeFileSync(stale, 'module.exports = { generateKey() { return "" } }')

@@ -450,7 +450,6 @@ test('seal and sealSync: any rows round-trip through every backend; bad argument
 
 test(
   'Keyring: a maxPayloadBytes String() cannot convert still gets a coded error',
-  { todo: 'lib/core/api.ts builds the message with String(maxPayloadBytes), which throws an uncoded TypeError for Object.create(null)' },
   async () => {
     for (const { core } of backends) {
       const o = await outcome(() => new core.Keyring({ current: KEYS[0], maxPayloadBytes: Object.create(null) }))

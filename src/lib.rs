@@ -23,6 +23,7 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi::{Env, JsString, JsValue, Task};
 use napi_derive::napi;
+use zeroize::Zeroizing;
 
 use crate::errors::GuardError;
 
@@ -64,6 +65,7 @@ pub struct KeyInfo {
 /// and throws, with a stable `code`, on anything Next.js would reject.
 #[napi(catch_unwind)]
 pub fn parse_key(key: String) -> Result<KeyInfo, ErrCode> {
+  let key = Zeroizing::new(key);
   let parsed = key::parse_key(&key).map_err(js_err)?;
   Ok(KeyInfo {
     bytes: parsed.len() as u32,
@@ -102,6 +104,7 @@ pub struct KeyCheckReport {
 /// for a string argument.
 #[napi(catch_unwind)]
 pub fn check_key(key: String) -> KeyCheckReport {
+  let key = Zeroizing::new(key);
   let report = key::check_key(&key);
   let (errors, warnings): (Vec<_>, Vec<_>) =
     report.findings.into_iter().partition(|f| f.severity == key::Severity::Error);
@@ -121,6 +124,7 @@ pub fn check_key(key: String) -> KeyCheckReport {
 /// block). Throws like `parseKey` for an invalid key.
 #[napi(catch_unwind)]
 pub fn key_check_value(key: String) -> Result<String, ErrCode> {
+  let key = Zeroizing::new(key);
   Ok(key::parse_key(&key).map_err(js_err)?.check_value())
 }
 
@@ -245,6 +249,8 @@ impl NativeKeyring {
   /// in characters (default 1 MiB).
   #[napi(constructor, catch_unwind)]
   pub fn new(current: String, previous: Vec<String>, max_payload_bytes: Option<u32>) -> Result<Self, ErrCode> {
+    // napi hands over copies of the key text: wiped when they are dropped.
+    let (current, previous) = (Zeroizing::new(current), Zeroizing::new(previous));
     let previous: Vec<&str> = previous.iter().map(String::as_str).collect();
     let ring = keyring::Keyring::new(&current, &previous, max_payload_bytes.map(|n| n as usize)).map_err(js_err)?;
     Ok(NativeKeyring { inner: Arc::new(ring) })

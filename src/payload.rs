@@ -10,6 +10,7 @@ use crate::atob::{self, CANONICAL};
 use crate::errors::{Code, GuardError, GuardResult};
 use crate::key::fill_random;
 use crate::keyring::{Keyring, IV_LEN, TAG_LEN};
+use zeroize::Zeroize;
 
 /// `TextDecoder` (which Next.js uses) drops a leading UTF-8 byte-order mark.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -110,14 +111,22 @@ fn strip_prefix<'a>(plain: &'a [u8], action_id: &[u8]) -> Option<&'a [u8]> {
 const STACK_DECODE_SMALL: usize = 256;
 const STACK_DECODE_LARGE: usize = 1536;
 
-/// Runs `f` with a zeroed buffer of at least `len` bytes.
+/// Runs `f` with a zeroed buffer of at least `len` bytes. The buffer ends up
+/// holding decrypted closure arguments, so its used part is wiped before the
+/// stack frame or the heap block is given back.
 fn with_buffer<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+  fn run<R>(buf: &mut [u8], len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+    let used = len.min(buf.len());
+    let result = f(buf);
+    buf[..used].zeroize();
+    result
+  }
   if len <= STACK_DECODE_SMALL {
-    f(&mut [0u8; STACK_DECODE_SMALL])
+    run(&mut [0u8; STACK_DECODE_SMALL], len, f)
   } else if len <= STACK_DECODE_LARGE {
-    f(&mut [0u8; STACK_DECODE_LARGE])
+    run(&mut [0u8; STACK_DECODE_LARGE], len, f)
   } else {
-    f(&mut vec![0u8; len])
+    run(&mut vec![0u8; len], len, f)
   }
 }
 

@@ -207,7 +207,7 @@ export class Keyring {
     if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1 || maxPayloadBytes > MAX_PAYLOAD_BYTES_LIMIT) {
       throw new SkewGuardError(
         'ERR_INVALID_ARG_VALUE',
-        `maxPayloadBytes must be an integer between 1 and ${MAX_PAYLOAD_BYTES_LIMIT}; got ${String(maxPayloadBytes)}.`,
+        `maxPayloadBytes must be an integer between 1 and ${MAX_PAYLOAD_BYTES_LIMIT}; got ${typeof maxPayloadBytes === 'number' ? String(maxPayloadBytes) : describeType(maxPayloadBytes)}.`,
       )
     }
     this.#ring = backend.keyring(current, [...previous], maxPayloadBytes)

@@ -22,8 +22,25 @@ async function callAsync<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Wraps a loaded binding. */
+const FUNCTIONS = ['generateKey', 'parseKey', 'checkKey', 'compareBuildIds', 'shouldForceRefresh', 'NativeKeyring'] as const
+const METHODS = ['verifyString', 'verifyBytes', 'verifyAsync', 'open', 'openAsync', 'seal', 'sealAsync'] as const
+
+/**
+ * Throws unless `native` is the binding this version was written against. A binary left from
+ * another version can load and still lack a function; failing here lets the loader fall back to
+ * the JS backend, instead of the first call failing in someone's request.
+ */
+function assertBinding(native: Native): void {
+  const missing = [
+    ...FUNCTIONS.filter((name) => typeof (native as unknown as Record<string, unknown>)?.[name] !== 'function'),
+    ...METHODS.filter((name) => typeof native?.NativeKeyring?.prototype?.[name] !== 'function').map((m) => `NativeKeyring#${m}`),
+  ]
+  if (missing.length) throw new Error(`the native binding lacks ${missing.join(', ')} (a binary from another version?)`)
+}
+
+/** Wraps a loaded binding; throws when it is not this version's (see {@link assertBinding}). */
 export function createNativeBackend(native: Native): Backend {
+  assertBinding(native)
   return {
     name: 'native',
     sync: true,

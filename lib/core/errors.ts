@@ -28,6 +28,8 @@ export type ErrorCode =
   | 'ERR_PAYLOAD_WRONG_ACTION'
   | 'ERR_BUILD_ID_TOO_LONG'
   | 'ERR_RANDOM'
+  /** A native task failed unexpectedly (a bug: please report it). */
+  | 'ERR_INTERNAL'
   | 'ERR_SYNC_UNAVAILABLE'
 
 /** An error raised by next-skew-guard, with a stable {@link ErrorCode}. */
