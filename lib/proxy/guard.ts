@@ -10,6 +10,7 @@ import { NextResponse } from 'next/server'
 import type { ActionEntry, ActionManifest } from '../server/build-info'
 import { recordConfigError, recordSkew, type SkewKind } from '../server/events'
 import {
+  ACTION_ID_PATTERN,
   BUILD_ID_HEADER,
   CLIENT_BUILD_HEADER,
   DEFAULT_HEALTH_PATH,
@@ -47,7 +48,6 @@ export interface SkewGuardOptions<R extends Request = Request, E = unknown> {
 }
 
 const OPTION_KEYS = ['next', 'healthPath', 'policy', 'maxBodyBytes', 'keyring', 'buildId', 'deploymentId']
-const ACTION_ID = /^[0-9a-f]{40}(?:[0-9a-f]{2})?$/
 const DEFAULT_MAX_BODY = 1024 * 1024
 const MAX_CLIENT_BUILD_ID = 1024
 
@@ -245,7 +245,7 @@ export function createSkewGuard(runtime: GuardRuntime) {
           source: 'proxy',
         })
       const manifest = runtime.readManifest()
-      if (!ACTION_ID.test(call.id) || (manifest && !manifest.actions.has(call.id))) {
+      if (!ACTION_ID_PATTERN.test(call.id) || (manifest && !manifest.actions.has(call.id))) {
         event('unknown-action')
         return 'unknown-action'
       }

@@ -13,6 +13,8 @@
  * Runtime-neutral: no Node APIs here (the Node half is `server/edge-bridge.ts`).
  */
 
+import { ACTION_ID_PATTERN } from './protocol'
+
 /** The environment variable holding `v1;<build id>;<id>,<id>,…`. */
 export const EDGE_ACTIONS_ENV = '__SKEW_GUARD_ACTION_IDS'
 
@@ -32,7 +34,6 @@ export interface SharedVerifier {
 }
 
 const VERSION = 'v1'
-const ACTION_ID = /^[0-9a-f]{40}(?:[0-9a-f]{2})?$/
 
 /**
  * One object both runtimes of a Next.js server process see: Next.js's `AsyncLocalStorage` class
@@ -45,7 +46,7 @@ export function sharedAnchor(): Record<symbol, unknown> {
 
 /** The variable's value for a build's action IDs, or null when it would be over the size cap. */
 export function encodeEdgeActions(buildId: string, ids: Iterable<string>): string | null {
-  const list = [...ids].filter((id) => ACTION_ID.test(id))
+  const list = [...ids].filter((id) => ACTION_ID_PATTERN.test(id))
   const value = `${VERSION};${buildId};${list.join(',')}`
   return value.length <= EDGE_ACTIONS_MAX_CHARS && !buildId.includes(';') ? value : null
 }
@@ -56,6 +57,6 @@ export function decodeEdgeActions(value: string | undefined, buildId: string | n
   const [version, listed, ids, extra] = value.split(';')
   if (version !== VERSION || listed !== buildId || ids === undefined || extra !== undefined) return null
   const set = new Set(ids ? ids.split(',') : [])
-  for (const id of set) if (!ACTION_ID.test(id)) return null
+  for (const id of set) if (!ACTION_ID_PATTERN.test(id)) return null
   return set
 }

@@ -15,6 +15,8 @@ export const GUARD_HEADER = 'x-skew-guard'
 export const NOT_FOUND_HEADER = 'x-nextjs-action-not-found'
 /** Request header carrying the Server Action ID on JS (fetch) calls. */
 export const ACTION_HEADER = 'next-action'
+/** A Server Action ID: 40 lowercase hex digits (14), 42 (15, 16). */
+export const ACTION_ID_PATTERN = /^[0-9a-f]{40}(?:[0-9a-f]{2})?$/
 
 /**
  * Values of {@link GUARD_HEADER}:
