@@ -4,6 +4,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const { withSkewGuard } = require('../dist/config/index.js')
 const { generateKey } = require('..')
+const { withEnv: withEnvVars } = require('./env.cjs')
 
 const BUILD = 'phase-production-build'
 const SERVER = 'phase-production-server'
@@ -12,21 +13,7 @@ const ctx = { defaultConfig: {} }
 
 function withEnv(vars, fn) {
   // Every case starts without the identity an earlier config load chose.
-  vars = { __SKEW_GUARD_RESOLVED_BUILD_ID: undefined, ...vars }
-  const saved = {}
-  for (const k of Object.keys(vars)) {
-    saved[k] = process.env[k]
-    if (vars[k] === undefined) delete process.env[k]
-    else process.env[k] = vars[k]
-  }
-  return Promise.resolve()
-    .then(fn)
-    .finally(() => {
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k]
-        else process.env[k] = v
-      }
-    })
+  return withEnvVars({ __SKEW_GUARD_RESOLVED_BUILD_ID: undefined, ...vars }, fn)
 }
 
 const KEY = generateKey()

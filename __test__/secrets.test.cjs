@@ -14,6 +14,7 @@ const util = require('node:util')
 const { spawnSync } = require('node:child_process')
 
 const { backends } = require('./backends.cjs')
+const { withEnv } = require('./env.cjs')
 const { generateKey, Keyring: NativeKeyring } = require('..')
 
 const ENV_KEY = 'NEXT_SERVER_ACTIONS_ENCRYPTION_KEY'
@@ -137,23 +138,6 @@ async function withConsole(fn) {
     levels.forEach((l, i) => (console[l] = saved[i]))
     process.emitWarning = savedEmit
   }
-}
-
-function withEnv(vars, fn) {
-  const saved = {}
-  for (const k of Object.keys(vars)) {
-    saved[k] = process.env[k]
-    if (vars[k] === undefined) delete process.env[k]
-    else process.env[k] = vars[k]
-  }
-  return Promise.resolve()
-    .then(fn)
-    .finally(() => {
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k]
-        else process.env[k] = v
-      }
-    })
 }
 
 const b64 = (bytes) => Buffer.from(bytes).toString('base64')
