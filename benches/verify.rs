@@ -108,7 +108,9 @@ fn main() {
 
   // The 128-character payload is Next.js's own (NEXTJS-FACTS.md §1.3):
   // a 42-char action ID plus `0:["closure-secret"]\n`.
-  for (label, plain_len) in [("128-char payload", 0usize), ("1 KiB plaintext", 1024), ("64 KiB plaintext", 64 * 1024 + 49)] {
+  for (label, plain_len) in
+    [("128-char payload", 0usize), ("1 KiB plaintext", 1024), ("64 KiB plaintext", 64 * 1024 + 49)]
+  {
     let rows_text = if plain_len == 0 { "0:[\"closure-secret\"]\n".to_string() } else { rows_of(plain_len) };
     let sealed = seal_with_iv(&one, id, &rows_text, iv).unwrap();
     let text = sealed.as_bytes();

@@ -35,7 +35,11 @@ pub fn compare(client: Option<&[u8]>, server: Option<&[u8]>) -> GuardResult<Buil
   }
   Ok(match (client, server) {
     (Some(c), Some(s)) if !c.is_empty() && !s.is_empty() => {
-      if c.ct_eq(s).into() { BuildIdMatch::Same } else { BuildIdMatch::Different }
+      if c.ct_eq(s).into() {
+        BuildIdMatch::Same
+      } else {
+        BuildIdMatch::Different
+      }
     }
     _ => BuildIdMatch::Unknown,
   })

@@ -87,7 +87,8 @@ fn is_whitespace_char(c: char) -> bool {
 fn not_base64_reason(key: &str) -> String {
   for (i, c) in key.chars().enumerate() {
     if !(is_base64_char(c) || c == '=' || is_whitespace_char(c)) {
-      let shown = if c.is_ascii_graphic() { format!("'{c}' (U+{:04X})", c as u32) } else { format!("U+{:04X}", c as u32) };
+      let shown =
+        if c.is_ascii_graphic() { format!("'{c}' (U+{:04X})", c as u32) } else { format!("U+{:04X}", c as u32) };
       let name = match c {
         '\u{feff}' => " (a byte-order mark, often from a file saved by a Windows editor)",
         '\u{a0}' => " (a non-breaking space, often pasted from a web page)",
@@ -128,8 +129,7 @@ fn is_hex(s: &str) -> bool {
   !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-const GENERATE_HINT: &str =
-  "Generate a valid key with `npx next-skew-guard keygen` (or `openssl rand -base64 32`).";
+const GENERATE_HINT: &str = "Generate a valid key with `npx next-skew-guard keygen` (or `openssl rand -base64 32`).";
 
 /// Parses a key the way Next.js does, rejecting what Next.js would reject,
 /// with a reason a person can act on. Never includes the key in the message.
@@ -204,13 +204,7 @@ pub fn parse_key(key: &str) -> GuardResult<ParsedKey> {
   let canonical_form = Zeroizing::new(CANONICAL.encode(&*bytes));
   let has_whitespace = compact.len() != key.len();
   let missing_padding = canonical_form.ends_with('=') && !compact.ends_with('=');
-  Ok(ParsedKey {
-    canonical: key == canonical_form.as_str(),
-    bytes,
-    has_whitespace,
-    missing_padding,
-    looks_hex,
-  })
+  Ok(ParsedKey { canonical: key == canonical_form.as_str(), bytes, has_whitespace, missing_padding, looks_hex })
 }
 
 /// How serious a [`Finding`] is: errors make a key unusable, warnings are
@@ -262,9 +256,8 @@ pub fn check_key(key: &str) -> KeyReport {
     }
   };
   let mut findings = Vec::new();
-  let mut error = |code: Code, message: String| {
-    findings.push(Finding { severity: Severity::Error, code: code.as_str(), message })
-  };
+  let mut error =
+    |code: Code, message: String| findings.push(Finding { severity: Severity::Error, code: code.as_str(), message });
   if is_public(parsed.bytes()) {
     error(
       Code::KeyPublic,
@@ -287,9 +280,8 @@ pub fn check_key(key: &str) -> KeyReport {
         .into(),
     );
   }
-  let mut warn = |code: &'static str, message: String| {
-    findings.push(Finding { severity: Severity::Warning, code, message })
-  };
+  let mut warn =
+    |code: &'static str, message: String| findings.push(Finding { severity: Severity::Warning, code, message });
   if parsed.has_whitespace {
     warn(
       "WARN_KEY_WHITESPACE",
@@ -380,9 +372,8 @@ pub fn check_value(bytes: &[u8]) -> String {
 
 /// Fills `buf` from the operating system's CSPRNG.
 pub fn fill_random(buf: &mut [u8]) -> GuardResult<()> {
-  getrandom::fill(buf).map_err(|e| {
-    GuardError::new(Code::Random, format!("The operating system's random number generator failed: {e}"))
-  })
+  getrandom::fill(buf)
+    .map_err(|e| GuardError::new(Code::Random, format!("The operating system's random number generator failed: {e}")))
 }
 
 /// A new random key of `len` bytes (16, 24 or 32), as canonical base64.
@@ -676,7 +667,10 @@ mod freed_memory {
     let key = test_key(3);
     let cases = [
       (key.input(|_| key.hex.to_string()), Code::KeyHex),
-      (key.input(|k| k.replace('+', "-").replace('/', "_").trim_end_matches('=').to_owned() + "-_"), Code::KeyBase64Url),
+      (
+        key.input(|k| k.replace('+', "-").replace('/', "_").trim_end_matches('=').to_owned() + "-_"),
+        Code::KeyBase64Url,
+      ),
       (key.input(|k| format!("\"{k}\"")), Code::KeyQuoted),
       (key.input(|k| format!("{k}!")), Code::KeyNotBase64),
       (key.input(|k| format!("{}=={}", &k[..20], &k[20..])), Code::KeyNotBase64),

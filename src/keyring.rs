@@ -108,7 +108,11 @@ pub struct Keyring {
 }
 
 fn describe(index: usize) -> String {
-  if index == 0 { "current key".into() } else { format!("previous key #{index}") }
+  if index == 0 {
+    "current key".into()
+  } else {
+    format!("previous key #{index}")
+  }
 }
 
 impl Keyring {
@@ -144,8 +148,8 @@ impl Keyring {
     }
     let mut parsed: Vec<ParsedKey> = Vec::with_capacity(1 + previous.len());
     for (index, key) in std::iter::once(&current).chain(previous.iter()).enumerate() {
-      let key = parse_key(key)
-        .map_err(|e| GuardError::new(e.code, format!("Keyring {}: {}", describe(index), e.message)))?;
+      let key =
+        parse_key(key).map_err(|e| GuardError::new(e.code, format!("Keyring {}: {}", describe(index), e.message)))?;
       if let Some(first) = parsed.iter().position(|p| p.bytes() == key.bytes()) {
         return Err(GuardError::new(
           Code::KeyringDuplicate,
@@ -161,8 +165,8 @@ impl Keyring {
     }
     let mut entries = Vec::with_capacity(parsed.len());
     for key in &parsed {
-      let cipher = Cipher::new(key)
-        .ok_or_else(|| GuardError::new(Code::KeyLength, "A parsed key had an unusable length."))?;
+      let cipher =
+        Cipher::new(key).ok_or_else(|| GuardError::new(Code::KeyLength, "A parsed key had an unusable length."))?;
       entries.push(KeyEntry { cipher, check_value: key.check_value(), len: key.len() });
     }
     Ok(Keyring { entries, max_payload })

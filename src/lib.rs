@@ -36,7 +36,6 @@ impl AsRef<str> for ErrCode {
   }
 }
 
-
 fn js_err(e: GuardError) -> napi::Error<ErrCode> {
   napi::Error::new(ErrCode(e.code.as_str()), e.message)
 }
@@ -108,9 +107,8 @@ pub fn check_key(key: String) -> KeyCheckReport {
   let report = key::check_key(&key);
   let (errors, warnings): (Vec<_>, Vec<_>) =
     report.findings.into_iter().partition(|f| f.severity == key::Severity::Error);
-  let convert = |v: Vec<key::Finding>| {
-    v.into_iter().map(|f| KeyFinding { code: f.code.to_string(), message: f.message }).collect()
-  };
+  let convert =
+    |v: Vec<key::Finding>| v.into_iter().map(|f| KeyFinding { code: f.code.to_string(), message: f.message }).collect();
   KeyCheckReport {
     ok: report.ok,
     bytes: report.bytes.map(|b| b as u32),
@@ -133,8 +131,8 @@ pub fn key_check_value(key: String) -> Result<String, ErrCode> {
 /// lengths.
 #[napi(catch_unwind, ts_return_type = "'same' | 'different' | 'unknown'")]
 pub fn compare_build_ids(client: Option<String>, server: Option<String>) -> Result<&'static str, ErrCode> {
-  let result = build_id::compare(client.as_deref().map(str::as_bytes), server.as_deref().map(str::as_bytes))
-    .map_err(js_err)?;
+  let result =
+    build_id::compare(client.as_deref().map(str::as_bytes), server.as_deref().map(str::as_bytes)).map_err(js_err)?;
   Ok(match result {
     build_id::BuildIdMatch::Same => "same",
     build_id::BuildIdMatch::Different => "different",
@@ -194,8 +192,9 @@ fn with_utf8<R>(s: &JsString<'_>, f: impl FnOnce(&[u8]) -> R) -> Result<R, ErrCo
   let mut written = 0usize;
   // SAFETY: Node writes at most `INLINE_STR - 1` bytes plus a NUL into the
   // buffer and reports how many it wrote; only those are read.
-  let status =
-    unsafe { napi::sys::napi_get_value_string_utf8(value.env, value.value, stack.as_mut_ptr().cast(), INLINE_STR, &mut written) };
+  let status = unsafe {
+    napi::sys::napi_get_value_string_utf8(value.env, value.value, stack.as_mut_ptr().cast(), INLINE_STR, &mut written)
+  };
   if status != napi::sys::Status::napi_ok {
     return Err(not_a_string());
   }
@@ -208,8 +207,9 @@ fn with_utf8<R>(s: &JsString<'_>, f: impl FnOnce(&[u8]) -> R) -> Result<R, ErrCo
   unsafe { napi::sys::napi_get_value_string_utf8(value.env, value.value, std::ptr::null_mut(), 0, &mut len) };
   let mut heap = vec![0u8; len + 1];
   // SAFETY: `heap` has room for `len` bytes and the NUL.
-  let status =
-    unsafe { napi::sys::napi_get_value_string_utf8(value.env, value.value, heap.as_mut_ptr().cast(), len + 1, &mut written) };
+  let status = unsafe {
+    napi::sys::napi_get_value_string_utf8(value.env, value.value, heap.as_mut_ptr().cast(), len + 1, &mut written)
+  };
   if status != napi::sys::Status::napi_ok {
     return Err(not_a_string());
   }
@@ -288,7 +288,11 @@ impl NativeKeyring {
 
   /// `verifyString` on the libuv thread pool.
   #[napi(catch_unwind, ts_return_type = "Promise<number>")]
-  pub fn verify_async(&self, payload: Either<JsString<'_>, &[u8]>, action_id: JsString<'_>) -> Result<AsyncTask<PayloadTask>, ErrCode> {
+  pub fn verify_async(
+    &self,
+    payload: Either<JsString<'_>, &[u8]>,
+    action_id: JsString<'_>,
+  ) -> Result<AsyncTask<PayloadTask>, ErrCode> {
     let action_id = with_action_id(&action_id, |id| String::from_utf8_lossy(id).into_owned())?;
     let payload = with_payload(&payload, <[u8]>::to_vec)?;
     Ok(AsyncTask::new(PayloadTask { ring: self.inner.clone(), op: Op::Verify(payload), action_id }))
@@ -304,7 +308,11 @@ impl NativeKeyring {
 
   /// `open` on the libuv thread pool.
   #[napi(catch_unwind, ts_return_type = "Promise<OpenedPayload>")]
-  pub fn open_async(&self, payload: Either<String, Buffer>, action_id: String) -> Result<AsyncTask<PayloadTask>, ErrCode> {
+  pub fn open_async(
+    &self,
+    payload: Either<String, Buffer>,
+    action_id: String,
+  ) -> Result<AsyncTask<PayloadTask>, ErrCode> {
     action_id_bytes(&action_id)?;
     Ok(AsyncTask::new(PayloadTask::new(&self.inner, Op::Open, &payload, action_id)))
   }

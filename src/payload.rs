@@ -135,7 +135,12 @@ fn with_buffer<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
 /// Returns `Err(verdict)` when nothing decrypts, else `(key index, plaintext)`.
 /// A plaintext shorter than the action ID cannot be for this action, so
 /// such payloads are rejected before any cryptography.
-fn decrypt<'b>(ring: &Keyring, payload: &[u8], action_id: &[u8], buf: &'b mut [u8]) -> Result<(usize, &'b [u8]), Verdict> {
+fn decrypt<'b>(
+  ring: &Keyring,
+  payload: &[u8],
+  action_id: &[u8],
+  buf: &'b mut [u8],
+) -> Result<(usize, &'b [u8]), Verdict> {
   if payload.len() > ring.max_payload() {
     // The JS facade counts UTF-16 units, Rust sees UTF-8 bytes: the two differ
     // only for non-ASCII text, which is not base64 whatever its length.
@@ -145,11 +150,8 @@ fn decrypt<'b>(ring: &Keyring, payload: &[u8], action_id: &[u8], buf: &'b mut [u
   let parts = split(&mut buf[..n], action_id.len()).ok_or(Verdict::Malformed(Malformed::TooShort))?;
   // GCM checks the tag before touching the buffer, so a failed key leaves the
   // ciphertext intact for the next one.
-  let index = ring
-    .entries()
-    .iter()
-    .position(|key| key.open(&parts.iv, parts.body, &parts.tag))
-    .ok_or(Verdict::UnknownKey)?;
+  let index =
+    ring.entries().iter().position(|key| key.open(&parts.iv, parts.body, &parts.tag)).ok_or(Verdict::UnknownKey)?;
   Ok((index, parts.body))
 }
 
@@ -270,7 +272,8 @@ mod tests {
   const P1: &str = "AAECAwQFBgcICQoLDA0OD5QgrZXDxYX7giXFoiLJTuypjyyDgeKxStw/jQ5zDyTbN/6QgsntvIgJyrCdf7+4wTYLabLIUU87h9RlFd0FF4aSS61k7+1NDMEv2AvNRh0=";
   const K2: &str = "AAECAwQFBgcICQoLDA0ODw==";
   const ID2: &str = "00aabbccddeeff00112233445566778899aabbccdd";
-  const P2: &str = "AAECAwQFBgcICQoLDA0OD5qY8v/74KqgldxyC+IZmM910I6R+mr5VBIU5tPSotNId7jRoO+5wwMi2Hw06ufMXqgV21YMDqMtuxVcoT8RLA==";
+  const P2: &str =
+    "AAECAwQFBgcICQoLDA0OD5qY8v/74KqgldxyC+IZmM910I6R+mr5VBIU5tPSotNId7jRoO+5wwMi2Hw06ufMXqgV21YMDqMtuxVcoT8RLA==";
   const IV: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 
   fn ring(current: &str, previous: &[&str]) -> Keyring {

@@ -4,12 +4,12 @@
 //! without panicking, and answers what a model of Next.js says it must:
 //! about 280,000 cases per `cargo test --release`.
 
-use base64::Engine;
 use crate::atob::{self, CANONICAL};
 use crate::build_id;
 use crate::key::{check_key, parse_key};
 use crate::keyring::Keyring;
 use crate::payload::{self, Verdict};
+use base64::Engine;
 use proptest::prelude::*;
 
 const KEY: &str = "7ZJGtsmJYQnc0T9Q4tVWQf2DnUOU9nYjwfxKDnm3rNk=";
@@ -181,7 +181,11 @@ impl Sealed {
   }
 
   fn expected(&self) -> Verdict {
-    if self.index == 0 { Verdict::Current } else { Verdict::Previous(self.index) }
+    if self.index == 0 {
+      Verdict::Current
+    } else {
+      Verdict::Previous(self.index)
+    }
   }
 }
 
@@ -229,8 +233,13 @@ fn open_agrees(ring: &Keyring, input: &[u8], id: &str, verdict: Verdict) -> Resu
 /// that code instead.
 fn unless_placeholder(key: &str, code: Code) -> Code {
   let lower = key.to_ascii_lowercase();
-  let words = ["your", "<", ">", "...", "change", "replace", "generate", "example", "placeholder", "secret", "base64", "xxxx"];
-  if words.iter().any(|w| lower.contains(w)) { Code::KeyPlaceholder } else { code }
+  let words =
+    ["your", "<", ">", "...", "change", "replace", "generate", "example", "placeholder", "secret", "base64", "xxxx"];
+  if words.iter().any(|w| lower.contains(w)) {
+    Code::KeyPlaceholder
+  } else {
+    code
+  }
 }
 
 /// Characters `atob` never accepts, including look-alikes of the alphabet.
@@ -631,7 +640,11 @@ fn long_base64ish() -> impl Strategy<Value = Vec<u8>> {
   (
     proptest::collection::vec(any::<u8>(), 0..800),
     proptest::collection::vec(
-      (any::<prop::sample::Index>(), prop_oneof![proptest::sample::select(b"=-_ \n\t!\x00\xff".to_vec()), any::<u8>()], 0u8..3),
+      (
+        any::<prop::sample::Index>(),
+        prop_oneof![proptest::sample::select(b"=-_ \n\t!\x00\xff".to_vec()), any::<u8>()],
+        0u8..3,
+      ),
       0..4,
     ),
     any::<bool>(),
@@ -645,9 +658,18 @@ fn long_base64ish() -> impl Strategy<Value = Vec<u8>> {
       }
       for (at, byte, op) in edits {
         match op {
-          0 if !text.is_empty() => { let i = at.index(text.len()); text[i] = byte; }
-          1 => { let i = at.index(text.len() + 1); text.insert(i, byte); }
-          _ if !text.is_empty() => { let i = at.index(text.len()); text.truncate(i); }
+          0 if !text.is_empty() => {
+            let i = at.index(text.len());
+            text[i] = byte;
+          }
+          1 => {
+            let i = at.index(text.len() + 1);
+            text.insert(i, byte);
+          }
+          _ if !text.is_empty() => {
+            let i = at.index(text.len());
+            text.truncate(i);
+          }
           _ => {}
         }
       }
