@@ -14,9 +14,12 @@ pub mod errors;
 pub mod key;
 pub mod keyring;
 pub mod payload;
+pub mod random;
 
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod wipe_tests;
 
 use std::sync::Arc;
 

@@ -8,8 +8,8 @@ use base64::Engine;
 
 use crate::atob::{self, CANONICAL};
 use crate::errors::{Code, GuardError, GuardResult};
-use crate::key::fill_random;
 use crate::keyring::{Keyring, IV_LEN, TAG_LEN};
+use crate::random::fill_random;
 use zeroize::Zeroize;
 
 /// `TextDecoder` (which Next.js uses) drops a leading UTF-8 byte-order mark.
