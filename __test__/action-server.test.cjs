@@ -239,7 +239,7 @@ function child(script, { cwd, env = {} }) {
   return r.stdout.trim()
 }
 
-test('buildId: <cwd>/.next/BUILD_ID, or <cwd>/$__SKEW_GUARD_DIST_DIR/BUILD_ID, read once; else null', () => {
+test('buildId: <cwd>/.next/BUILD_ID, or <cwd>/$__SKEW_GUARD_DIST_DIR/BUILD_ID, read once; else SKEW_GUARD_BUILD_ID; else null', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-action-'))
   try {
     const script = `
@@ -263,8 +263,10 @@ test('buildId: <cwd>/.next/BUILD_ID, or <cwd>/$__SKEW_GUARD_DIST_DIR/BUILD_ID, r
     fs.writeFileSync(path.join(dir, 'build', 'BUILD_ID'), 'from-custom-dist')
     assert.equal(child(script, { cwd: dir, env: { __SKEW_GUARD_DIST_DIR: 'build' } }), '["from-custom-dist","from-custom-dist"]')
     assert.equal(child(script, { cwd: os.tmpdir(), env: { __SKEW_GUARD_DIST_DIR: path.join(dir, 'build') } }), '["from-custom-dist","from-custom-dist"]')
-    // The env var wins over the file; the option wins over both.
-    assert.equal(child(script, { cwd: dir, env: { SKEW_GUARD_BUILD_ID: 'from-env' } }), '["from-env","from-env"]')
+    // The build on disk wins over a leftover runtime SKEW_GUARD_BUILD_ID (which would call every
+    // action of this build stale); the env var counts only where there is no build output.
+    assert.equal(child(script, { cwd: dir, env: { SKEW_GUARD_BUILD_ID: 'from-env' } }), '["abcDEF123_-","abcDEF123_-"]')
+    assert.equal(child(script, { cwd: os.tmpdir(), env: { SKEW_GUARD_BUILD_ID: 'from-env', __SKEW_GUARD_DIST_DIR: path.join(dir, 'none') } }), '["from-env","from-env"]')
     // An oversized file is not a build ID.
     fs.writeFileSync(path.join(dir, '.next', 'BUILD_ID'), 'x'.repeat(2000))
     assert.equal(child(script, { cwd: dir }), '[null,null]')

@@ -100,17 +100,16 @@ function readBuildIdFile(): string | null {
 }
 
 /**
- * The server's build identity as safe actions report it: `explicit`, else
- * `SKEW_GUARD_BUILD_ID`, else the `BUILD_ID` file of the Next.js build
- * output, else `null`. The environment is read on every call (it is cheap and
- * tests change it); the file once per process.
+ * The server's build identity as safe actions report it: `explicit`, else the `BUILD_ID` file of
+ * the Next.js build output (read once per process: what runs is the build on disk, even when a
+ * leftover runtime `SKEW_GUARD_BUILD_ID` says otherwise), else `SKEW_GUARD_BUILD_ID`, else `null`.
  */
 export function resolveServerBuildId(explicit?: string): string | null {
   if (explicit) return explicit
+  const fromFile = readBuildIdFile()
+  if (fromFile) return fromFile
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
-  const fromEnv = env?.SKEW_GUARD_BUILD_ID
-  if (fromEnv) return fromEnv
-  return readBuildIdFile()
+  return env?.SKEW_GUARD_BUILD_ID || null
 }
 
 /** Test seam: forget the cached `BUILD_ID` file contents. Not part of the public API. */

@@ -10,10 +10,13 @@
  */
 
 import { execFileSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import * as path from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 import { checkKey } from '../core'
-import { BUILD_ID_ENV, DIST_DIR_ENV, nextMajor } from '../server/build-info'
+import { BUILD_ID_ENV, DIST_DIR_ENV, nextMajor, nextStartDir } from '../server/build-info'
 import { publishForEdge } from '../server/edge-bridge'
 import { CLIENT_BUILD_ENV } from '../shared/protocol'
 
@@ -29,11 +32,21 @@ const PHASE_SERVER = 'phase-production-server'
 /** Options of {@link withSkewGuard}. */
 export interface SkewGuardConfigOptions {
   /**
-   * The build identity. Default: `SKEW_GUARD_BUILD_ID`, else the commit from common CI variables
-   * (`GIT_COMMIT`, `SOURCE_COMMIT`, `GITHUB_SHA`, `CI_COMMIT_SHA`, `VERCEL_GIT_COMMIT_SHA`), else
-   * `git rev-parse HEAD`, else a random ID per build. Your own `generateBuildId` wins over all of these.
+   * The build identity, used as is. Default: `SKEW_GUARD_BUILD_ID` (as is), else an identity
+   * derived from the commit (common CI variables `GIT_COMMIT`, `SOURCE_COMMIT`, `GITHUB_SHA`,
+   * `CI_COMMIT_SHA`, `VERCEL_GIT_COMMIT_SHA`, else `git rev-parse HEAD`): `git-` and 16 hex digits
+   * of its SHA-256, stable per commit without publishing the commit itself (the identity is sent
+   * in response headers and the health endpoint), else a random ID per build. Your own
+   * `generateBuildId` wins over all of these (trimmed, as Next.js trims it).
    */
   buildId?: string
+  /**
+   * The Next.js `deploymentId` of this build (Next.js then sends it as `x-deployment-id` on action
+   * and navigation requests and as `?dpl=` on static assets, which a version-routing proxy reads).
+   * Default: your config's `deploymentId`, else `NEXT_DEPLOYMENT_ID`, else the build identity
+   * (characters Next.js does not allow replaced by `-`). `false` leaves it unset.
+   */
+  deploymentId?: string | false
   /**
    * Fail `next build` when `NEXT_SERVER_ACTIONS_ENCRYPTION_KEY` is missing, invalid, public or
    * degenerate. Default true. Set false only if you pin the key some other way and know why.
@@ -46,6 +59,7 @@ export interface SkewGuardConfigOptions {
 /** A Next.js config object (only the fields this wrapper touches are typed). */
 export interface NextConfigObject {
   distDir?: string
+  deploymentId?: string
   env?: Record<string, string | undefined>
   generateBuildId?: () => string | null | Promise<string | null>
   serverExternalPackages?: string[]
@@ -58,7 +72,7 @@ export type NextConfigInput =
   | NextConfigObject
   | ((phase: string, context: { defaultConfig: NextConfigObject }) => NextConfigObject | Promise<NextConfigObject>)
 
-const OPTION_KEYS = ['buildId', 'requireKey', 'nextMajor'] as const
+const OPTION_KEYS = ['buildId', 'deploymentId', 'requireKey', 'nextMajor'] as const
 
 /** Thrown for a misconfiguration the build must not continue with. */
 export class SkewGuardConfigError extends Error {
@@ -90,6 +104,12 @@ function validateOptions(options: unknown): SkewGuardConfigOptions {
       { code: 'ERR_INVALID_ARG_VALUE' },
     )
   }
+  if (o.deploymentId !== undefined && o.deploymentId !== false && !(typeof o.deploymentId === 'string' && DEPLOYMENT_ID_SHAPE.test(o.deploymentId))) {
+    throw Object.assign(
+      new TypeError('withSkewGuard option deploymentId must be 1-64 characters of letters, digits, "_" or "-" (what Next.js accepts), or false.'),
+      { code: 'ERR_INVALID_ARG_VALUE' },
+    )
+  }
   if (o.requireKey !== undefined && typeof o.requireKey !== 'boolean') {
     throw Object.assign(new TypeError('withSkewGuard option requireKey must be a boolean.'), { code: 'ERR_INVALID_ARG_TYPE' })
   }
@@ -104,16 +124,21 @@ function validateOptions(options: unknown): SkewGuardConfigOptions {
 function gitCommit(): string | undefined {
   for (const name of ['GIT_COMMIT', 'SOURCE_COMMIT', 'GITHUB_SHA', 'CI_COMMIT_SHA', 'VERCEL_GIT_COMMIT_SHA']) {
     const value = process.env[name]
-    if (value && /^[\w.-]{1,128}$/.test(value)) return value.slice(0, 40)
+    if (value && /^[\w.-]{1,128}$/.test(value)) return value
   }
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 })
-      .toString()
-      .trim()
-      .slice(0, 40) || undefined
+    return execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString().trim() || undefined
   } catch {
     return undefined
   }
+}
+
+/**
+ * The identity of a commit: stable across machines and rebuilds of the same commit, but not the
+ * commit itself, which would tell anyone reading a response header which source version runs.
+ */
+export function commitIdentity(commit: string): string {
+  return `git-${createHash('sha256').update(commit).digest('hex').slice(0, 16)}`
 }
 
 /**
@@ -122,17 +147,52 @@ function gitCommit(): string | undefined {
  * the first load's choice reaches all of them instead of each worker picking its own.
  */
 const RESOLVED_ENV = '__SKEW_GUARD_RESOLVED_BUILD_ID'
+/** What an identity set through the guard (option, env var) may contain. */
 const BUILD_ID_SHAPE = /^[\w.-]{1,128}$/
+/**
+ * What an app's own `generateBuildId` may return (after trimming): the identity travels in HTTP
+ * headers and is compared byte for byte, so visible ASCII without separators or quotes.
+ */
+const APP_BUILD_ID_SHAPE = /^[^\s"'\\,;\x00-\x1f\x7f-\uffff]{1,128}$/
+/** What Next.js accepts as a `deploymentId` (it refuses anything else), kept short for proxy configs. */
+const DEPLOYMENT_ID_SHAPE = /^[A-Za-z0-9_-]{1,64}$/
+
+/**
+ * The app's own `generateBuildId` result as Next.js uses it: `null` (Next.js picks a random ID),
+ * else a string, trimmed as Next.js trims it. `git rev-parse HEAD` output keeps its newline;
+ * inlining that untrimmed would make the client's identity differ from the server's forever.
+ */
+async function appBuildId(config: NextConfigObject): Promise<string | undefined> {
+  if (typeof config.generateBuildId !== 'function') return undefined
+  const own = await config.generateBuildId()
+  if (own === null || own === undefined) return undefined
+  if (typeof own !== 'string') {
+    throw new SkewGuardConfigError('ERR_BUILD_ID', `generateBuildId in your next.config must return a string or null; it returned ${typeof own}.`)
+  }
+  const trimmed = own.trim()
+  if (!APP_BUILD_ID_SHAPE.test(trimmed)) {
+    throw new SkewGuardConfigError(
+      'ERR_BUILD_ID',
+      `generateBuildId in your next.config returned ${JSON.stringify(own.slice(0, 60))}${own.length > 60 ? '…' : ''}, which ` +
+        'next-skew-guard cannot use as a build identity: it travels in HTTP headers, so it must be 1-128 visible ASCII ' +
+        'characters without spaces, quotes, backslashes, commas or semicolons (a commit hash, a version, a timestamp). ' +
+        'Return such a value, or remove generateBuildId to let the guard derive one from the commit.',
+    )
+  }
+  return trimmed
+}
+
+/** A `deploymentId` Next.js accepts, derived from a build identity. */
+function deploymentIdFor(buildId: string): string {
+  const safe = buildId.replace(/[^A-Za-z0-9_-]/g, '-')
+  return safe.length <= 64 ? safe : `${safe.slice(0, 47)}-${createHash('sha256').update(buildId).digest('hex').slice(0, 16)}`
+}
 
 /** The identity for this build: explicit, pinned, commit, or random; the same in every worker. */
 async function resolveBuildId(config: NextConfigObject, options: SkewGuardConfigOptions): Promise<string> {
   const resolved = process.env[RESOLVED_ENV]
   if (resolved) return resolved
-  let buildId: string | undefined
-  if (typeof config.generateBuildId === 'function') {
-    const own = await config.generateBuildId()
-    if (typeof own === 'string' && own) buildId = own
-  }
+  let buildId = await appBuildId(config)
   // `||`, not `??`: a Dockerfile `ENV SKEW_GUARD_BUILD_ID=$ARG` without the build-arg sets ''.
   const pinned = process.env[BUILD_ID_ENV]
   if (pinned && !BUILD_ID_SHAPE.test(pinned)) {
@@ -141,7 +201,10 @@ async function resolveBuildId(config: NextConfigObject, options: SkewGuardConfig
       `${BUILD_ID_ENV} must be 1-128 characters of letters, digits, "_", "." or "-"; got ${JSON.stringify(pinned.slice(0, 40))}.`,
     )
   }
-  buildId ||= options.buildId || pinned || gitCommit() || `b-${randomBytes(8).toString('hex')}`
+  if (!buildId) {
+    const commit = options.buildId || pinned ? undefined : gitCommit()
+    buildId = options.buildId || pinned || (commit ? commitIdentity(commit) : `b-${randomBytes(8).toString('hex')}`)
+  }
   process.env[RESOLVED_ENV] = buildId
   return buildId
 }
@@ -190,7 +253,45 @@ function withUnique(list: unknown, item: string): string[] {
 }
 
 /** Applies the guard's settings to a resolved config object for one phase. */
-async function apply(config: NextConfigObject, phase: string, options: SkewGuardConfigOptions): Promise<NextConfigObject> {
+/**
+ * The directory of the next.config file that called `withSkewGuard`, read off the call stack:
+ * Next.js loads that file from the project directory (`next.config.compiled.js` for a transpiled
+ * next.config.ts), and passes the directory nowhere else the config could see it.
+ */
+export function configFileDir(stack: string | undefined): string | null {
+  for (const line of (stack ?? '').split('\n')) {
+    const match = /(?:\(|at )((?:file:\/\/)?[^()]*?[\\/]next\.config(?:\.compiled)?\.[cm]?[jt]s):\d+:\d+\)?\s*$/.exec(line)
+    if (!match) continue
+    try {
+      return path.dirname(match[1].startsWith('file:') ? fileURLToPath(match[1]) : match[1])
+    } catch {
+      return null
+    }
+  }
+  return null
+}
+
+/** The build's identity as written to disk, for `next start`, which loads the config again. */
+function builtBuildId(dir: string): string | null {
+  try {
+    return readFileSync(path.join(dir, 'BUILD_ID'), 'utf8').trim() || null
+  } catch {
+    return null
+  }
+}
+
+/** The deployment ID for this build (see {@link SkewGuardConfigOptions.deploymentId}), or undefined to leave it unset. */
+function chooseDeploymentId(config: NextConfigObject, options: SkewGuardConfigOptions, buildId: string | null): string | undefined {
+  if (options.deploymentId === false) return config.deploymentId
+  return options.deploymentId || config.deploymentId || process.env.NEXT_DEPLOYMENT_ID || (buildId ? deploymentIdFor(buildId) : undefined)
+}
+
+async function apply(
+  config: NextConfigObject,
+  phase: string,
+  options: SkewGuardConfigOptions,
+  projectDir: string | null,
+): Promise<NextConfigObject> {
   const major = options.nextMajor ?? nextMajor()
   const out: NextConfigObject = { ...config }
   if (major === 14) {
@@ -209,12 +310,20 @@ async function apply(config: NextConfigObject, phase: string, options: SkewGuard
       }
     }
   }
-  // The server runtime reads BUILD_ID from here (custom distDir included).
-  process.env[DIST_DIR_ENV] = config.distDir ?? '.next'
-  // `next start` loads the config in the server process, before the Edge sandbox exists.
-  if (phase === PHASE_SERVER) publishForEdge()
+  // The server runtime reads BUILD_ID and the manifest from here: absolute, because `next start
+  // apps/web` runs in another working directory than the project.
+  const dist = path.resolve(projectDir ?? nextStartDir() ?? process.cwd(), config.distDir ?? '.next')
+  process.env[DIST_DIR_ENV] = dist
+  if (phase === PHASE_SERVER) {
+    // `next start` loads the config in the server process, before the Edge sandbox exists.
+    publishForEdge(dist)
+    const deploymentId = chooseDeploymentId(config, options, builtBuildId(dist))
+    if (deploymentId) out.deploymentId = deploymentId
+  }
   if (phase === PHASE_BUILD) {
     const buildId = await resolveBuildId(config, options)
+    const deploymentId = chooseDeploymentId(config, options, buildId)
+    if (deploymentId) out.deploymentId = deploymentId
     // Only a real `next build` calls generateBuildId (not `next lint`/`typegen`, not the webpack
     // workers), so the key check lives here and fails exactly the builds it should.
     out.generateBuildId = () => {
@@ -241,6 +350,7 @@ export function withSkewGuard(
   options?: SkewGuardConfigOptions,
 ): (phase: string, context: { defaultConfig: NextConfigObject }) => Promise<NextConfigObject> {
   const validated = validateOptions(options)
+  const projectDir = configFileDir(new Error().stack)
   if (typeof nextConfig !== 'function' && (typeof nextConfig !== 'object' || nextConfig === null)) {
     throw Object.assign(new TypeError('withSkewGuard expects your Next.js config object or function.'), {
       code: 'ERR_INVALID_ARG_TYPE',
@@ -248,6 +358,6 @@ export function withSkewGuard(
   }
   return async (phase, context) => {
     const base = typeof nextConfig === 'function' ? await nextConfig(phase, context) : nextConfig
-    return apply(base ?? {}, phase, validated)
+    return apply(base ?? {}, phase, validated, projectDir)
   }
 }

@@ -10,23 +10,64 @@ import * as fs from 'node:fs'
 import { createRequire } from 'node:module'
 import * as path from 'node:path'
 
-/** Env var through which `withSkewGuard` tells the server runtime where `distDir` is. */
+import { logOnce } from './events'
+
+/**
+ * Env var through which `withSkewGuard` tells the server runtime where `distDir` is: absolute when
+ * the wrapper could locate the project (its next.config file, or the directory given to
+ * `next start`), else relative to the working directory.
+ */
 export const DIST_DIR_ENV = '__SKEW_GUARD_DIST_DIR'
-/** Env var that pins the build identity (also inlined into bundles by `withSkewGuard`). */
+/** Env var that pins the build identity at build time (also inlined into bundles by `withSkewGuard`). */
 export const BUILD_ID_ENV = 'SKEW_GUARD_BUILD_ID'
+
+/** `next` options that take a value (`-p 3000`), so the value is not taken for the project directory. */
+const START_VALUE_OPTIONS = new Set(['-p', '--port', '-H', '--hostname', '--keepAliveTimeout', '--keep-alive-timeout'])
+
+/**
+ * The project directory a `next start [dir]` command line names, resolved against the working
+ * directory; null when `argv` is not a `next start`. `next start apps/web` from a monorepo root
+ * does not change directory, so the working directory alone would be the wrong project.
+ */
+export function nextStartDir(argv: readonly string[] = process.argv, cwd: string = process.cwd()): string | null {
+  if (argv[2] !== 'start' || !/(^|[\\/])next(\.js)?$/.test(argv[1] ?? '')) return null
+  for (let i = 3; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === '--') continue
+    if (arg.startsWith('-')) {
+      if (START_VALUE_OPTIONS.has(arg)) i++
+      continue
+    }
+    return path.resolve(cwd, arg)
+  }
+  return cwd
+}
+
+let resolvedDistDir: { env: string | undefined; dir: string } | undefined
 
 /**
  * The app's build output directory (absolute): what `withSkewGuard` recorded when Next.js loaded
- * the config, else the config a standalone `server.js` carries (it never runs next.config), else `.next`.
+ * the config, else the config a standalone `server.js` carries (it never runs next.config, and
+ * changes into its own directory first), else `.next` in the directory `next start` was given,
+ * else in the working directory. Computed once per process (the standalone config can be large).
  */
 export function distDir(): string {
-  let standalone: string | undefined
-  try {
-    standalone = (JSON.parse(process.env.__NEXT_PRIVATE_STANDALONE_CONFIG || '{}') as { distDir?: string }).distDir
-  } catch {
-    standalone = undefined
+  const env = process.env[DIST_DIR_ENV]
+  if (resolvedDistDir && resolvedDistDir.env === env) return resolvedDistDir.dir
+  let dir: string
+  if (env) {
+    dir = path.resolve(process.cwd(), env)
+  } else {
+    let standalone: string | undefined
+    try {
+      standalone = (JSON.parse(process.env.__NEXT_PRIVATE_STANDALONE_CONFIG || '{}') as { distDir?: string }).distDir
+    } catch {
+      standalone = undefined
+    }
+    dir = standalone ? path.resolve(process.cwd(), standalone) : path.join(nextStartDir() ?? process.cwd(), '.next')
   }
-  return path.resolve(process.cwd(), process.env[DIST_DIR_ENV] || standalone || '.next')
+  resolvedDistDir = { env, dir }
+  return dir
 }
 
 /** `next dev` and tests run with another NODE_ENV; the guard's checks are for production builds. */
@@ -37,25 +78,35 @@ export function isProduction(): boolean {
 const buildIds = new Map<string, string | null>()
 
 /**
- * The server's build identity: `SKEW_GUARD_BUILD_ID` (inlined into bundles by `withSkewGuard`),
- * else `<distDir>/BUILD_ID`, read once per directory, else null.
+ * The server's build identity: `<distDir>/BUILD_ID`, read once per directory; else
+ * `SKEW_GUARD_BUILD_ID`; else null. The build on disk is what runs: a runtime `SKEW_GUARD_BUILD_ID`
+ * that says otherwise (a container with the variable left over from another build) is ignored,
+ * with one warning, because trusting it would call every action of this build stale.
  */
 export function readBuildId(): string | null {
-  const fromEnv = process.env[BUILD_ID_ENV]
-  if (fromEnv) return fromEnv
   const file = path.join(distDir(), 'BUILD_ID')
-  if (!buildIds.has(file)) {
-    let id: string | null
+  let id = buildIds.get(file)
+  if (id === undefined) {
     try {
       id = fs.readFileSync(file, 'utf8').trim() || null
     } catch {
       id = null
     }
     // A missing file is retried on the next call (a build may land later); a found one is final.
-    if (id === null) return null
-    buildIds.set(file, id)
+    if (id !== null) {
+      buildIds.set(file, id)
+      const fromEnv = process.env[BUILD_ID_ENV]
+      if (fromEnv && fromEnv !== id) {
+        logOnce(
+          'build-id-env',
+          'warn',
+          `${BUILD_ID_ENV}=${JSON.stringify(fromEnv.slice(0, 64))} disagrees with the build being served (${file}: ` +
+            `${JSON.stringify(id)}); using the build's. ${BUILD_ID_ENV} is read at build time only: unset it at runtime.`,
+        )
+      }
+    }
   }
-  return buildIds.get(file) ?? null
+  return id ?? (process.env[BUILD_ID_ENV] || null)
 }
 
 /** One action of the manifest. */
