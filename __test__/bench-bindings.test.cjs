@@ -1,7 +1,8 @@
-// The fast argument paths of the native verify bindings: short strings are copied onto the stack,
+// The argument paths of the native keyring bindings: short strings are copied onto the stack,
 // longer ones (or ones that may have been cut short at the stack buffer's end) are read again in
 // full, and payload bytes come from Buffers and other Uint8Arrays alike. Every path must give the
-// verdict the facade and Next.js would give, whatever the string's length and characters.
+// verdict the facade and Next.js would give, whatever the string's length and characters; open,
+// seal and the async methods read their arguments the same way and fail with the same coded errors.
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { createCipheriv, randomBytes } = require('node:crypto')
@@ -103,4 +104,50 @@ test('the facade remembers only valid action IDs', () => {
   assert.throws(() => k.verifySync(p, undefined), { code: 'ERR_INVALID_ARG_TYPE' })
   assert.equal(k.verifySync(p, OTHER_ID).status, 'wrong-action')
   assert.throws(() => k.verifySync(p, ''), { code: 'ERR_ACTION_ID' })
+})
+
+/** What `fn` threw, or what the promise it returned rejected with. */
+async function failure(fn) {
+  try {
+    await fn()
+  } catch (e) {
+    return e
+  }
+  assert.fail('expected a failure')
+}
+
+test('open, seal and verify take their arguments alike: a payload as a string or any Uint8Array, a string action ID', async () => {
+  const p = payloadOfLength(128)
+  for (const form of [p, Buffer.from(p), new Uint8Array(Buffer.from(p))]) {
+    assert.equal(ring.open(form, ID).keyIndex, 0)
+    assert.deepEqual(await ring.openAsync(form, ID), ring.open(form, ID))
+    assert.equal(await ring.verifyAsync(form, ID), 0)
+  }
+  assert.equal(ring.open(ring.seal(ID, '0:[]\n'), ID).rows, '0:[]\n')
+  assert.equal(ring.open(await ring.sealAsync(ID, '0:[]\n'), ID).rows, '0:[]\n')
+  // The action ID is checked first, and synchronously, by every method.
+  for (const call of [() => ring.open(p, 'x'), () => ring.openAsync(p, 'x'), () => ring.seal('x', ''), () => ring.sealAsync('x', '')]) {
+    assert.throws(call, { code: 'ERR_ACTION_ID' })
+  }
+})
+
+test('async methods reject with the coded Error the sync ones throw (no code packed into the message)', async () => {
+  const p = payloadOfLength(128)
+  const stranger = new native.NativeKeyring(randomBytes(32).toString('base64'), [], null)
+  const small = new native.NativeKeyring(randomBytes(32).toString('base64'), [], 128)
+  const pairs = [
+    ['ERR_PAYLOAD_UNKNOWN_KEY', () => stranger.open(p, ID), () => stranger.openAsync(p, ID)],
+    ['ERR_PAYLOAD_WRONG_ACTION', () => ring.open(p, OTHER_ID), () => ring.openAsync(p, OTHER_ID)],
+    ['ERR_PAYLOAD_NOT_BASE64', () => ring.open('%%%%', ID), () => ring.openAsync(Buffer.from('%%%%'), ID)],
+    ['ERR_PAYLOAD_TOO_SHORT', () => ring.open('AAAA', ID), () => ring.openAsync('AAAA', ID)],
+    ['ERR_PAYLOAD_TOO_LARGE', () => small.seal(ID, 'x'.repeat(100)), () => small.sealAsync(ID, 'x'.repeat(100))],
+  ]
+  for (const [code, sync, async] of pairs) {
+    const thrown = await failure(sync)
+    const rejected = await failure(async)
+    assert.ok(rejected instanceof Error, code)
+    assert.equal(thrown.code, code)
+    assert.deepEqual({ code: rejected.code, message: rejected.message }, { code: thrown.code, message: thrown.message })
+    assert.doesNotMatch(rejected.message, /ERR_|\|/, code)
+  }
 })

@@ -12,6 +12,11 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 /**
  * The native keyring. Holds expanded keys in Rust memory only; nothing
  * about them but check values ever reaches JavaScript.
+ *
+ * Every payload method takes its arguments in the facade's order, the
+ * payload as a string or a `Uint8Array`, the action ID as a string, and
+ * checks the action ID first. Failures throw (or reject with) an `Error`
+ * whose `code` is a stable `ERR_…` string.
  */
 export declare class NativeKeyring {
   /**
@@ -41,9 +46,9 @@ export declare class NativeKeyring {
    * Opens a payload and returns its Flight rows; throws `ERR_PAYLOAD_…`
    * errors where verify would report a failure.
    */
-  open(payload: string | Buffer, actionId: string): OpenedPayload
+  open(payload: string | Uint8Array, actionId: string): OpenedPayload
   /** `open` on the libuv thread pool. */
-  openAsync(payload: string | Buffer, actionId: string): Promise<OpenedPayload>
+  openAsync(payload: string | Uint8Array, actionId: string): Promise<OpenedPayload>
   /**
    * Seals Flight rows for an action with the current key and a random IV,
    * as Next.js does; the result is a payload Next.js decrypts.

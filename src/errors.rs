@@ -51,6 +51,8 @@ pub enum Code {
   BuildIdTooLong,
   /// The operating system's random source failed.
   Random,
+  /// A defect in this crate (a caught panic); never caused by input.
+  Internal,
 }
 
 impl Code {
@@ -79,6 +81,7 @@ impl Code {
       Code::PayloadWrongAction => "ERR_PAYLOAD_WRONG_ACTION",
       Code::BuildIdTooLong => "ERR_BUILD_ID_TOO_LONG",
       Code::Random => "ERR_RANDOM",
+      Code::Internal => "ERR_INTERNAL",
     }
   }
 }

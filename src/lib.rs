@@ -160,20 +160,10 @@ pub struct OpenedPayload {
   pub rows: String,
 }
 
-/// Payload input for the async methods: the base64 text as a string, or its
-/// bytes (e.g. a body slice). The string form comes first: it is the common one.
-type PayloadInput = Either<String, Buffer>;
-
-fn payload_bytes(p: &PayloadInput) -> &[u8] {
-  match p {
-    Either::A(s) => s.as_bytes(),
-    Either::B(b) => b.as_ref(),
+impl From<payload::Opened> for OpenedPayload {
+  fn from(opened: payload::Opened) -> Self {
+    OpenedPayload { key_index: opened.key_index as u32, rows: opened.rows }
   }
-}
-
-fn action_id_bytes(id: &str) -> Result<&[u8], ErrCode> {
-  payload::validate_action_id(id.as_bytes()).map_err(js_err)?;
-  Ok(id.as_bytes())
 }
 
 /// Strings up to this many UTF-8 bytes (less the NUL and a 4-byte margin) are
@@ -181,66 +171,191 @@ fn action_id_bytes(id: &str) -> Result<&[u8], ErrCode> {
 /// characters) and any action ID.
 const INLINE_STR: usize = 2048;
 
-/// Runs `f` on the UTF-8 bytes of a JavaScript string.
-///
+/// A JavaScript value whose bytes a binding reads: a string (as UTF-8) or a
+/// `Uint8Array` (as is). Every payload and action ID argument is read through
+/// this, so all keyring methods accept and refuse the same values.
+trait ReadBytes {
+  /// Runs `f` on the value's bytes.
+  fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R, ErrCode>;
+}
+
 /// napi-rs's `String` argument asks Node for the length, allocates, then
 /// copies: two passes over the string plus a `malloc`/`free`, a third of a
 /// small payload's total time. Here one `napi_get_value_string_utf8` call
 /// copies a short string onto the stack. Node never splits a character, so a
 /// copy that stops within 4 bytes of the end of the buffer may be cut short;
 /// only then is the string read again at its full length.
-fn with_utf8<R>(s: &JsString<'_>, f: impl FnOnce(&[u8]) -> R) -> Result<R, ErrCode> {
-  let value = s.value();
-  let mut stack = std::mem::MaybeUninit::<[u8; INLINE_STR]>::uninit();
-  let mut written = 0usize;
-  // SAFETY: Node writes at most `INLINE_STR - 1` bytes plus a NUL into the
-  // buffer and reports how many it wrote; only those are read.
-  let status = unsafe {
-    napi::sys::napi_get_value_string_utf8(value.env, value.value, stack.as_mut_ptr().cast(), INLINE_STR, &mut written)
-  };
-  if status != napi::sys::Status::napi_ok {
-    return Err(not_a_string());
+impl ReadBytes for JsString<'_> {
+  fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R, ErrCode> {
+    let value = self.value();
+    let mut stack = std::mem::MaybeUninit::<[u8; INLINE_STR]>::uninit();
+    let mut written = 0usize;
+    // SAFETY: Node writes at most `INLINE_STR - 1` bytes plus a NUL into the
+    // buffer and reports how many it wrote; only those are read.
+    let status = unsafe {
+      napi::sys::napi_get_value_string_utf8(value.env, value.value, stack.as_mut_ptr().cast(), INLINE_STR, &mut written)
+    };
+    if status != napi::sys::Status::napi_ok {
+      return Err(not_a_string());
+    }
+    if written + 4 < INLINE_STR - 1 {
+      // SAFETY: the first `written` bytes were initialised by Node just above.
+      return Ok(f(unsafe { std::slice::from_raw_parts(stack.as_ptr().cast::<u8>(), written) }));
+    }
+    let mut len = 0usize;
+    // SAFETY: a null buffer asks only for the length.
+    unsafe { napi::sys::napi_get_value_string_utf8(value.env, value.value, std::ptr::null_mut(), 0, &mut len) };
+    let mut heap = vec![0u8; len + 1];
+    // SAFETY: `heap` has room for `len` bytes and the NUL.
+    let status = unsafe {
+      napi::sys::napi_get_value_string_utf8(value.env, value.value, heap.as_mut_ptr().cast(), len + 1, &mut written)
+    };
+    if status != napi::sys::Status::napi_ok {
+      return Err(not_a_string());
+    }
+    Ok(f(&heap[..written]))
   }
-  if written + 4 < INLINE_STR - 1 {
-    // SAFETY: the first `written` bytes were initialised by Node just above.
-    return Ok(f(unsafe { std::slice::from_raw_parts(stack.as_ptr().cast::<u8>(), written) }));
+}
+
+impl ReadBytes for &[u8] {
+  fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R, ErrCode> {
+    Ok(f(self))
   }
-  let mut len = 0usize;
-  // SAFETY: a null buffer asks only for the length.
-  unsafe { napi::sys::napi_get_value_string_utf8(value.env, value.value, std::ptr::null_mut(), 0, &mut len) };
-  let mut heap = vec![0u8; len + 1];
-  // SAFETY: `heap` has room for `len` bytes and the NUL.
-  let status = unsafe {
-    napi::sys::napi_get_value_string_utf8(value.env, value.value, heap.as_mut_ptr().cast(), len + 1, &mut written)
-  };
-  if status != napi::sys::Status::napi_ok {
-    return Err(not_a_string());
+}
+
+impl<A: ReadBytes, B: ReadBytes> ReadBytes for Either<A, B> {
+  fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R, ErrCode> {
+    match self {
+      Either::A(a) => a.with_bytes(f),
+      Either::B(b) => b.with_bytes(f),
+    }
   }
-  Ok(f(&heap[..written]))
 }
 
 fn not_a_string() -> napi::Error<ErrCode> {
-  napi::Error::new(ErrCode("ERR_INVALID_ARG_TYPE"), "Expected a string.")
+  napi::Error::new(ErrCode(errors::Code::InvalidArgType.as_str()), "Expected a string.")
 }
 
-/// A payload argument's bytes, for the methods that take a string or a Buffer.
-fn with_payload<R>(p: &Either<JsString<'_>, &[u8]>, f: impl FnOnce(&[u8]) -> R) -> Result<R, ErrCode> {
-  match p {
-    Either::A(s) => with_utf8(s, f),
-    Either::B(b) => Ok(f(b)),
-  }
+/// Runs `f` on a validated action ID (first, as Next.js reads the header
+/// before the body) and a payload's bytes.
+fn with_payload_args<R>(
+  payload: &impl ReadBytes,
+  action_id: &JsString<'_>,
+  f: impl FnOnce(&[u8], &[u8]) -> errors::GuardResult<R>,
+) -> Result<R, ErrCode> {
+  with_action_id(action_id, |id| payload.with_bytes(|p| f(p, id)))??.map_err(js_err)
 }
 
 /// Runs `f` on a validated action ID.
-fn with_action_id<R>(id: &JsString<'_>, f: impl FnOnce(&[u8]) -> R) -> Result<R, ErrCode> {
-  with_utf8(id, |id| {
-    payload::validate_action_id(id).map_err(js_err)?;
-    Ok(f(id))
-  })?
+fn with_action_id<R>(action_id: &JsString<'_>, f: impl FnOnce(&[u8]) -> R) -> Result<R, ErrCode> {
+  action_id.with_bytes(|id| payload::validate_action_id(id).map(|()| f(id)).map_err(js_err))?
+}
+
+// The task types come before `NativeKeyring`: napi-rs learns what a task
+// resolves to from its `#[napi] impl Task`, and types `AsyncTask<…>` returns
+// as `Promise<…>` only for tasks it has already seen.
+
+/// Runs a core operation on a libuv worker thread. That is outside any
+/// `#[napi(catch_unwind)]` frame, so a panic is caught here (unwinding out of
+/// the worker would abort the process) and becomes `ERR_INTERNAL`. The
+/// error, like any other, is carried to [`settle`] as a value: a task's own
+/// error type can hold only a napi status, not an `ERR_…` code.
+fn run_on_worker<T>(op: impl FnOnce() -> errors::GuardResult<T>) -> napi::Result<errors::GuardResult<T>> {
+  Ok(std::panic::catch_unwind(std::panic::AssertUnwindSafe(op)).unwrap_or_else(|_| {
+    Err(GuardError::new(errors::Code::Internal, "next-skew-guard hit an internal error; please report it."))
+  }))
+}
+
+/// Back on the JavaScript thread: resolves with the value, or rejects with
+/// the same coded `Error` the synchronous methods throw.
+fn settle<T>(env: Env, output: errors::GuardResult<T>) -> napi::Result<T> {
+  output.map_err(|e| napi::Error::from(napi::JsError::from(js_err(e)).into_unknown(env)))
+}
+
+/// The inputs of an async payload method: copies, so the caller may reuse
+/// its buffers at once.
+#[doc(hidden)]
+pub struct PayloadJob {
+  ring: Arc<keyring::Keyring>,
+  payload: Vec<u8>,
+  action_id: Vec<u8>,
+}
+
+impl PayloadJob {
+  fn new(ring: &Arc<keyring::Keyring>, payload: &impl ReadBytes, action_id: &JsString<'_>) -> Result<Self, ErrCode> {
+    with_payload_args(payload, action_id, |p, id| {
+      Ok(PayloadJob { ring: ring.clone(), payload: p.to_vec(), action_id: id.to_vec() })
+    })
+  }
+}
+
+/// The work of `verifyAsync`.
+#[doc(hidden)]
+pub struct VerifyTask(PayloadJob);
+
+#[napi]
+impl Task for VerifyTask {
+  type Output = errors::GuardResult<u32>;
+  type JsValue = u32;
+
+  fn compute(&mut self) -> napi::Result<Self::Output> {
+    let PayloadJob { ring, payload, action_id } = &self.0;
+    run_on_worker(|| Ok(payload::verify(ring, payload, action_id).code()))
+  }
+
+  fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<u32> {
+    settle(env, output)
+  }
+}
+
+/// The work of `openAsync`.
+#[doc(hidden)]
+pub struct OpenTask(PayloadJob);
+
+#[napi]
+impl Task for OpenTask {
+  type Output = errors::GuardResult<OpenedPayload>;
+  type JsValue = OpenedPayload;
+
+  fn compute(&mut self) -> napi::Result<Self::Output> {
+    let PayloadJob { ring, payload, action_id } = &self.0;
+    run_on_worker(|| payload::open(ring, payload, action_id).map(OpenedPayload::from))
+  }
+
+  fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<OpenedPayload> {
+    settle(env, output)
+  }
+}
+
+/// The work of `sealAsync`.
+#[doc(hidden)]
+pub struct SealTask {
+  ring: Arc<keyring::Keyring>,
+  action_id: Vec<u8>,
+  rows: String,
+}
+
+#[napi]
+impl Task for SealTask {
+  type Output = errors::GuardResult<String>;
+  type JsValue = String;
+
+  fn compute(&mut self) -> napi::Result<Self::Output> {
+    run_on_worker(|| payload::seal(&self.ring, &self.action_id, &self.rows))
+  }
+
+  fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<String> {
+    settle(env, output)
+  }
 }
 
 /// The native keyring. Holds expanded keys in Rust memory only; nothing
 /// about them but check values ever reaches JavaScript.
+///
+/// Every payload method takes its arguments in the facade's order, the
+/// payload as a string or a `Uint8Array`, the action ID as a string, and
+/// checks the action ID first. Failures throw (or reject with) an `Error`
+/// whose `code` is a stable `ERR_…` string.
 #[napi]
 pub struct NativeKeyring {
   inner: Arc<keyring::Keyring>,
@@ -280,126 +395,53 @@ impl NativeKeyring {
   /// allocation.
   #[napi(catch_unwind)]
   pub fn verify_string(&self, payload: JsString<'_>, action_id: JsString<'_>) -> Result<u32, ErrCode> {
-    with_action_id(&action_id, |id| with_utf8(&payload, |p| payload::verify(&self.inner, p, id).code()))?
+    with_payload_args(&payload, &action_id, |p, id| Ok(payload::verify(&self.inner, p, id).code()))
   }
 
   /// `verifyString` for a payload held as bytes.
   #[napi(catch_unwind)]
   pub fn verify_bytes(&self, payload: &[u8], action_id: JsString<'_>) -> Result<u32, ErrCode> {
-    with_action_id(&action_id, |id| payload::verify(&self.inner, payload, id).code())
+    with_payload_args(&payload, &action_id, |p, id| Ok(payload::verify(&self.inner, p, id).code()))
   }
 
   /// `verifyString` on the libuv thread pool.
-  #[napi(catch_unwind, ts_return_type = "Promise<number>")]
+  #[napi(catch_unwind)]
   pub fn verify_async(
     &self,
     payload: Either<JsString<'_>, &[u8]>,
     action_id: JsString<'_>,
-  ) -> Result<AsyncTask<PayloadTask>, ErrCode> {
-    let action_id = with_action_id(&action_id, |id| String::from_utf8_lossy(id).into_owned())?;
-    let payload = with_payload(&payload, <[u8]>::to_vec)?;
-    Ok(AsyncTask::new(PayloadTask { ring: self.inner.clone(), op: Op::Verify(payload), action_id }))
+  ) -> Result<AsyncTask<VerifyTask>, ErrCode> {
+    Ok(AsyncTask::new(VerifyTask(PayloadJob::new(&self.inner, &payload, &action_id)?)))
   }
 
   /// Opens a payload and returns its Flight rows; throws `ERR_PAYLOAD_…`
   /// errors where verify would report a failure.
   #[napi(catch_unwind)]
-  pub fn open(&self, payload: Either<String, Buffer>, action_id: String) -> Result<OpenedPayload, ErrCode> {
-    let opened = payload::open(&self.inner, payload_bytes(&payload), action_id_bytes(&action_id)?).map_err(js_err)?;
-    Ok(OpenedPayload { key_index: opened.key_index as u32, rows: opened.rows })
+  pub fn open(&self, payload: Either<JsString<'_>, &[u8]>, action_id: JsString<'_>) -> Result<OpenedPayload, ErrCode> {
+    with_payload_args(&payload, &action_id, |p, id| payload::open(&self.inner, p, id).map(OpenedPayload::from))
   }
 
   /// `open` on the libuv thread pool.
-  #[napi(catch_unwind, ts_return_type = "Promise<OpenedPayload>")]
+  #[napi(catch_unwind)]
   pub fn open_async(
     &self,
-    payload: Either<String, Buffer>,
-    action_id: String,
-  ) -> Result<AsyncTask<PayloadTask>, ErrCode> {
-    action_id_bytes(&action_id)?;
-    Ok(AsyncTask::new(PayloadTask::new(&self.inner, Op::Open, &payload, action_id)))
+    payload: Either<JsString<'_>, &[u8]>,
+    action_id: JsString<'_>,
+  ) -> Result<AsyncTask<OpenTask>, ErrCode> {
+    Ok(AsyncTask::new(OpenTask(PayloadJob::new(&self.inner, &payload, &action_id)?)))
   }
 
   /// Seals Flight rows for an action with the current key and a random IV,
   /// as Next.js does; the result is a payload Next.js decrypts.
   #[napi(catch_unwind)]
-  pub fn seal(&self, action_id: String, rows: String) -> Result<String, ErrCode> {
-    payload::seal(&self.inner, action_id_bytes(&action_id)?, &rows).map_err(js_err)
+  pub fn seal(&self, action_id: JsString<'_>, rows: String) -> Result<String, ErrCode> {
+    with_action_id(&action_id, |id| payload::seal(&self.inner, id, &rows))?.map_err(js_err)
   }
 
   /// `seal` on the libuv thread pool.
-  #[napi(catch_unwind, ts_return_type = "Promise<string>")]
-  pub fn seal_async(&self, action_id: String, rows: String) -> Result<AsyncTask<PayloadTask>, ErrCode> {
-    action_id_bytes(&action_id)?;
-    Ok(AsyncTask::new(PayloadTask { ring: self.inner.clone(), op: Op::Seal(rows), action_id }))
-  }
-}
-
-#[doc(hidden)]
-pub enum Op {
-  Verify(Vec<u8>),
-  Open(Vec<u8>),
-  Seal(String),
-}
-
-/// Work item for the async keyring methods. Owns copies of its inputs, so
-/// the caller may reuse its buffers at once.
-#[doc(hidden)]
-pub struct PayloadTask {
-  ring: Arc<keyring::Keyring>,
-  op: Op,
-  action_id: String,
-}
-
-impl PayloadTask {
-  fn new(ring: &Arc<keyring::Keyring>, op: fn(Vec<u8>) -> Op, payload: &PayloadInput, action_id: String) -> Self {
-    PayloadTask { ring: ring.clone(), op: op(payload_bytes(payload).to_vec()), action_id }
-  }
-
-  fn run(&self) -> errors::GuardResult<TaskOutput> {
-    let id = self.action_id.as_bytes();
-    Ok(match &self.op {
-      Op::Verify(payload) => TaskOutput::Verdict(payload::verify(&self.ring, payload, id).code()),
-      Op::Open(payload) => {
-        let o = payload::open(&self.ring, payload, id)?;
-        TaskOutput::Opened(OpenedPayload { key_index: o.key_index as u32, rows: o.rows })
-      }
-      Op::Seal(rows) => TaskOutput::Sealed(payload::seal(&self.ring, id, rows)?),
-    })
-  }
-}
-
-#[doc(hidden)]
-pub enum TaskOutput {
-  Verdict(u32),
-  Opened(OpenedPayload),
-  Sealed(String),
-}
-
-impl Task for PayloadTask {
-  type Output = TaskOutput;
-  type JsValue = Unknown<'static>;
-
-  /// Runs on a libuv worker thread, outside any `#[napi(catch_unwind)]`
-  /// frame, so it catches panics itself: unwinding out of it would abort.
-  /// Errors travel as `CODE|message` (an async task can only reject with a
-  /// napi status); the JS facade splits them back into `code` and `message`.
-  fn compute(&mut self) -> napi::Result<TaskOutput> {
-    let to_napi = |code: &str, message: &str| napi::Error::new(Status::GenericFailure, format!("{code}|{message}"));
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run())) {
-      Ok(Ok(output)) => Ok(output),
-      Ok(Err(e)) => Err(to_napi(e.code.as_str(), &e.message)),
-      Err(_) => Err(to_napi("ERR_INTERNAL", "next-skew-guard hit an internal error; please report it.")),
-    }
-  }
-
-  fn resolve(&mut self, env: Env, output: TaskOutput) -> napi::Result<Self::JsValue> {
-    let value = match output {
-      TaskOutput::Verdict(code) => code.into_unknown(&env)?,
-      TaskOutput::Opened(opened) => opened.into_unknown(&env)?,
-      TaskOutput::Sealed(payload) => payload.into_unknown(&env)?,
-    };
-    // The value is returned to JavaScript straight away, within this scope.
-    Ok(unsafe { std::mem::transmute::<Unknown<'_>, Unknown<'static>>(value) })
+  #[napi(catch_unwind)]
+  pub fn seal_async(&self, action_id: JsString<'_>, rows: String) -> Result<AsyncTask<SealTask>, ErrCode> {
+    let action_id = with_action_id(&action_id, <[u8]>::to_vec)?;
+    Ok(AsyncTask::new(SealTask { ring: self.inner.clone(), action_id, rows }))
   }
 }

@@ -1,7 +1,7 @@
 /** The native backend: the Rust core through its generated napi loader. */
 
 import { fromNativeError } from './errors'
-import type { Backend, BackendKeyring, KeyInfo, OpenResult, PayloadInput } from './types'
+import type { Backend, BackendKeyring, KeyInfo, PayloadInput } from './types'
 
 /** The generated loader of the `next-skew-guard-native` package (made by `napi build`). */
 type Native = typeof import('next-skew-guard-native')
@@ -65,18 +65,12 @@ export function createNativeBackend(native: Native): Backend {
             throw fromNativeError(e)
           }
         },
-        verify: (payload, id) => callAsync(() => ring.verifyAsync(toNative(payload), id)),
-        openSync: (payload, id) => call(() => ring.open(toNative(payload), id)) as OpenResult,
-        open: (payload, id) => callAsync(() => ring.openAsync(toNative(payload), id)) as Promise<OpenResult>,
+        verify: (payload, id) => callAsync(() => ring.verifyAsync(payload, id)),
+        openSync: (payload, id) => call(() => ring.open(payload, id)),
+        open: (payload, id) => callAsync(() => ring.openAsync(payload, id)),
         sealSync: (id, rows) => call(() => ring.seal(id, rows)),
         seal: (id, rows) => callAsync(() => ring.sealAsync(id, rows)),
       }
     },
   }
-}
-
-/** napi's `Buffer` parameter wants a Node Buffer; view other typed arrays without copying. */
-function toNative(payload: PayloadInput): string | Buffer {
-  if (typeof payload === 'string' || Buffer.isBuffer(payload)) return payload
-  return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
 }

@@ -69,13 +69,13 @@ export function expectString(name: string, value: unknown, hint = ''): asserts v
   }
 }
 
-/** Turns a native binding error (plain `Error` with a `code`, or an async
- * task error whose message is `CODE|message`) into a {@link SkewGuardError}. */
+/**
+ * Turns an error of the native binding into a {@link SkewGuardError}. The binding throws (and its
+ * async methods reject with) plain `Error`s whose `code` is the stable `ERR_…` string; anything
+ * else (a napi status such as `InvalidArg`) passes through unchanged.
+ */
 export function fromNativeError(err: unknown): unknown {
   if (!(err instanceof Error)) return err
-  const { code } = err as { code?: string }
-  if (typeof code === 'string' && code.startsWith('ERR_')) return new SkewGuardError(code as ErrorCode, err.message)
-  const match = /^(ERR_[A-Z0-9_]+)\|([\s\S]*)$/.exec(err.message)
-  if (match) return new SkewGuardError(match[1] as ErrorCode, match[2])
-  return err
+  const { code } = err as { code?: unknown }
+  return typeof code === 'string' && code.startsWith('ERR_') ? new SkewGuardError(code as ErrorCode, err.message) : err
 }
