@@ -394,6 +394,15 @@ const TRIGGERS = {
       }),
     },
   ],
+  'unknown-key': [
+    {
+      label: 'guard',
+      run: () => quiet(async () => {
+        const payload = new native.Keyring({ current: KEY_16 }).sealSync(INLINE_ACTION, '0:[]\n')
+        return verdict(await guardOver(new native.Keyring({ current: KEY }))(await actionCall(INLINE_ACTION, { payload }), undefined))
+      }),
+    },
+  ],
   reload: [{ label: 'guard', run: () => quiet(async () => verdict(await guardOver(false)(await actionCall(INLINE_ACTION, { build: 'build-1' }), undefined))) }],
   'exit 0': [{ label: 'keygen', run: () => runCli(['keygen']) }],
   'exit 1': [{ label: 'check a hex key', run: () => runCli(['check', '--key', '0f'.repeat(32)]) }],

@@ -25,7 +25,7 @@ function buildDir({ key, manifest = true }) {
 }
 
 /** Runs register() in a fresh module instance and captures console output. */
-async function registerWith(env, { capture = true } = {}) {
+async function registerWith(env, { capture = true, options } = {}) {
   for (const k of Object.keys(require.cache)) if (k.includes(`${path.sep}dist${path.sep}`) && !k.includes('core')) delete require.cache[k]
   delete globalThis[Symbol.for('next-skew-guard.state')]
   const saved = { ...process.env }
@@ -36,7 +36,7 @@ async function registerWith(env, { capture = true } = {}) {
   if (capture) for (const level of Object.keys(originals)) console[level] = (...args) => logs.push(`${level}: ${args.join(' ')}`)
   try {
     const mod = require('../dist/instrumentation/index.js')
-    const report = await mod.register()
+    const report = await mod.register(options)
     return { mod, report, logs }
   } finally {
     process.env = saved
@@ -93,13 +93,27 @@ test('register() is a no-op on the Edge runtime', async () => {
   assert.equal(report, undefined)
 })
 
-test("Next.js's own \"Failed to find Server Action\" log lines are counted as skew", async () => {
+test('register() leaves the console alone by default (other tools hook it too)', async () => {
   const key = generateKey()
+  const before = { warn: console.warn, error: console.error }
+  await registerWith({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: key, __SKEW_GUARD_DIST_DIR: buildDir({ key }), NEXT_RUNTIME: 'nodejs' }, { capture: false })
+  assert.equal(console.warn, before.warn)
+  assert.equal(console.error, before.error)
+  const { mod } = await registerWith({ NEXT_RUNTIME: 'nodejs' })
+  await assert.rejects(mod.register({ countNextlogs: true }), { code: 'ERR_UNKNOWN_OPTION', message: /Valid options: countNextLogs/ })
+  await assert.rejects(mod.register({ countNextLogs: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE' })
+  await assert.rejects(mod.register('yes'), { code: 'ERR_INVALID_ARG_TYPE' })
+})
+
+test("register({ countNextLogs: true }) counts Next.js's own \"Failed to find Server Action\" log lines as skew", async () => {
+  const key = generateKey()
+  const before = { warn: console.warn, error: console.error }
   // Without capturing: the patch register() installs on console must stay in place.
   const { mod } = await registerWith(
     { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: key, __SKEW_GUARD_DIST_DIR: buildDir({ key }), NEXT_RUNTIME: 'nodejs' },
-    { capture: false },
+    { capture: false, options: { countNextLogs: true } },
   )
+  test.after(() => Object.assign(console, before))
   const events = []
   const off = mod.onSkew((e) => events.push(e))
   // 15.x prints an Error through console.warn; 14/16 print text through console.error.

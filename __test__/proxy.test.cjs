@@ -141,6 +141,9 @@ test('closure payloads: previous key → 409 refresh; unknown key → passed and
   assert.ok(passed(current))
   const foreign = await guard(await actionCall(INLINE_ACTION, { payload: sealedWith(FOREIGN_KEY) }))
   assert.ok(passed(foreign), 'Next.js itself rejects it; the guard only records')
+  // …and marks the answer, so the page can tell this 500 from any other and recover.
+  assert.equal(foreign.headers.get('x-skew-guard'), 'unknown-key')
+  assert.equal(current.headers.get('x-skew-guard'), null)
   assert.deepEqual(getSkewStats().byKind, {
     'unknown-action': 0,
     'stale-build': 0,
@@ -169,6 +172,83 @@ test('no-JS form posts: unknown IDs get an HTML 409; closures are found through 
   )
   assert.equal(rotated.status, 409)
   assert.equal(rotated.headers.get('x-skew-guard'), 'key-rotated')
+})
+
+test('a no-JS form with two actions (form action + button formAction): the last one is the call, as in React', async () => {
+  const guard = skewGuard({ keyring })
+  const unknown = '$ACTION_ID_' + '40' + 'e'.repeat(40)
+  const known = '$ACTION_ID_' + MODULE_ACTION
+  const form = (fields) => {
+    const data = new FormData()
+    for (const [k, v] of fields) data.append(k, v)
+    return withLength(new Request('http://127.0.0.1/', { method: 'POST', headers: { accept: 'text/html' }, body: data }))
+  }
+  assert.ok(passed(await guard(await form([[unknown, ''], [known, ''], ['note', 'hi']]))), 'the known action runs')
+  assert.equal((await guard(await form([[known, ''], [unknown, ''], ['note', 'hi']]))).status, 409, 'the unknown one would run')
+  // The button's closure comes last: its payload is the one checked.
+  const rotatedPayload = new Keyring({ current: OLD_KEY }).sealSync(INLINE_ACTION, '0:["x"]\n')
+  const closure = [
+    ['$ACTION_REF_1', ''],
+    ['$ACTION_1:0', JSON.stringify({ id: INLINE_ACTION, bound: '$@1' })],
+    ['$ACTION_1:1', '["$@2"]'],
+    ['$ACTION_1:2', JSON.stringify(rotatedPayload)],
+  ]
+  assert.equal((await guard(await form([[known, ''], ...closure]))).headers.get('x-skew-guard'), 'key-rotated')
+  assert.ok(passed(await guard(await form([...closure, [known, '']]))))
+})
+
+test('the health endpoint also answers at <path>/ (trailingSlash: true redirects the poll there)', async () => {
+  const guard = skewGuard({ keyring })
+  const res = await guard(new Request('http://127.0.0.1/api/health/'))
+  assert.equal(res.status, 200)
+  assert.deepEqual(await res.json(), { status: 'ok', buildId: 'build-v2', deploymentId: null })
+  assert.ok(passed(await guard(new Request('http://127.0.0.1/api/healthz'))))
+})
+
+test('deploymentCookie: documents (and only documents) get the deployment pin', async () => {
+  const doc = (url = 'http://127.0.0.1/page', headers = { 'sec-fetch-dest': 'document' }, method = 'GET') => new Request(url, { method, headers })
+  const on = skewGuard({ keyring, deploymentId: 'dpl_v2', deploymentCookie: true })
+  assert.equal((await on(doc())).headers.get('set-cookie'), '__vdpl=dpl_v2; Path=/; HttpOnly; SameSite=Lax')
+  assert.match((await on(doc('https://example.com/page'))).headers.get('set-cookie'), /; Secure$/)
+  assert.equal((await on(doc('http://127.0.0.1/_next/static/chunks/a.js', { 'sec-fetch-dest': 'script' }))).headers.get('set-cookie'), null)
+  assert.equal((await on(doc('http://127.0.0.1/page', { 'sec-fetch-dest': 'empty', rsc: '1' }))).headers.get('set-cookie'), null)
+  assert.equal((await on(await actionCall(MODULE_ACTION))).headers.get('set-cookie'), null)
+  assert.equal((await skewGuard({ keyring, deploymentId: 'dpl_v2' })(doc())).headers.get('set-cookie'), null, 'off by default')
+  assert.equal((await skewGuard({ keyring, deploymentCookie: true })(doc())).headers.get('set-cookie'), null, 'no deployment ID, no pin')
+  assert.throws(() => skewGuard({ deploymentCookie: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE' })
+})
+
+test('skew is logged: one line per kind a minute with a count, IDs only; log: false silences it', async () => {
+  const lines = []
+  const warn = console.warn
+  console.warn = (...args) => lines.push(args.join(' '))
+  const realNow = Date.now
+  let now = realNow()
+  Date.now = () => now
+  try {
+    const guard = skewGuard({ keyring })
+    const unknownId = '40' + 'c'.repeat(40)
+    for (let i = 0; i < 5; i++) await guard(actionCall(unknownId, { clientBuild: 'build-v1' }))
+    assert.equal(lines.length, 1)
+    assert.match(lines[0], /^\[next-skew-guard\] unknown-action: .*\(action 40c{40}, page build build-v1, server build build-v2\)$/)
+    now += 61_000
+    await guard(actionCall(unknownId))
+    assert.equal(lines.length, 2)
+    assert.match(lines[1], /\(4 more since the last line\)$/)
+    await guard(await actionCall(INLINE_ACTION, { payload: new Keyring({ current: FOREIGN_KEY }).sealSync(INLINE_ACTION, '0:[]\n') }))
+    assert.equal(lines.length, 3)
+    assert.match(lines[2], /^\[next-skew-guard\] unknown-key: /)
+    for (const line of lines) for (const key of [KEY, OLD_KEY, FOREIGN_KEY]) assert.ok(!line.includes(key))
+    resetSkewState()
+    skewGuard({ keyring, log: false })
+    now += 61_000
+    await guard(actionCall(unknownId))
+    assert.equal(lines.length, 3, 'silenced')
+    assert.equal(getSkewStats().byKind['unknown-action'], 1, 'still counted')
+  } finally {
+    console.warn = warn
+    Date.now = realNow
+  }
 })
 
 test('bodies it cannot or should not read pass through untouched', async () => {

@@ -3,10 +3,24 @@
  * from your `instrumentation.ts`.
  *
  * `register()` (Node runtime; a no-op on Edge) checks the runtime key, compares
- * it with the key the build used, loads the action manifest and starts counting
- * Next.js's "Failed to find Server Action" reports (Next.js only logs those).
+ * it with the key the build used and loads the action manifest. It leaves the
+ * console alone: `register({ countNextLogs: true })` also counts Next.js's own
+ * "Failed to find Server Action" reports (Next.js only logs those), by wrapping
+ * `console.warn` / `console.error`, which only apps without the proxy guard need.
  * `onRequestError` (Next.js 15+) turns closure decrypt failures into
  * `key-mismatch` skew events.
+ *
+ * @example
+ * // instrumentation.ts, next to another tool's setup (Sentry, OpenTelemetry, …)
+ * import { register as registerSkewGuard, onRequestError as skewGuardOnRequestError } from 'next-skew-guard/instrumentation'
+ * export async function register() {
+ *   await registerSkewGuard()
+ *   // … your own register code
+ * }
+ * export function onRequestError(...args: Parameters<typeof skewGuardOnRequestError>) {
+ *   skewGuardOnRequestError(...args)
+ *   // … your own error reporting
+ * }
  */
 
 import { ENV_PREVIOUS_KEYS, keyCheckValue, Keyring } from '../core'
@@ -85,9 +99,36 @@ function currentKeyCheckValue(): string | null {
   }
 }
 
-/** Runs the startup checks. Safe to call more than once (later calls return the first report). */
-export async function register(): Promise<RegisterReport | undefined> {
+/** Options of {@link register}. */
+export interface RegisterOptions {
+  /**
+   * Also count Next.js's own "Failed to find Server Action" log lines as `unknown-action` events,
+   * by wrapping `console.warn` and `console.error` for the process. Default false: the proxy
+   * guard counts (and answers) those requests itself, and replacing the console is a step an
+   * app must choose, because it interferes with other tools that hook the console.
+   */
+  countNextLogs?: boolean
+}
+
+/**
+ * Runs the startup checks. Next.js calls it without arguments; call it yourself from your own
+ * `register` to combine it with other tools or to pass options. Safe to call more than once
+ * (later calls return the first report; `countNextLogs: true` takes effect on any call).
+ */
+export async function register(options?: RegisterOptions): Promise<RegisterReport | undefined> {
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+    throw Object.assign(new TypeError('register expects an options object such as { countNextLogs: true }, or nothing.'), { code: 'ERR_INVALID_ARG_TYPE' })
+  }
+  for (const key of Object.keys(options ?? {})) {
+    if (key !== 'countNextLogs') {
+      throw Object.assign(new TypeError(`Unknown register option "${key}". Valid options: countNextLogs.`), { code: 'ERR_UNKNOWN_OPTION' })
+    }
+  }
+  if (options?.countNextLogs !== undefined && typeof options.countNextLogs !== 'boolean') {
+    throw Object.assign(new TypeError('register option countNextLogs must be a boolean.'), { code: 'ERR_INVALID_ARG_TYPE' })
+  }
   if (process.env.NEXT_RUNTIME === 'edge') return undefined
+  if (options?.countNextLogs) watchNotFoundLogs(readBuildId())
   if (registered) return registered
   const problems: string[] = []
   const major = nextMajor()
@@ -138,7 +179,6 @@ export async function register(): Promise<RegisterReport | undefined> {
         'the runtime key, so closure actions fail across servers and deploys. Set the same key at build time and at runtime.',
     )
   }
-  watchNotFoundLogs(buildId)
   enablePrometheus()
   // Standalone server.js never runs next.config: hand Edge middleware its action IDs and keyring here.
   if (isProduction()) publishForEdge()

@@ -8,14 +8,16 @@ import { NextResponse } from 'next/server'
 
 // Types only: this module also runs on Edge, where build-info's `node:fs` does not exist.
 import type { ActionEntry, ActionManifest } from '../server/build-info'
-import { recordConfigError, recordSkew, type SkewKind } from '../server/events'
+import { recordConfigError, recordSkew, setSkewLogging, type SkewKind } from '../server/events'
 import {
   ACTION_ID_PATTERN,
   BUILD_ID_HEADER,
   CLIENT_BUILD_HEADER,
   DEFAULT_HEALTH_PATH,
+  DEPLOYMENT_COOKIE,
   GUARD_HEADER,
   NOT_FOUND_HEADER,
+  REFUSAL_TEXT,
   REFUSED_STATUS,
   type GuardVerdict,
   type HealthBody,
@@ -43,11 +45,24 @@ export interface SkewGuardOptions<R extends Request = Request, E = unknown> {
   keyring?: GuardKeyring | false
   /** The server's build identity; default from the build (`SKEW_GUARD_BUILD_ID` / `.next/BUILD_ID`). */
   buildId?: string
-  /** Deployment ID to report on the health endpoint. Default `NEXT_DEPLOYMENT_ID`. */
+  /** Deployment ID to report on the health endpoint and in the deployment cookie. Default `NEXT_DEPLOYMENT_ID` (set by `withSkewGuard`). */
   deploymentId?: string
+  /**
+   * Set `__vdpl=<deploymentId>` (HttpOnly, SameSite=Lax) on document responses, so a version-routing
+   * proxy can send the page's no-JS form posts back to the deployment that served it. Only GET
+   * requests for a document (`Sec-Fetch-Dest: document`) get it: assets and data requests never
+   * overwrite the pin. Off by default, because any `Set-Cookie` makes documents uncacheable for
+   * CDNs; also on when `SKEW_GUARD_DEPLOYMENT_COOKIE=1` at runtime.
+   */
+  deploymentCookie?: boolean
+  /**
+   * Log one line per kind of skew the guard sees (at most one per kind a minute, with a count).
+   * Default true; `false` (or `SKEW_GUARD_LOG=off`) silences them. Counters and `onSkew` are unaffected.
+   */
+  log?: boolean
 }
 
-const OPTION_KEYS = ['next', 'healthPath', 'policy', 'maxBodyBytes', 'keyring', 'buildId', 'deploymentId']
+const OPTION_KEYS = ['next', 'healthPath', 'policy', 'maxBodyBytes', 'keyring', 'buildId', 'deploymentId', 'deploymentCookie', 'log']
 const DEFAULT_MAX_BODY = 1024 * 1024
 const MAX_CLIENT_BUILD_ID = 1024
 
@@ -98,6 +113,11 @@ function validate(options: unknown): SkewGuardOptions {
       throw optionError(`skewGuard option ${key} must be a string.`, 'ERR_INVALID_ARG_TYPE')
     }
   }
+  for (const key of ['deploymentCookie', 'log'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'boolean') {
+      throw optionError(`skewGuard option ${key} must be a boolean.`, 'ERR_INVALID_ARG_TYPE')
+    }
+  }
   return o
 }
 
@@ -136,23 +156,24 @@ function payloadOfCall(form: FormData): string | undefined {
   return typeof payload === 'string' ? payload : undefined
 }
 
-/** No-JS post: `$ACTION_ID_<id>`, or `$ACTION_REF_n` with rows `$ACTION_n:k` leading to the payload. */
+/**
+ * No-JS post: `$ACTION_ID_<id>`, or `$ACTION_REF_n` with rows `$ACTION_n:k` leading to the payload.
+ * A form can carry two (`<form action={a}>` with `<button formAction={b}>`); React runs the last
+ * one in the body, so that is the call to check.
+ */
 function callOfForm(form: FormData): ActionCall | undefined {
-  for (const name of form.keys()) {
-    const plain = /^\$ACTION_ID_([0-9a-f]+)$/.exec(name)
-    if (plain) return { id: plain[1], form: true, payload: async () => undefined }
-    const ref = /^\$ACTION_REF_(\d+)$/.exec(name)
-    if (!ref) continue
-    const prefix = `$ACTION_${ref[1]}:`
-    const row0 = parseJson(form.get(`${prefix}0`)) as { id?: unknown; bound?: unknown } | undefined
-    if (typeof row0?.id !== 'string') return undefined
-    const boundField = rowRef(row0.bound)
-    const bound = boundField === undefined ? undefined : parseJson(form.get(prefix + boundField))
-    const payloadField = Array.isArray(bound) ? rowRef(bound[0]) : undefined
-    const payload = payloadField === undefined ? undefined : parseJson(form.get(prefix + payloadField))
-    return { id: row0.id, form: true, payload: async () => (typeof payload === 'string' ? payload : undefined) }
-  }
-  return undefined
+  let last: string | undefined
+  for (const name of form.keys()) if (/^\$ACTION_(ID_[0-9a-f]+|REF_\d+)$/.test(name)) last = name
+  if (last === undefined) return undefined
+  if (last.startsWith('$ACTION_ID_')) return { id: last.slice('$ACTION_ID_'.length), form: true, payload: async () => undefined }
+  const prefix = `$ACTION_${last.slice('$ACTION_REF_'.length)}:`
+  const row0 = parseJson(form.get(`${prefix}0`)) as { id?: unknown; bound?: unknown } | undefined
+  if (typeof row0?.id !== 'string') return undefined
+  const boundField = rowRef(row0.bound)
+  const bound = boundField === undefined ? undefined : parseJson(form.get(prefix + boundField))
+  const payloadField = Array.isArray(bound) ? rowRef(bound[0]) : undefined
+  const payload = payloadField === undefined ? undefined : parseJson(form.get(prefix + payloadField))
+  return { id: row0.id, form: true, payload: async () => (typeof payload === 'string' ? payload : undefined) }
 }
 
 async function readForm(request: Request, maxBodyBytes: number): Promise<FormData | undefined> {
@@ -186,13 +207,15 @@ async function findAction(request: Request, maxBodyBytes: number): Promise<Actio
   return form ? callOfForm(form) : undefined
 }
 
-const MESSAGES: Record<Exclude<GuardVerdict, 'reload'>, string> = {
+type Refusal = Exclude<GuardVerdict, 'reload' | 'unknown-key'>
+
+const MESSAGES: Record<Refusal, string> = {
   'unknown-action': 'This page is from an older or newer deployment: the server does not know this action.',
   'stale-build': 'This page is from another deployment; the action was not run.',
   'key-rotated': 'This page predates a key rotation; the action was not run.',
 }
 
-function refuse(verdict: Exclude<GuardVerdict, 'reload'>, call: ActionCall, buildId: string | null): Response {
+function refuse(verdict: Refusal, call: ActionCall, buildId: string | null): Response {
   const headers = new Headers({
     [NOT_FOUND_HEADER]: '1',
     [GUARD_HEADER]: verdict,
@@ -210,7 +233,7 @@ function refuse(verdict: Exclude<GuardVerdict, 'reload'>, call: ActionCall, buil
   // The not-found header decides what Next.js 15.4.1+ clients throw; the text is for people
   // reading the network panel and for clients older than that header.
   headers.set('content-type', 'text/plain')
-  return new Response(`Server Action unavailable. ${MESSAGES[verdict]} Reload the page.`, { status: REFUSED_STATUS, headers })
+  return new Response(`${REFUSAL_TEXT} ${MESSAGES[verdict]} Reload the page.`, { status: REFUSED_STATUS, headers })
 }
 
 function health(buildId: string | null, deploymentId: string | null, method: string): Response {
@@ -231,6 +254,22 @@ export function createSkewGuard(runtime: GuardRuntime) {
     const maxBodyBytes = o.maxBodyBytes ?? DEFAULT_MAX_BODY
     let keyring: GuardKeyring | null | undefined = o.keyring === false ? null : o.keyring
     const buildId = () => o.buildId ?? runtime.readBuildId()
+    // Next.js inlines an unset NEXT_DEPLOYMENT_ID as `false`: only a non-empty string counts.
+    const deploymentId = (): string | null => {
+      const id = o.deploymentId ?? process.env.NEXT_DEPLOYMENT_ID
+      return typeof id === 'string' && id ? id : null
+    }
+    if (o.log === false) setSkewLogging(false)
+
+    /** The deployment pin for a document response, or null. */
+    function cookieFor(request: Request): string | null {
+      const wanted = o.deploymentCookie ?? process.env.SKEW_GUARD_DEPLOYMENT_COOKIE === '1'
+      if (!wanted || request.method !== 'GET' || request.headers.get('sec-fetch-dest') !== 'document') return null
+      const id = deploymentId()
+      if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) return null
+      const secure = new URL(request.url).protocol === 'https:' || request.headers.get('x-forwarded-proto') === 'https'
+      return `${DEPLOYMENT_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`
+    }
 
     async function check(call: ActionCall, request: Request, serverBuildId: string | null): Promise<GuardVerdict | null> {
       // An over-long (attacker-made) identity is no identity: unknown, never an error.
@@ -265,8 +304,11 @@ export function createSkewGuard(runtime: GuardRuntime) {
             event('key-rotated')
             return 'key-rotated'
           }
-          // Not ours to refuse: Next.js rejects it; we record the possible tampering.
+          // Not ours to refuse: Next.js rejects it. A key this server never had is what a page
+          // sealed before the key changed carries (or a forgery): mark Next.js's answer so the page
+          // can recover. A payload for another action is no page's doing: recorded, not marked.
           if (status === 'unknown-key' || status === 'wrong-action') event('unknown-key')
+          if (status === 'unknown-key') return 'unknown-key'
         }
       }
       return verdict
@@ -276,25 +318,27 @@ export function createSkewGuard(runtime: GuardRuntime) {
       const serverBuildId = buildId()
       // NextRequest's pathname leaves out basePath, which the client guard adds.
       const pathname = (request as { nextUrl?: { pathname?: string } }).nextUrl?.pathname ?? new URL(request.url).pathname
-      if (healthPath && pathname === healthPath && (request.method === 'GET' || request.method === 'HEAD')) {
-        // Next.js inlines an unset NEXT_DEPLOYMENT_ID as `false`: only a non-empty string counts.
-        const deployment = o.deploymentId ?? process.env.NEXT_DEPLOYMENT_ID
-        return health(serverBuildId, typeof deployment === 'string' && deployment ? deployment : null, request.method)
+      // With `trailingSlash: true` Next.js redirects the poll to `<path>/` before the proxy runs.
+      const isHealth = healthPath && (pathname === healthPath || pathname === `${healthPath}/`)
+      if (isHealth && (request.method === 'GET' || request.method === 'HEAD')) {
+        return health(serverBuildId, deploymentId(), request.method)
       }
       let verdict: GuardVerdict | null = null
       try {
         // Under `next dev` action IDs and builds change with every edit: no checks there.
         const call = runtime.isProduction() ? await findAction(request, maxBodyBytes) : undefined
         if (call) verdict = await check(call, request, serverBuildId)
-        if (call && verdict && verdict !== 'reload') return refuse(verdict, call, serverBuildId)
+        if (call && verdict && verdict !== 'reload' && verdict !== 'unknown-key') return refuse(verdict, call, serverBuildId)
       } catch (e) {
         // The guard's own failure must never block the app.
         recordConfigError('ERR_GUARD', `the guard failed on a request and let it through: ${(e as Error)?.message ?? e}`)
       }
       let response = (await o.next?.(request, ev)) ?? NextResponse.next()
+      const cookie = cookieFor(request)
       const stamp = (r: Response) => {
         if (serverBuildId) r.headers.set(BUILD_ID_HEADER, serverBuildId)
-        if (verdict === 'reload') r.headers.set(GUARD_HEADER, 'reload')
+        if (verdict) r.headers.set(GUARD_HEADER, verdict)
+        if (cookie) r.headers.append('set-cookie', cookie)
       }
       try {
         stamp(response)

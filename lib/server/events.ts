@@ -48,6 +48,55 @@ interface State {
   listeners: Set<Listener>
   counter?: { inc(labels: Record<string, string>): void }
   logged: Set<string>
+  /** Per kind: when its last line was logged, and how many events came since. */
+  skewLog?: Map<SkewKind, { at: number; since: number }>
+  /** `false` once an app turned the skew lines off (`skewGuard({ log: false })`). */
+  skewLogging?: boolean
+}
+
+/** At most one skew line per kind in this window; the next line says how many were left out. */
+export const SKEW_LOG_WINDOW_MS = 60_000
+
+const SKEW_LINES: Record<SkewKind, string> = {
+  'unknown-action': 'a page of another deployment called a Server Action this build does not have; refused (409), the page reloads',
+  'stale-build': 'a page of another deployment called a Server Action this build also has',
+  'key-rotated': 'a closure sealed with a previous key was refused (409), the page reloads',
+  'unknown-key': 'a closure sealed with a key this server does not hold reached Next.js, which refuses it (key changed without keeping the old one, or a forgery)',
+  'key-mismatch': 'Next.js could not decrypt the arguments of a closure (keys differ between build, servers or deploys)',
+}
+
+/** Turns the guard's skew log lines on or off for the process. */
+export function setSkewLogging(enabled: boolean): void {
+  state().skewLogging = enabled
+}
+
+/**
+ * One concise line per kind of skew, so operators see what Next.js itself would have logged: at
+ * most one per kind a minute, with the count of those left out. IDs only, never keys or payloads.
+ */
+function logSkew(s: State, event: SkewEvent): void {
+  const env = typeof process === 'object' && process !== null ? process.env?.SKEW_GUARD_LOG : undefined
+  if (s.skewLogging === false || (env !== undefined && /^(off|0|false|silent)$/i.test(env))) return
+  const log = (s.skewLog ??= new Map())
+  const entry = log.get(event.kind)
+  if (entry && event.at - entry.at < SKEW_LOG_WINDOW_MS && event.at >= entry.at) {
+    entry.since++
+    return
+  }
+  const more = entry && entry.since > 0 ? ` (${entry.since} more since the last line)` : ''
+  log.set(event.kind, { at: event.at, since: 0 })
+  const ids = [
+    event.actionId ? `action ${event.actionId}` : null,
+    event.clientBuildId ? `page build ${event.clientBuildId}` : null,
+    `server build ${event.serverBuildId ?? 'unknown'}`,
+  ]
+    .filter(Boolean)
+    .join(', ')
+  try {
+    console.warn(`[next-skew-guard] ${event.kind}: ${SKEW_LINES[event.kind]} (${ids})${more}`)
+  } catch {
+    // A broken console must not break a request.
+  }
 }
 
 const KEY = Symbol.for('next-skew-guard.state')
@@ -78,6 +127,7 @@ export function recordSkew(event: Omit<SkewEvent, 'type' | 'at'> & { at?: number
   s.stats.byKind[full.kind]++
   s.stats.last = full
   s.counter?.inc({ kind: full.kind })
+  logSkew(s, full)
   for (const listener of s.listeners) {
     try {
       listener(full)
@@ -126,4 +176,6 @@ export function resetSkewState(): void {
   s.stats = emptyStats()
   s.listeners.clear()
   s.logged.clear()
+  s.skewLog = undefined
+  s.skewLogging = undefined
 }

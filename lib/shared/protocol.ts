@@ -24,11 +24,24 @@ export const ACTION_ID_PATTERN = /^[0-9a-f]{40}(?:[0-9a-f]{2})?$/
  * - `stale-build`: policy `'reject'` refused a call from another build; the action did not run.
  * - `key-rotated`: the closure arguments were sealed with a previous key; the action did not run.
  * - `reload`: policy `'reload-after'`: the action ran, but the page is from another build and should reload.
+ * - `unknown-key`: the guard let the call through, but its closure arguments were sealed with a key
+ *   this server does not hold, so Next.js will refuse them (a 500): the action did not run, and a
+ *   reload gets the page freshly sealed. Only a 5xx answer carrying this mark is skew.
  */
-export type GuardVerdict = 'unknown-action' | 'stale-build' | 'key-rotated' | 'reload'
+export type GuardVerdict = 'unknown-action' | 'stale-build' | 'key-rotated' | 'reload' | 'unknown-key'
 
 /** Verdicts after which the action did not run. */
 export const REFUSED_VERDICTS: readonly GuardVerdict[] = ['unknown-action', 'stale-build', 'key-rotated']
+
+/**
+ * Start of the body of every refusal the guard sends to a JS call. Next.js 15+ turns an exact
+ * `text/plain` error body into the rejection's message, so a client can still tell the guard's
+ * refusal apart when a proxy dropped the guard's headers.
+ */
+export const REFUSAL_TEXT = 'Server Action unavailable.'
+
+/** Cookie naming the deployment a document came from, for proxies that route no-JS form posts by it. */
+export const DEPLOYMENT_COOKIE = '__vdpl'
 
 /** HTTP status of a refused Server Action (Next.js 16.4's own status for a stale action). */
 export const REFUSED_STATUS = 409
