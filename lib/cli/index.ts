@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util'
 import { ENV_KEY, checkKey, generateKey } from '../core'
 import { DiffUsageError, ManifestError, diffBuilds, formatAction } from './diff'
 import { DoctorUsageError, doctor } from './doctor'
+import { runDeployments } from './deployments'
 
 /** Exit codes, documented in the README. */
 export const EXIT = { ok: 0, problem: 1, usage: 2 } as const
@@ -31,6 +32,7 @@ Commands:
   check     Validate the key in the environment (or --key) and print its check value
   doctor    Check an app and its build for everything skew protection needs
   diff      Compare the Server Action IDs of two builds
+  deployments  Keep old deployments reachable: registry and proxy config (nginx, Caddy, Traefik, HAProxy)
 
 Options:
   -h, --help     Show help (also: next-skew-guard <command> --help)
@@ -260,6 +262,8 @@ export function main(argv: string[], io: Partial<Io> = {}): number {
         return runDoctor(rest, full)
       case 'diff':
         return runDiff(rest, full)
+      case 'deployments':
+        return runDeployments(rest, full)
       case undefined:
       case '-h':
       case '--help':
@@ -271,7 +275,7 @@ export function main(argv: string[], io: Partial<Io> = {}): number {
         full.out(version())
         return EXIT.ok
       default:
-        throw new UsageError(`Unknown command ${shown(command)}. Commands: keygen, check, doctor, diff.`)
+        throw new UsageError(`Unknown command ${shown(command)}. Commands: keygen, check, doctor, diff, deployments.`)
     }
   } catch (e) {
     if (!(e instanceof UsageError)) throw e
