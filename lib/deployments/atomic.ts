@@ -52,6 +52,31 @@ export function writeFileAtomic(file: string, content: string, mode = 0o644): vo
   fsyncDir(path.dirname(file))
 }
 
+/**
+ * Removes temporary files {@link writeFileAtomic} left next to `file` when a writer was killed
+ * mid-write (their PID is gone). Never touches a temp file of a live process.
+ */
+export function removeStaleTemps(file: string): void {
+  const dir = path.dirname(file)
+  const prefix = `.${path.basename(file)}.`
+  let names: string[]
+  try {
+    names = fs.readdirSync(dir)
+  } catch {
+    return
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue
+    const pid = Number(name.slice(prefix.length).split('.')[0])
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue
+    try {
+      process.kill(pid, 0)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') fs.rmSync(path.join(dir, name), { force: true })
+    }
+  }
+}
+
 /** Flushes a directory entry (the rename) to disk; best effort where the platform cannot. */
 export function fsyncDir(dir: string): void {
   let fd: number | undefined

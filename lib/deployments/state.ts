@@ -23,7 +23,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 
-import { writeFileAtomic } from './atomic'
+import { removeStaleTemps, writeFileAtomic } from './atomic'
 import { DeploymentError, quote } from './errors'
 import { DEPLOYMENT_ID_PATTERN, DEPLOYMENT_ID_RULE, parseUpstream, validateActionId } from './ids'
 
@@ -264,4 +264,6 @@ export function writeStateFile(file: string, state: RegistryState): void {
   parseState(text, file)
   fs.mkdirSync(path.dirname(file), { recursive: true })
   writeFileAtomic(file, text)
+  // Writers are serialised by the lock: whatever a killed one left behind can go.
+  removeStaleTemps(file)
 }
