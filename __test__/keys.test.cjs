@@ -1,8 +1,11 @@
 // Keys: generation, Next.js-exact parsing with precise reasons, advisory
-// checks and check values, identical on every backend.
+// checks and check values, identical on every backend; the messages of keys,
+// keyrings and payloads written once, in the table both backends read.
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const crypto = require('node:crypto')
+const fs = require('node:fs')
+const path = require('node:path')
 const { backends, rejectsWithCode } = require('./backends.cjs')
 
 const K32 = '7ZJGtsmJYQnc0T9Q4tVWQf2DnUOU9nYjwfxKDnm3rNk='
@@ -150,6 +153,31 @@ test('both backends agree on findings for a corpus of odd keys', () => {
       assert.deepEqual(got, expected, `${other.name} ${JSON.stringify(key)}`)
     }
   }
+})
+
+test('each message is written once: lib/core/rules.json, read by the Rust core and the JS backend alike', () => {
+  const rules = require('../lib/core/rules.json')
+  const sources = (dir, ext) =>
+    fs.readdirSync(dir).filter((f) => f.endsWith(ext)).map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n')
+  // Long strings joined again, as they read: Rust `\` line continuations, JS `' +` concatenations.
+  const rust = sources(path.join(__dirname, '..', 'src'), '.rs').replace(/\\\n\s*/g, '')
+  const js = sources(path.join(__dirname, '..', 'lib', 'core'), '.ts').replace(/['"`]\s*\+\s*\n\s*['"`]/g, '')
+  const texts = [...Object.entries(rules.messages), ...Object.entries(rules.fragments)]
+  for (const [name, template] of texts) {
+    if (name in rules.messages) {
+      assert.match(rust, new RegExp(`message!\\(\\s*${name}\\b`), `src/ does not use the message ${name}`)
+      assert.match(js, new RegExp(`message\\('${name}'`), `lib/core/ does not use the message ${name}`)
+    }
+    // No second copy of the wording: no run of it between slots appears in either language's sources.
+    for (const run of template.split(/\{\w+\}/).filter((r) => r.length >= 40)) {
+      assert.ok(!rust.includes(run), `src/ holds a copy of ${name}: ${JSON.stringify(run)}`)
+      assert.ok(!js.includes(run), `lib/core/ holds a copy of ${name}: ${JSON.stringify(run)}`)
+    }
+  }
+  // A slot left without a value is a defect, never an "undefined" shown to a user.
+  const { message } = require('../dist/core/rules.js')
+  assert.throws(() => message('keyLength'), /needs a value for \{bytes\}/)
+  assert.match(message('keyLength', { bytes: 20 }), /^The encryption key decodes to 20 bytes; .* Generate a valid key/)
 })
 
 function atobLength(key) {

@@ -29,10 +29,10 @@ export declare class NativeKeyring {
   /** The payload length cap in characters. */
   get maxPayloadBytes(): number
   /**
-   * Classifies a payload string. Returns a compact verdict code:
-   * `0..=15` authentic under key n (0 = current), `16..=31` authentic under
-   * key n-16 but for another action, `32` unknown key, `33` too large,
-   * `34` not base64, `35` too short.
+   * Classifies a payload string. Returns a compact verdict code (the
+   * `verdicts` of `lib/core/rules.json`): `0..=15` authentic under key n
+   * (0 = current), `16..=31` authentic under key n-16 but for another
+   * action, `32` unknown key, `33` too large, `34` not base64, `35` too short.
    *
    * The hot path: short strings are copied onto the stack, with no heap
    * allocation.

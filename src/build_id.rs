@@ -3,10 +3,11 @@
 use subtle::ConstantTimeEq;
 
 use crate::errors::{Code, GuardError, GuardResult};
+use crate::rules::{self, message};
 
 /// Longest build ID accepted, in bytes. Real ones (`BUILD_ID`, git SHAs,
 /// deployment IDs) are far shorter; the cap bounds work on header input.
-pub const MAX_BUILD_ID_LEN: usize = 1024;
+pub const MAX_BUILD_ID_LEN: usize = rules::MAX_BUILD_ID_BYTES;
 
 /// How a client's build identity relates to the server's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,14 +24,8 @@ pub enum BuildIdMatch {
 pub fn compare(client: Option<&[u8]>, server: Option<&[u8]>) -> GuardResult<BuildIdMatch> {
   for id in [client, server].into_iter().flatten() {
     if id.len() > MAX_BUILD_ID_LEN {
-      return Err(GuardError::new(
-        Code::BuildIdTooLong,
-        format!(
-          "A build ID is {} bytes long; build IDs longer than {MAX_BUILD_ID_LEN} bytes are refused. Use a \
-           short identifier such as a commit SHA.",
-          id.len()
-        ),
-      ));
+      let message = message!(buildIdTooLong, bytes = id.len(), limit = MAX_BUILD_ID_LEN);
+      return Err(GuardError::new(Code::BuildIdTooLong, message));
     }
   }
   Ok(match (client, server) {
@@ -49,10 +44,7 @@ fn timestamp(name: &str, value: f64) -> GuardResult<f64> {
   if value.is_finite() && value >= 0.0 {
     Ok(value)
   } else {
-    Err(GuardError::new(
-      Code::InvalidArgValue,
-      format!("{name} must be a finite, non-negative number of milliseconds; got {value}."),
-    ))
+    Err(GuardError::new(Code::InvalidArgValue, message!(timestamp, name = name, value = value)))
   }
 }
 

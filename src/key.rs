@@ -13,10 +13,11 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::atob::{self, CANONICAL};
 use crate::errors::{Code, GuardError, GuardResult};
 use crate::random::fill_random;
+use crate::rules::{self, message};
 use base64::Engine;
 
 /// Key lengths AES (and so Next.js) accepts, in bytes.
-pub const VALID_KEY_LENGTHS: [usize; 3] = [16, 24, 32];
+pub const VALID_KEY_LENGTHS: [usize; 3] = rules::KEY_LENGTHS;
 
 /// Keys that are public: published in documentation, tutorials, vendor
 /// images, bug reports or test vectors (this project's included). Anyone can
@@ -86,17 +87,12 @@ fn is_whitespace_char(c: char) -> bool {
 /// Why `atob` rejects a key, in words. Positions count characters (Unicode
 /// scalar values), as a person (and the JS backend) counts them.
 fn not_base64_reason(key: &str) -> String {
-  for (i, c) in key.chars().enumerate() {
+  for (position, c) in key.chars().enumerate() {
     if !(is_base64_char(c) || c == '=' || is_whitespace_char(c)) {
       let shown =
         if c.is_ascii_graphic() { format!("'{c}' (U+{:04X})", c as u32) } else { format!("U+{:04X}", c as u32) };
-      let name = match c {
-        '\u{feff}' => " (a byte-order mark, often from a file saved by a Windows editor)",
-        '\u{a0}' => " (a non-breaking space, often pasted from a web page)",
-        '\u{b}' => " (a vertical tab)",
-        _ => "",
-      };
-      return format!("{shown}{name} at position {i} is outside the base64 alphabet (A-Z a-z 0-9 + / and trailing =)");
+      let name = rules::CHAR_NAMES.iter().find(|(named, _)| *named == c).map_or("", |(_, name)| name);
+      return message!(notBase64Char, shown = shown, name = name, position = position);
     }
   }
   // Walks the key instead of collecting its characters, so no unwiped copy
@@ -105,23 +101,20 @@ fn not_base64_reason(key: &str) -> String {
   let total = compact().count();
   let trailing_padding = compact().fold(0, |n, (_, c)| if c == '=' { n + 1 } else { 0 });
   let data_len = total - trailing_padding;
-  if let Some((i, _)) = compact().take(data_len).find(|(_, c)| *c == '=') {
-    return format!("'=' at position {i} is padding in the middle of the key");
+  if let Some((position, _)) = compact().take(data_len).find(|(_, c)| *c == '=') {
+    return message!(notBase64InnerPadding, position = position);
   }
   if data_len % 4 == 1 {
-    return format!(
-      "{data_len} characters (without whitespace and padding) is a length no base64 string has; the key was \
-       probably cut off or has extra characters"
-    );
+    return message!(notBase64Length, length = data_len);
   }
-  format!("its '=' padding does not fit its length ({total} characters without whitespace)")
+  message!(notBase64Padding, length = total)
 }
 
 /// Words and marks that documentation placeholders are made of
 /// (`your-generated-key`, `<base64-key>`, `kP...base64...`).
 /// Compares in place rather than lowercasing a copy of the key.
 fn looks_like_placeholder(compact: &str) -> bool {
-  ["your", "<", ">", "...", "change", "replace", "generate", "example", "placeholder", "secret", "base64", "xxxx"]
+  rules::PLACEHOLDER_WORDS
     .iter()
     .any(|w| compact.as_bytes().windows(w.len()).any(|part| part.eq_ignore_ascii_case(w.as_bytes())))
 }
@@ -130,77 +123,37 @@ fn is_hex(s: &str) -> bool {
   !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-const GENERATE_HINT: &str = "Generate a valid key with `npx next-skew-guard keygen` (or `openssl rand -base64 32`).";
-
 /// Parses a key the way Next.js does, rejecting what Next.js would reject,
 /// with a reason a person can act on. Never includes the key in the message.
 pub fn parse_key(key: &str) -> GuardResult<ParsedKey> {
   let compact = without_whitespace(key);
   if compact.is_empty() {
-    return Err(GuardError::new(
-      Code::KeyEmpty,
-      format!("The encryption key is empty. Set it to a base64 string of 32 random bytes. {GENERATE_HINT}"),
-    ));
+    return Err(GuardError::new(Code::KeyEmpty, message!(keyEmpty)));
   }
   if compact.contains(['"', '\'', '`']) {
-    return Err(GuardError::new(
-      Code::KeyQuoted,
-      "The encryption key contains quote characters. They became part of the value: Docker `--env-file`, \
-       Kubernetes manifests with nested quotes, and systemd `Environment=` lines keep quotes literally. \
-       Remove the quotes so the variable holds only the base64 text.",
-    ));
+    return Err(GuardError::new(Code::KeyQuoted, message!(keyQuoted)));
   }
   let looks_hex = is_hex(&compact);
   // `atob` drops whitespace first, so decoding the whitespace-free copy gives
   // the same result, without `atob` making an unwiped copy of its own.
   let decoded = atob::decode(compact.as_bytes()).map(Zeroizing::new);
   if !decoded.as_ref().is_ok_and(|b| VALID_KEY_LENGTHS.contains(&b.len())) && looks_like_placeholder(&compact) {
-    return Err(GuardError::new(
-      Code::KeyPlaceholder,
-      format!("The encryption key is a placeholder from documentation or an example file, not a key. {GENERATE_HINT}"),
-    ));
+    return Err(GuardError::new(Code::KeyPlaceholder, message!(keyPlaceholder)));
   }
   let bytes = match decoded {
     Ok(bytes) => bytes,
-    Err(_) if compact.contains(['-', '_']) => {
-      return Err(GuardError::new(
-        Code::KeyBase64Url,
-        "The encryption key uses the base64url alphabet ('-' or '_'). Next.js decodes the key with `atob`, \
-         which accepts only standard base64 ('+' and '/'), so every Server Action with closure arguments \
-         would fail with `InvalidCharacterError`. Replace '-' with '+' and '_' with '/', or generate a new \
-         key with `npx next-skew-guard keygen`.",
-      ));
-    }
+    Err(_) if compact.contains(['-', '_']) => return Err(GuardError::new(Code::KeyBase64Url, message!(keyBase64Url))),
     Err(_) => {
-      return Err(GuardError::new(
-        Code::KeyNotBase64,
-        format!("The encryption key is not base64: {}. {GENERATE_HINT}", not_base64_reason(key)),
-      ));
+      return Err(GuardError::new(Code::KeyNotBase64, message!(keyNotBase64, reason = not_base64_reason(key))));
     }
   };
   let n = bytes.len();
   if !VALID_KEY_LENGTHS.contains(&n) {
     if looks_hex && compact.len().is_multiple_of(2) && VALID_KEY_LENGTHS.contains(&(compact.len() / 2)) {
-      return Err(GuardError::new(
-        Code::KeyHex,
-        format!(
-          "The encryption key looks like hex ({} hex characters = {} bytes), but Next.js reads it as \
-           base64, where it decodes to {n} bytes and fails with `DataError: Invalid key length`. \
-           Convert it to base64: `node -e \"console.log(Buffer.from(process.argv[1], 'hex').toString('base64'))\" <hex-key>`, \
-           or generate a base64 key with `npx next-skew-guard keygen` (`openssl rand -base64 32`, not `-hex`).",
-          compact.len(),
-          compact.len() / 2
-        ),
-      ));
+      let (chars, bytes) = (compact.len(), compact.len() / 2);
+      return Err(GuardError::new(Code::KeyHex, message!(keyHex, chars = chars, bytes = bytes, decoded = n)));
     }
-    return Err(GuardError::new(
-      Code::KeyLength,
-      format!(
-        "The encryption key decodes to {n} bytes; Next.js needs 16, 24 or 32 bytes (32 recommended) and \
-         otherwise fails every Server Action with closure arguments with `DataError: Invalid key length`. \
-         {GENERATE_HINT}"
-      ),
-    ));
+    return Err(GuardError::new(Code::KeyLength, message!(keyLength, bytes = n)));
   }
   let canonical_form = Zeroizing::new(CANONICAL.encode(&*bytes));
   let has_whitespace = compact.len() != key.len();
@@ -236,10 +189,6 @@ pub struct KeyReport {
   pub findings: Vec<Finding>,
 }
 
-const SALT_NOTE: &str = "Next.js ignores this when decrypting, but Next.js 15 and 16 also salt every \
-  Server Action ID with the key *string*, so this key and its canonical form build different action IDs. \
-  Use one exact, canonical string at build time and at runtime.";
-
 /// Checks a key: everything [`parse_key`] rejects, plus keys that are public
 /// or degenerate (errors) and forms Next.js accepts that are likely mistakes
 /// (warnings).
@@ -260,66 +209,29 @@ pub fn check_key(key: &str) -> KeyReport {
   let mut error =
     |code: Code, message: String| findings.push(Finding { severity: Severity::Error, code: code.as_str(), message });
   if is_public(parsed.bytes()) {
-    error(
-      Code::KeyPublic,
-      "The encryption key is a published example or test key: anyone can decrypt and forge Server Action \
-       closure arguments with it. Generate your own with `npx next-skew-guard keygen`."
-        .into(),
-    );
+    error(Code::KeyPublic, message!(keyPublic));
   } else if parsed.bytes().iter().all(|&b| b == parsed.bytes()[0]) {
-    error(
-      Code::KeyWeak,
-      "The encryption key has every byte the same: it is a placeholder, not a secret. Generate a random \
-       one with `npx next-skew-guard keygen`."
-        .into(),
-    );
+    error(Code::KeyWeak, message!(keyWeakRepeated));
   } else if looks_like_text(parsed.bytes()) {
-    error(
-      Code::KeyWeak,
-      "The encryption key decodes to readable text: it is a passphrase encoded as base64, not random \
-       bytes. Generate a random one with `npx next-skew-guard keygen`."
-        .into(),
-    );
+    error(Code::KeyWeak, message!(keyWeakText));
   }
   let mut warn =
     |code: &'static str, message: String| findings.push(Finding { severity: Severity::Warning, code, message });
   if parsed.has_whitespace {
-    warn(
-      "WARN_KEY_WHITESPACE",
-      format!("The encryption key contains whitespace (often a trailing newline from `echo` or a file). {SALT_NOTE}"),
-    );
+    warn("WARN_KEY_WHITESPACE", message!(warnWhitespace));
   }
   if parsed.missing_padding {
-    warn("WARN_KEY_UNPADDED", format!("The encryption key lacks its '=' padding. {SALT_NOTE}"));
+    warn("WARN_KEY_UNPADDED", message!(warnUnpadded));
   }
   if !parsed.canonical && !parsed.has_whitespace && !parsed.missing_padding {
-    warn(
-      "WARN_KEY_NONCANONICAL",
-      format!("The encryption key's last character carries stray bits that base64 decoding drops. {SALT_NOTE}"),
-    );
+    warn("WARN_KEY_NONCANONICAL", message!(warnNoncanonical));
   }
+  let (bytes, bits) = (parsed.len(), parsed.len() * 8);
   if parsed.looks_hex {
-    warn(
-      "WARN_KEY_HEX",
-      format!(
-        "The encryption key looks like hex, but Next.js reads it as base64: it is used as a {}-byte \
-         AES-{} key made only of the bytes hex digits decode to, far weaker than its length suggests. \
-         Prefer `npx next-skew-guard keygen` (or `openssl rand -base64 32`).",
-        parsed.len(),
-        parsed.len() * 8
-      ),
-    );
+    warn("WARN_KEY_HEX", message!(warnHex, bytes = bytes, bits = bits));
   }
-  if parsed.len() < 32 {
-    warn(
-      "WARN_KEY_SHORT",
-      format!(
-        "The encryption key is {} bytes (AES-{}). Next.js accepts it, but generates 32-byte keys itself; \
-         prefer 32 bytes.",
-        parsed.len(),
-        parsed.len() * 8
-      ),
-    );
+  if bytes < 32 {
+    warn("WARN_KEY_SHORT", message!(warnShort, bytes = bytes, bits = bits));
   }
   KeyReport {
     ok: !findings.iter().any(|f| f.severity == Severity::Error),
@@ -374,10 +286,7 @@ pub fn check_value(bytes: &[u8]) -> String {
 /// A new random key of `len` bytes (16, 24 or 32), as canonical base64.
 pub fn generate_key(len: usize) -> GuardResult<String> {
   if !VALID_KEY_LENGTHS.contains(&len) {
-    return Err(GuardError::new(
-      Code::InvalidArgValue,
-      format!("Cannot generate a {len}-byte key: AES keys are 16, 24 or 32 bytes (32 recommended)."),
-    ));
+    return Err(GuardError::new(Code::InvalidArgValue, message!(generateLength, bytes = len)));
   }
   let mut bytes = Zeroizing::new([0u8; 32]);
   fill_random(&mut bytes[..len])?;

@@ -9,23 +9,25 @@ use aes_gcm::{AeadInOut, AesGcm, KeyInit, Nonce, Tag};
 
 use crate::errors::{Code, GuardError, GuardResult};
 use crate::key::{parse_key, ParsedKey};
+use crate::rules::{self, message};
 
 /// Next.js uses a 16-byte IV (not the usual 12), so GCM derives its counter
 /// block with GHASH; the cipher type must say so.
 type Gcm<A> = AesGcm<A, U16>;
 
 /// IV length of Next.js bound-args payloads.
-pub const IV_LEN: usize = 16;
+pub const IV_LEN: usize = rules::IV_BYTES;
 /// GCM tag length (WebCrypto's default, 128 bits).
-pub const TAG_LEN: usize = 16;
+pub const TAG_LEN: usize = rules::TAG_BYTES;
 
 /// Most keys one keyring holds (current + previous).
-pub const MAX_KEYS: usize = 16;
-/// Default cap on a payload's length in characters (bytes of base64 text).
-pub const DEFAULT_MAX_PAYLOAD: usize = 1024 * 1024;
-/// Largest cap a keyring may be configured with: below V8's longest string
-/// (~512 MiB), so the JS backends can always hold a payload under the cap.
-pub const MAX_PAYLOAD_LIMIT: usize = 256 * 1024 * 1024;
+pub const MAX_KEYS: usize = rules::MAX_KEYS;
+/// Default cap on a payload's length in characters (bytes of base64 text):
+/// 1 MiB.
+pub const DEFAULT_MAX_PAYLOAD: usize = rules::DEFAULT_MAX_PAYLOAD_BYTES;
+/// Largest cap a keyring may be configured with, 256 MiB: below V8's longest
+/// string (~512 MiB), so the JS backends can always hold a payload under the cap.
+pub const MAX_PAYLOAD_LIMIT: usize = rules::MAX_PAYLOAD_BYTES_LIMIT;
 
 enum Cipher {
   Aes128(Box<Gcm<Aes128>>),
@@ -109,9 +111,9 @@ pub struct Keyring {
 
 fn describe(index: usize) -> String {
   if index == 0 {
-    "current key".into()
+    message!(keyringCurrentKey)
   } else {
-    format!("previous key #{index}")
+    message!(keyringPreviousKey, index = index)
   }
 }
 
@@ -129,37 +131,22 @@ impl Keyring {
       ));
     }
     if 1 + previous.len() > MAX_KEYS {
-      return Err(GuardError::new(
-        Code::KeyringTooLarge,
-        format!(
-          "A keyring holds at most {MAX_KEYS} keys (1 current + {} previous); got {} previous keys. \
-           Drop previous keys once no open tab can still hold payloads sealed with them.",
-          MAX_KEYS - 1,
-          previous.len()
-        ),
-      ));
+      let message =
+        message!(keyringTooLarge, maxKeys = MAX_KEYS, maxPrevious = MAX_KEYS - 1, previous = previous.len());
+      return Err(GuardError::new(Code::KeyringTooLarge, message));
     }
     if current.bytes().all(crate::atob::is_ascii_whitespace) {
-      return Err(GuardError::new(
-        Code::KeyringEmpty,
-        "A keyring needs a current key: set NEXT_SERVER_ACTIONS_ENCRYPTION_KEY (the key Next.js encrypts \
-         with) or pass `current`. Generate one with `npx next-skew-guard keygen`.",
-      ));
+      return Err(GuardError::new(Code::KeyringEmpty, message!(keyringEmpty)));
     }
     let mut parsed: Vec<ParsedKey> = Vec::with_capacity(1 + previous.len());
     for (index, key) in std::iter::once(&current).chain(previous.iter()).enumerate() {
-      let key =
-        parse_key(key).map_err(|e| GuardError::new(e.code, format!("Keyring {}: {}", describe(index), e.message)))?;
+      let key = parse_key(key).map_err(|e| {
+        GuardError::new(e.code, message!(keyringInvalidKey, key = describe(index), message = e.message))
+      })?;
       if let Some(first) = parsed.iter().position(|p| p.bytes() == key.bytes()) {
-        return Err(GuardError::new(
-          Code::KeyringDuplicate,
-          format!(
-            "Keyring {} is the same key as the {} (check value {}). List each key once.",
-            describe(index),
-            describe(first),
-            key.check_value()
-          ),
-        ));
+        let (key, first, check_value) = (describe(index), describe(first), key.check_value());
+        let message = message!(keyringDuplicate, key = key, first = first, checkValue = check_value);
+        return Err(GuardError::new(Code::KeyringDuplicate, message));
       }
       parsed.push(key);
     }

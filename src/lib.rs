@@ -15,6 +15,7 @@ pub mod key;
 pub mod keyring;
 pub mod payload;
 pub mod random;
+mod rules;
 
 #[cfg(test)]
 mod proptests;
@@ -236,8 +237,8 @@ fn not_a_string() -> napi::Error<ErrCode> {
   napi::Error::new(ErrCode(errors::Code::InvalidArgType.as_str()), "Expected a string.")
 }
 
-/// Runs `f` on a validated action ID (first, as Next.js reads the header
-/// before the body) and a payload's bytes.
+/// Runs `f` on a validated action ID and a payload's bytes. The action ID is
+/// checked first, so a bad one is refused before any payload is read.
 fn with_payload_args<R>(
   payload: &impl ReadBytes,
   action_id: &JsString<'_>,
@@ -386,10 +387,10 @@ impl NativeKeyring {
     self.inner.max_payload() as u32
   }
 
-  /// Classifies a payload string. Returns a compact verdict code:
-  /// `0..=15` authentic under key n (0 = current), `16..=31` authentic under
-  /// key n-16 but for another action, `32` unknown key, `33` too large,
-  /// `34` not base64, `35` too short.
+  /// Classifies a payload string. Returns a compact verdict code (the
+  /// `verdicts` of `lib/core/rules.json`): `0..=15` authentic under key n
+  /// (0 = current), `16..=31` authentic under key n-16 but for another
+  /// action, `32` unknown key, `33` too large, `34` not base64, `35` too short.
   ///
   /// The hot path: short strings are copied onto the stack, with no heap
   /// allocation.

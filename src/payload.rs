@@ -10,6 +10,7 @@ use crate::atob::{self, CANONICAL};
 use crate::errors::{Code, GuardError, GuardResult};
 use crate::keyring::{Keyring, IV_LEN, TAG_LEN};
 use crate::random::fill_random;
+use crate::rules::{self, message};
 use zeroize::Zeroize;
 
 /// `TextDecoder` (which Next.js uses) drops a leading UTF-8 byte-order mark.
@@ -45,18 +46,19 @@ pub enum Verdict {
 
 impl Verdict {
   /// A compact integer form for the JavaScript binding (one small number
-  /// crosses the boundary instead of an object):
-  /// `0..=15` current/previous key index, `16..=31` wrong action under key
-  /// `code - 16`, `32` unknown key, `33` too large, `34` not base64, `35` too short.
+  /// crosses the boundary instead of an object), from the `verdicts` of the
+  /// table the JS facade reads too (`lib/core/rules.json`): `current + n`
+  /// for key n, `wrongAction + n` for another action under key n, and one
+  /// code each for unknown key, too large, not base64 and too short.
   pub fn code(self) -> u32 {
     match self {
-      Verdict::Current => 0,
-      Verdict::Previous(n) => n as u32,
-      Verdict::WrongAction(n) => 16 + n as u32,
-      Verdict::UnknownKey => 32,
-      Verdict::Malformed(Malformed::TooLarge) => 33,
-      Verdict::Malformed(Malformed::NotBase64) => 34,
-      Verdict::Malformed(Malformed::TooShort) => 35,
+      Verdict::Current => rules::VERDICT_CURRENT,
+      Verdict::Previous(n) => rules::VERDICT_CURRENT + n as u32,
+      Verdict::WrongAction(n) => rules::VERDICT_WRONG_ACTION + n as u32,
+      Verdict::UnknownKey => rules::VERDICT_UNKNOWN_KEY,
+      Verdict::Malformed(Malformed::TooLarge) => rules::VERDICT_TOO_LARGE,
+      Verdict::Malformed(Malformed::NotBase64) => rules::VERDICT_NOT_BASE64,
+      Verdict::Malformed(Malformed::TooShort) => rules::VERDICT_TOO_SHORT,
     }
   }
 }
@@ -69,18 +71,12 @@ pub fn validate_action_id(id: &[u8]) -> GuardResult<()> {
   if (id.len() == 40 || id.len() == 42) && hex {
     return Ok(());
   }
-  let what = if id.len() != 40 && id.len() != 42 {
-    format!("it has {} characters", id.len())
+  let problem = if id.len() != 40 && id.len() != 42 {
+    message!(actionIdLength, length = id.len())
   } else {
-    "it contains characters other than 0-9 and a-f".into()
+    message!(actionIdChars)
   };
-  Err(GuardError::new(
-    Code::ActionId,
-    format!(
-      "Invalid Server Action ID: {what}. Next.js action IDs are 40 (Next.js 14) or 42 (Next.js 15 and 16) \
-       lowercase hex characters, as sent in the `Next-Action` header."
-    ),
-  ))
+  Err(GuardError::new(Code::ActionId, message!(actionId, problem = problem)))
 }
 
 /// Decoded payload parts, borrowed from one decode buffer.
@@ -182,6 +178,8 @@ pub struct Opened {
 
 fn verdict_error(verdict: Verdict, ring: &Keyring) -> GuardError {
   match verdict {
+    // Only the raw binding gets here: the facade refuses an oversized payload
+    // itself, with its own message.
     Verdict::Malformed(Malformed::TooLarge) => GuardError::new(
       Code::PayloadTooLarge,
       format!(
@@ -189,30 +187,17 @@ fn verdict_error(verdict: Verdict, ring: &Keyring) -> GuardError {
         ring.max_payload()
       ),
     ),
-    Verdict::Malformed(Malformed::NotBase64) => GuardError::new(
-      Code::PayloadNotBase64,
-      "The payload is not base64 as `atob` reads it; Next.js would throw InvalidCharacterError.",
-    ),
-    Verdict::Malformed(Malformed::TooShort) => GuardError::new(
-      Code::PayloadTooShort,
-      format!(
-        "The payload is too short to hold a {IV_LEN}-byte IV, the action ID and a {TAG_LEN}-byte tag; it was cut \
-         off or is not a Next.js bound-args payload."
-      ),
-    ),
-    Verdict::UnknownKey => GuardError::new(
-      Code::PayloadUnknownKey,
-      format!(
-        "No key in this keyring (check values {}) authenticates the payload: it was sealed with a key this \
-         server does not hold, or it was altered.",
-        ring.entries().iter().map(|e| e.check_value()).collect::<Vec<_>>().join(", ")
-      ),
-    ),
-    Verdict::WrongAction(_) | Verdict::Current | Verdict::Previous(_) => GuardError::new(
-      Code::PayloadWrongAction,
-      "The payload is authentic but was made for another Server Action; Next.js would throw \
-       \"Invalid Server Action payload: failed to decrypt.\"",
-    ),
+    Verdict::Malformed(Malformed::NotBase64) => GuardError::new(Code::PayloadNotBase64, message!(payloadNotBase64)),
+    Verdict::Malformed(Malformed::TooShort) => {
+      GuardError::new(Code::PayloadTooShort, message!(payloadTooShort, ivBytes = IV_LEN, tagBytes = TAG_LEN))
+    }
+    Verdict::UnknownKey => {
+      let check_values = ring.entries().iter().map(|e| e.check_value()).collect::<Vec<_>>().join(", ");
+      GuardError::new(Code::PayloadUnknownKey, message!(payloadUnknownKey, checkValues = check_values))
+    }
+    Verdict::WrongAction(_) | Verdict::Current | Verdict::Previous(_) => {
+      GuardError::new(Code::PayloadWrongAction, message!(payloadWrongAction))
+    }
   }
 }
 
@@ -240,15 +225,8 @@ pub fn seal(ring: &Keyring, action_id: &[u8], rows: &str) -> GuardResult<String>
 pub fn seal_with_iv(ring: &Keyring, action_id: &[u8], rows: &str, iv: [u8; IV_LEN]) -> GuardResult<String> {
   let total = IV_LEN + action_id.len() + rows.len() + TAG_LEN;
   if total.div_ceil(3) * 4 > ring.max_payload() {
-    return Err(GuardError::new(
-      Code::PayloadTooLarge,
-      format!(
-        "Sealing {} bytes of rows would exceed this keyring's payload limit of {} characters (option \
-         maxPayloadBytes).",
-        rows.len(),
-        ring.max_payload()
-      ),
-    ));
+    let message = message!(sealTooLarge, bytes = rows.len(), limit = ring.max_payload());
+    return Err(GuardError::new(Code::PayloadTooLarge, message));
   }
   let mut buf = Vec::with_capacity(total);
   buf.extend_from_slice(&iv);

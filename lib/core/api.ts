@@ -4,6 +4,7 @@
  */
 
 import { SkewGuardError, SkewGuardTypeError, describeType, expectString } from './errors'
+import { LIMITS, VERDICTS, message } from './rules'
 import type {
   Backend,
   BackendKeyring,
@@ -20,9 +21,9 @@ export const ENV_KEY = 'NEXT_SERVER_ACTIONS_ENCRYPTION_KEY'
 /** Comma-separated previous keys, still accepted after a rotation. */
 export const ENV_PREVIOUS_KEYS = 'SKEW_GUARD_PREVIOUS_KEYS'
 /** Default cap on a payload's length (1 MiB, Next.js's default action body limit). */
-export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
+export const DEFAULT_MAX_PAYLOAD_BYTES: number = LIMITS.defaultMaxPayloadBytes
 /** Largest `maxPayloadBytes` a keyring accepts (256 MiB, well under V8's longest string). */
-export const MAX_PAYLOAD_BYTES_LIMIT = 256 * 1024 * 1024
+export const MAX_PAYLOAD_BYTES_LIMIT: number = LIMITS.maxPayloadBytesLimit
 
 /** Reason codes of a failed verification. */
 export type VerifyReason =
@@ -88,15 +89,11 @@ function checkActionId(actionId: unknown): asserts actionId is string {
   if (actionId === lastValidActionId && actionId !== '') return
   expectString('actionId', actionId)
   if (!ACTION_ID.test(actionId)) {
-    const what =
+    const problem =
       actionId.length === 40 || actionId.length === 42
-        ? 'it contains characters other than 0-9 and a-f'
-        : `it has ${actionId.length} characters`
-    throw new SkewGuardError(
-      'ERR_ACTION_ID',
-      `Invalid Server Action ID: ${what}. Next.js action IDs are 40 (Next.js 14) or 42 (Next.js 15 and 16) ` +
-        'lowercase hex characters, as sent in the `Next-Action` header.',
-    )
+        ? message('actionIdChars')
+        : message('actionIdLength', { length: actionId.length })
+    throw new SkewGuardError('ERR_ACTION_ID', message('actionId', { problem }))
   }
   lastValidActionId = actionId
 }
@@ -118,22 +115,28 @@ function checkKeyArg(key: unknown): asserts key is string {
   expectString('key', key, ' Pass the base64 string, e.g. process.env.NEXT_SERVER_ACTIONS_ENCRYPTION_KEY.')
 }
 
-const OK_RESULTS: VerifyResult[] = Array.from({ length: 16 }, (_, i) =>
+// One frozen result object per verdict code (see `rules.json`), shared by every call.
+const OK_RESULTS: VerifyResult[] = Array.from({ length: LIMITS.maxKeys }, (_, i) =>
   Object.freeze({ ok: true as const, status: i === 0 ? ('current' as const) : ('previous-key' as const), keyIndex: i }),
 )
-const WRONG_ACTION: VerifyResult[] = Array.from({ length: 16 }, (_, i) =>
+const WRONG_ACTION: VerifyResult[] = Array.from({ length: LIMITS.maxKeys }, (_, i) =>
   Object.freeze({ ok: false as const, status: 'wrong-action' as const, keyIndex: i, reason: 'ERR_PAYLOAD_WRONG_ACTION' as const }),
 )
+const TOO_LARGE: VerifyResult = Object.freeze({ ok: false, status: 'malformed', reason: 'ERR_PAYLOAD_TOO_LARGE' })
 const FAILURES: Record<number, VerifyResult> = {
-  32: Object.freeze({ ok: false, status: 'unknown-key', reason: 'ERR_PAYLOAD_UNKNOWN_KEY' }),
-  33: Object.freeze({ ok: false, status: 'malformed', reason: 'ERR_PAYLOAD_TOO_LARGE' }),
-  34: Object.freeze({ ok: false, status: 'malformed', reason: 'ERR_PAYLOAD_NOT_BASE64' }),
-  35: Object.freeze({ ok: false, status: 'malformed', reason: 'ERR_PAYLOAD_TOO_SHORT' }),
+  [VERDICTS.unknownKey]: Object.freeze({ ok: false, status: 'unknown-key', reason: 'ERR_PAYLOAD_UNKNOWN_KEY' }),
+  [VERDICTS.tooLarge]: TOO_LARGE,
+  [VERDICTS.notBase64]: Object.freeze({ ok: false, status: 'malformed', reason: 'ERR_PAYLOAD_NOT_BASE64' }),
+  [VERDICTS.tooShort]: Object.freeze({ ok: false, status: 'malformed', reason: 'ERR_PAYLOAD_TOO_SHORT' }),
 }
 
 /** Maps a backend verdict code to its shared, frozen result object. */
 function toResult(code: number): VerifyResult {
-  return code < 16 ? OK_RESULTS[code] : code < 32 ? WRONG_ACTION[code - 16] : FAILURES[code]
+  return code < VERDICTS.wrongAction
+    ? OK_RESULTS[code - VERDICTS.current]
+    : code < VERDICTS.unknownKey
+      ? WRONG_ACTION[code - VERDICTS.wrongAction]
+      : FAILURES[code]
 }
 
 function toMs(name: string, value: unknown): number {
@@ -269,7 +272,7 @@ export class Keyring {
     if (!this.#sync) throw SYNC_UNAVAILABLE('verify')
     checkPayload(payload)
     checkActionId(actionId)
-    if (payload.length > this.maxPayloadBytes) return FAILURES[33]
+    if (payload.length > this.maxPayloadBytes) return TOO_LARGE
     return toResult(this.#ring.verifySync(payload, actionId))
   }
 
@@ -280,7 +283,7 @@ export class Keyring {
     try {
       checkPayload(payload)
       checkActionId(actionId)
-      if (payload.length > this.maxPayloadBytes) return Promise.resolve(FAILURES[33])
+      if (payload.length > this.maxPayloadBytes) return Promise.resolve(TOO_LARGE)
       return this.#ring.verify(payload, actionId).then(toResult)
     } catch (e) {
       return Promise.reject(e)
@@ -353,10 +356,7 @@ export function createCore(backend: Backend) {
         throw new SkewGuardTypeError(`"bytes" must be 16, 24 or 32; received ${describeType(bytes)}.`)
       }
       if (bytes !== 16 && bytes !== 24 && bytes !== 32) {
-        throw new SkewGuardError(
-          'ERR_INVALID_ARG_VALUE',
-          `Cannot generate a ${bytes}-byte key: AES keys are 16, 24 or 32 bytes (32 recommended).`,
-        )
+        throw new SkewGuardError('ERR_INVALID_ARG_VALUE', message('generateLength', { bytes }))
       }
       return backend.generateKey(bytes)
     },

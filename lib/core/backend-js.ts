@@ -8,12 +8,10 @@
 import { atobBytes, bytesToLatin1, toBase64 } from './atob'
 import { SkewGuardError } from './errors'
 import { checkKey, checkValueOf, parseKey, parseKeyBytes } from './key'
+import { LIMITS, VERDICTS, message } from './rules'
 import type { Backend, BackendKeyring, BuildIdComparison, OpenResult, PayloadInput, VerdictCode } from './types'
 
-const IV_LEN = 16
-const TAG_LEN = 16
-const MAX_KEYS = 16
-const MAX_BUILD_ID_LEN = 1024
+const { ivBytes: IV_LEN, tagBytes: TAG_LEN, maxKeys: MAX_KEYS, maxBuildIdBytes: MAX_BUILD_ID_LEN } = LIMITS
 const BOM = [0xef, 0xbb, 0xbf]
 
 /** Authenticated encryption primitives of one platform. Keys are opaque. */
@@ -33,13 +31,12 @@ const utf8 = new TextEncoder()
 const text = new TextDecoder()
 
 function keyLabel(index: number): string {
-  return index === 0 ? 'current key' : `previous key #${index}`
+  return index === 0 ? message('keyringCurrentKey') : message('keyringPreviousKey', { index })
 }
 
-/** Verdict codes, as in the native core (33, too large, is decided by the facade). */
-const UNKNOWN_KEY = 32
-const NOT_BASE64 = 34
-const TOO_SHORT = 35
+// Verdict codes; `tooLarge` is decided by the facade, before any backend work.
+const { current: CURRENT, wrongAction: WRONG_ACTION, unknownKey: UNKNOWN_KEY, notBase64: NOT_BASE64, tooShort: TOO_SHORT } =
+  VERDICTS
 
 type Prepared = { code: VerdictCode } | { iv: Uint8Array; sealed: Uint8Array }
 
@@ -71,17 +68,10 @@ class JsKeyring<K> implements BackendKeyring {
     if (1 + previous.length > MAX_KEYS) {
       throw new SkewGuardError(
         'ERR_KEYRING_TOO_LARGE',
-        `A keyring holds at most ${MAX_KEYS} keys (1 current + ${MAX_KEYS - 1} previous); got ${previous.length} ` +
-          'previous keys. Drop previous keys once no open tab can still hold payloads sealed with them.',
+        message('keyringTooLarge', { maxKeys: MAX_KEYS, maxPrevious: MAX_KEYS - 1, previous: previous.length }),
       )
     }
-    if (/^[\t\n\f\r ]*$/.test(current)) {
-      throw new SkewGuardError(
-        'ERR_KEYRING_EMPTY',
-        'A keyring needs a current key: set NEXT_SERVER_ACTIONS_ENCRYPTION_KEY (the key Next.js encrypts with) or ' +
-          'pass `current`. Generate one with `npx next-skew-guard keygen`.',
-      )
-    }
+    if (/^[\t\n\f\r ]*$/.test(current)) throw new SkewGuardError('ERR_KEYRING_EMPTY', message('keyringEmpty'))
     const seen: string[] = []
     const values: string[] = []
     this.#keys = [current, ...previous].map((key, index) => {
@@ -90,7 +80,7 @@ class JsKeyring<K> implements BackendKeyring {
         bytes = parseKeyBytes(key).bytes
       } catch (e) {
         if (!(e instanceof SkewGuardError)) throw e
-        throw new SkewGuardError(e.code, `Keyring ${keyLabel(index)}: ${e.message}`)
+        throw new SkewGuardError(e.code, message('keyringInvalidKey', { key: keyLabel(index), message: e.message }))
       }
       const canonical = toBase64(bytes)
       const checkValue = checkValueOf(bytes)
@@ -98,7 +88,7 @@ class JsKeyring<K> implements BackendKeyring {
       if (first >= 0) {
         throw new SkewGuardError(
           'ERR_KEYRING_DUPLICATE',
-          `Keyring ${keyLabel(index)} is the same key as the ${keyLabel(first)} (check value ${checkValue}). List each key once.`,
+          message('keyringDuplicate', { key: keyLabel(index), first: keyLabel(first), checkValue }),
         )
       }
       seen.push(canonical)
@@ -119,7 +109,7 @@ class JsKeyring<K> implements BackendKeyring {
   }
 
   #classify(index: number, plain: Uint8Array, actionId: string): VerdictCode {
-    return startsWithId(plain, encodedId(actionId)) < 0 ? 16 + index : index
+    return startsWithId(plain, encodedId(actionId)) < 0 ? WRONG_ACTION + index : CURRENT + index
   }
 
   #decryptSync(payload: PayloadInput, actionId: string): { code: VerdictCode; plain?: Uint8Array } {
@@ -144,32 +134,18 @@ class JsKeyring<K> implements BackendKeyring {
 
   #opened(result: { code: VerdictCode; plain?: Uint8Array }, actionId: string): OpenResult {
     const { code, plain } = result
-    if (code < 16 && plain) return { keyIndex: code, rows: text.decode(plain).slice(actionId.length) }
-    if (code < 32) {
-      throw new SkewGuardError(
-        'ERR_PAYLOAD_WRONG_ACTION',
-        'The payload is authentic but was made for another Server Action; Next.js would throw "Invalid Server ' +
-          'Action payload: failed to decrypt."',
-      )
-    }
+    if (code < WRONG_ACTION && plain) return { keyIndex: code - CURRENT, rows: text.decode(plain).slice(actionId.length) }
+    if (code < UNKNOWN_KEY) throw new SkewGuardError('ERR_PAYLOAD_WRONG_ACTION', message('payloadWrongAction'))
     switch (code) {
       case UNKNOWN_KEY:
         throw new SkewGuardError(
           'ERR_PAYLOAD_UNKNOWN_KEY',
-          `No key in this keyring (check values ${this.checkValues.join(', ')}) authenticates the payload: it was ` +
-            'sealed with a key this server does not hold, or it was altered.',
+          message('payloadUnknownKey', { checkValues: this.checkValues.join(', ') }),
         )
       case NOT_BASE64:
-        throw new SkewGuardError(
-          'ERR_PAYLOAD_NOT_BASE64',
-          'The payload is not base64 as `atob` reads it; Next.js would throw InvalidCharacterError.',
-        )
+        throw new SkewGuardError('ERR_PAYLOAD_NOT_BASE64', message('payloadNotBase64'))
       default:
-        throw new SkewGuardError(
-          'ERR_PAYLOAD_TOO_SHORT',
-          `The payload is too short to hold a ${IV_LEN}-byte IV, the action ID and a ${TAG_LEN}-byte tag; it was ` +
-            'cut off or is not a Next.js bound-args payload.',
-        )
+        throw new SkewGuardError('ERR_PAYLOAD_TOO_SHORT', message('payloadTooShort', { ivBytes: IV_LEN, tagBytes: TAG_LEN }))
     }
   }
 
@@ -179,8 +155,7 @@ class JsKeyring<K> implements BackendKeyring {
     if (Math.ceil(total / 3) * 4 > this.#max) {
       throw new SkewGuardError(
         'ERR_PAYLOAD_TOO_LARGE',
-        `Sealing ${plain.length - actionId.length} bytes of rows would exceed this keyring's payload limit of ` +
-          `${this.#max} characters (option maxPayloadBytes).`,
+        message('sealTooLarge', { bytes: plain.length - actionId.length, limit: this.#max }),
       )
     }
     return plain
@@ -242,11 +217,7 @@ function compareBuildIds(client: string | undefined, server: string | undefined)
   const b = utf8.encode(server ?? '')
   for (const id of [a, b]) {
     if (id.length > MAX_BUILD_ID_LEN) {
-      throw new SkewGuardError(
-        'ERR_BUILD_ID_TOO_LONG',
-        `A build ID is ${id.length} bytes long; build IDs longer than ${MAX_BUILD_ID_LEN} bytes are refused. Use a ` +
-          'short identifier such as a commit SHA.',
-      )
+      throw new SkewGuardError('ERR_BUILD_ID_TOO_LONG', message('buildIdTooLong', { bytes: id.length, limit: MAX_BUILD_ID_LEN }))
     }
   }
   if (a.length === 0 || b.length === 0) return 'unknown'
@@ -260,10 +231,7 @@ function shouldForceRefresh(clientLoadedAt: number, rotatedAt: number, noticeMs:
   const named = { clientLoadedAt, rotatedAt, noticeMs, now }
   for (const [name, value] of Object.entries(named)) {
     if (!(Number.isFinite(value) && value >= 0)) {
-      throw new SkewGuardError(
-        'ERR_INVALID_ARG_VALUE',
-        `${name} must be a finite, non-negative number of milliseconds; got ${value}.`,
-      )
+      throw new SkewGuardError('ERR_INVALID_ARG_VALUE', message('timestamp', { name, value }))
     }
   }
   return clientLoadedAt < rotatedAt && now >= rotatedAt + noticeMs

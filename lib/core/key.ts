@@ -1,60 +1,42 @@
 /**
  * Key parsing and checking for the JS backend: the same rules, codes and
- * messages as the Rust core (`src/key.rs`); the test suite holds both to
- * the same corpus, ASCII and non-ASCII.
+ * messages as the Rust core (`src/key.rs`), the shared ones from one table
+ * (`rules.json`); the test suite holds both to the same corpus, ASCII and
+ * non-ASCII.
  */
 
 import { aesEncryptBlock } from './aes-block'
 import { atobBytes, toBase64, withoutWhitespace } from './atob'
 import { SkewGuardError } from './errors'
 import publicKeys from './public-keys.json'
+import { CHAR_NAMES, LIMITS, PLACEHOLDER_WORDS, message } from './rules'
 import type { KeyCheckReport, KeyFinding, KeyInfo } from './types'
 
 /** Key lengths AES (and so Next.js) accepts, in bytes. */
-export const VALID_KEY_LENGTHS = [16, 24, 32] as const
+export const VALID_KEY_LENGTHS: readonly number[] = LIMITS.keyLengths
 
-const GENERATE_HINT = 'Generate a valid key with `npx next-skew-guard keygen` (or `openssl rand -base64 32`).'
-
-const SALT_NOTE =
-  'Next.js ignores this when decrypting, but Next.js 15 and 16 also salt every Server Action ID with the key ' +
-  '*string*, so this key and its canonical form build different action IDs. Use one exact, canonical string at ' +
-  'build time and at runtime.'
-
-const PLACEHOLDER_WORDS = [
-  'your', '<', '>', '...', 'change', 'replace', 'generate', 'example', 'placeholder', 'secret', 'base64', 'xxxx',
-]
-
-const isValidLength = (n: number) => (VALID_KEY_LENGTHS as readonly number[]).includes(n)
+const isValidLength = (n: number) => VALID_KEY_LENGTHS.includes(n)
 
 const isWhitespace = (c: string) => c === '\t' || c === '\n' || c === '\f' || c === '\r' || c === ' '
-const CHAR_NAMES: Record<string, string> = {
-  '\ufeff': ' (a byte-order mark, often from a file saved by a Windows editor)',
-  '\u00a0': ' (a non-breaking space, often pasted from a web page)',
-  '\u000b': ' (a vertical tab)',
-}
 
 /** Why `atob` rejects a key, in words; positions count characters (code points), as the Rust core does. */
 function notBase64Reason(key: string): string {
   const chars = Array.from(key)
-  for (const [i, c] of chars.entries()) {
+  for (const [position, c] of chars.entries()) {
     if (!(/^[A-Za-z0-9+/=]$/.test(c) || isWhitespace(c))) {
-      const hex = `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`
+      const codePoint = c.codePointAt(0)!
+      const hex = `U+${codePoint.toString(16).toUpperCase().padStart(4, '0')}`
       const shown = /^[\x21-\x7e]$/.test(c) ? `'${c}' (${hex})` : hex
-      return `${shown}${CHAR_NAMES[c] ?? ''} at position ${i} is outside the base64 alphabet (A-Z a-z 0-9 + / and trailing =)`
+      return message('notBase64Char', { shown, name: CHAR_NAMES.get(codePoint) ?? '', position })
     }
   }
   const compact = chars.map((c, i) => [i, c] as const).filter(([, c]) => !isWhitespace(c))
   let dataLen = compact.length
   while (dataLen > 0 && compact[dataLen - 1][1] === '=') dataLen--
   const inner = compact.slice(0, dataLen).find(([, c]) => c === '=')
-  if (inner) return `'=' at position ${inner[0]} is padding in the middle of the key`
-  if (dataLen % 4 === 1) {
-    return (
-      `${dataLen} characters (without whitespace and padding) is a length no base64 string has; the key was ` +
-      'probably cut off or has extra characters'
-    )
-  }
-  return `its '=' padding does not fit its length (${compact.length} characters without whitespace)`
+  if (inner) return message('notBase64InnerPadding', { position: inner[0] })
+  if (dataLen % 4 === 1) return message('notBase64Length', { length: dataLen })
+  return message('notBase64Padding', { length: compact.length })
 }
 
 /**
@@ -79,61 +61,29 @@ export interface ParsedKey {
 /** Parses like Next.js (`atob`, 16/24/32 bytes) and throws with a reason. */
 export function parseKeyBytes(key: string): ParsedKey {
   const compact = withoutWhitespace(key)
-  if (compact.length === 0) {
-    throw new SkewGuardError(
-      'ERR_KEY_EMPTY',
-      `The encryption key is empty. Set it to a base64 string of 32 random bytes. ${GENERATE_HINT}`,
-    )
-  }
-  if (/["'`]/.test(compact)) {
-    throw new SkewGuardError(
-      'ERR_KEY_QUOTED',
-      'The encryption key contains quote characters. They became part of the value: Docker `--env-file`, ' +
-        'Kubernetes manifests with nested quotes, and systemd `Environment=` lines keep quotes literally. ' +
-        'Remove the quotes so the variable holds only the base64 text.',
-    )
-  }
+  if (compact.length === 0) throw new SkewGuardError('ERR_KEY_EMPTY', message('keyEmpty'))
+  if (/["'`]/.test(compact)) throw new SkewGuardError('ERR_KEY_QUOTED', message('keyQuoted'))
   const looksHex = /^[0-9a-fA-F]+$/.test(compact)
   const bytes = atobBytes(key)
   if (!(bytes && isValidLength(bytes.length))) {
     const lower = compact.toLowerCase()
     if (PLACEHOLDER_WORDS.some((w) => lower.includes(w))) {
-      throw new SkewGuardError(
-        'ERR_KEY_PLACEHOLDER',
-        `The encryption key is a placeholder from documentation or an example file, not a key. ${GENERATE_HINT}`,
-      )
+      throw new SkewGuardError('ERR_KEY_PLACEHOLDER', message('keyPlaceholder'))
     }
   }
   if (!bytes) {
-    if (/[-_]/.test(compact)) {
-      throw new SkewGuardError(
-        'ERR_KEY_BASE64URL',
-        "The encryption key uses the base64url alphabet ('-' or '_'). Next.js decodes the key with `atob`, " +
-          "which accepts only standard base64 ('+' and '/'), so every Server Action with closure arguments " +
-          "would fail with `InvalidCharacterError`. Replace '-' with '+' and '_' with '/', or generate a new " +
-          'key with `npx next-skew-guard keygen`.',
-      )
-    }
-    throw new SkewGuardError('ERR_KEY_NOT_BASE64', `The encryption key is not base64: ${notBase64Reason(key)}. ${GENERATE_HINT}`)
+    if (/[-_]/.test(compact)) throw new SkewGuardError('ERR_KEY_BASE64URL', message('keyBase64Url'))
+    throw new SkewGuardError('ERR_KEY_NOT_BASE64', message('keyNotBase64', { reason: notBase64Reason(key) }))
   }
   const n = bytes.length
   if (!isValidLength(n)) {
     if (looksHex && compact.length % 2 === 0 && isValidLength(compact.length / 2)) {
       throw new SkewGuardError(
         'ERR_KEY_HEX',
-        `The encryption key looks like hex (${compact.length} hex characters = ${compact.length / 2} bytes), but ` +
-          `Next.js reads it as base64, where it decodes to ${n} bytes and fails with \`DataError: Invalid key ` +
-          "length`. Convert it to base64: `node -e \"console.log(Buffer.from(process.argv[1], 'hex')." +
-          "toString('base64'))\" <hex-key>`, or generate a base64 key with `npx next-skew-guard keygen` " +
-          '(`openssl rand -base64 32`, not `-hex`).',
+        message('keyHex', { chars: compact.length, bytes: compact.length / 2, decoded: n }),
       )
     }
-    throw new SkewGuardError(
-      'ERR_KEY_LENGTH',
-      `The encryption key decodes to ${n} bytes; Next.js needs 16, 24 or 32 bytes (32 recommended) and ` +
-        'otherwise fails every Server Action with closure arguments with `DataError: Invalid key length`. ' +
-        GENERATE_HINT,
-    )
+    throw new SkewGuardError('ERR_KEY_LENGTH', message('keyLength', { bytes: n }))
   }
   const canonicalForm = toBase64(bytes)
   return {
@@ -175,57 +125,19 @@ export function checkKey(key: string): KeyCheckReport {
   const errors: KeyFinding[] = []
   const warnings: KeyFinding[] = []
   if (PUBLIC.has(toBase64(bytes))) {
-    errors.push({
-      code: 'ERR_KEY_PUBLIC',
-      message:
-        'The encryption key is a published example or test key: anyone can decrypt and forge Server Action ' +
-        'closure arguments with it. Generate your own with `npx next-skew-guard keygen`.',
-    })
+    errors.push({ code: 'ERR_KEY_PUBLIC', message: message('keyPublic') })
   } else if (bytes.every((b) => b === bytes[0])) {
-    errors.push({
-      code: 'ERR_KEY_WEAK',
-      message:
-        'The encryption key has every byte the same: it is a placeholder, not a secret. Generate a random ' +
-        'one with `npx next-skew-guard keygen`.',
-    })
+    errors.push({ code: 'ERR_KEY_WEAK', message: message('keyWeakRepeated') })
   } else if (looksLikeText(bytes)) {
-    errors.push({
-      code: 'ERR_KEY_WEAK',
-      message:
-        'The encryption key decodes to readable text: it is a passphrase encoded as base64, not random ' +
-        'bytes. Generate a random one with `npx next-skew-guard keygen`.',
-    })
+    errors.push({ code: 'ERR_KEY_WEAK', message: message('keyWeakText') })
   }
-  if (parsed.hasWhitespace) {
-    warnings.push({
-      code: 'WARN_KEY_WHITESPACE',
-      message: `The encryption key contains whitespace (often a trailing newline from \`echo\` or a file). ${SALT_NOTE}`,
-    })
-  }
-  if (parsed.missingPadding) {
-    warnings.push({ code: 'WARN_KEY_UNPADDED', message: `The encryption key lacks its '=' padding. ${SALT_NOTE}` })
-  }
+  if (parsed.hasWhitespace) warnings.push({ code: 'WARN_KEY_WHITESPACE', message: message('warnWhitespace') })
+  if (parsed.missingPadding) warnings.push({ code: 'WARN_KEY_UNPADDED', message: message('warnUnpadded') })
   if (!parsed.canonical && !parsed.hasWhitespace && !parsed.missingPadding) {
-    warnings.push({
-      code: 'WARN_KEY_NONCANONICAL',
-      message: `The encryption key's last character carries stray bits that base64 decoding drops. ${SALT_NOTE}`,
-    })
+    warnings.push({ code: 'WARN_KEY_NONCANONICAL', message: message('warnNoncanonical') })
   }
   const n = bytes.length
-  if (parsed.looksHex) {
-    warnings.push({
-      code: 'WARN_KEY_HEX',
-      message:
-        `The encryption key looks like hex, but Next.js reads it as base64: it is used as a ${n}-byte AES-${n * 8} ` +
-        'key made only of the bytes hex digits decode to, far weaker than its length suggests. Prefer ' +
-        '`npx next-skew-guard keygen` (or `openssl rand -base64 32`).',
-    })
-  }
-  if (n < 32) {
-    warnings.push({
-      code: 'WARN_KEY_SHORT',
-      message: `The encryption key is ${n} bytes (AES-${n * 8}). Next.js accepts it, but generates 32-byte keys itself; prefer 32 bytes.`,
-    })
-  }
+  if (parsed.looksHex) warnings.push({ code: 'WARN_KEY_HEX', message: message('warnHex', { bytes: n, bits: n * 8 }) })
+  if (n < 32) warnings.push({ code: 'WARN_KEY_SHORT', message: message('warnShort', { bytes: n, bits: n * 8 }) })
   return { ok: errors.length === 0, bytes: n, checkValue: checkValueOf(bytes), errors, warnings }
 }

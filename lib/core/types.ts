@@ -51,11 +51,7 @@ export type PayloadInput = string | Uint8Array
 /** Which implementation is in use. */
 export type BackendName = 'native' | 'js'
 
-/**
- * Verdict codes shared by both backends (see `NativeKeyring.verifyString`):
- * `0..=15` authentic under key n, `16..=31` authentic under key n-16 for
- * another action, 32 unknown key, 33 too large, 34 not base64, 35 too short.
- */
+/** A verdict code shared by both backends: one of `VERDICTS` in `rules.ts` (from `rules.json`). */
 export type VerdictCode = number
 
 /** What the facade needs from a backend (not part of the public API). Inputs are already validated. */
