@@ -106,7 +106,8 @@ fn main() {
     black_box(payload::validate_action_id(black_box(id)).is_ok());
   });
 
-  // The 128-character payload is Next.js's own (NEXTJS-FACTS.md §1.3):
+  // The 128-character payload is one Next.js itself makes (the vector
+  // `spec-1.3-1-aes256-closure-secret` of __test__/fixtures/next-vectors.json):
   // a 42-char action ID plus `0:["closure-secret"]\n`.
   for (label, plain_len) in
     [("128-char payload", 0usize), ("1 KiB plaintext", 1024), ("64 KiB plaintext", 64 * 1024 + 49)]

@@ -244,7 +244,8 @@ pub fn seal_with_iv(ring: &Keyring, action_id: &[u8], rows: &str, iv: [u8; IV_LE
 mod tests {
   use super::*;
 
-  // NEXTJS-FACTS.md §1.3, produced by Next.js 14.2.35, 15.5.29 and 16.4.6.
+  // Produced by Next.js 14.2.35, 15.5.29 and 16.4.6 alike: the vectors `spec-1.3-1-aes256-closure-secret`
+  // and `spec-1.3-2-aes128-empty` of __test__/fixtures/next-vectors.json.
   const K1: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
   const ID1: &str = "60c6dd4c8b146d5c3453cdc7c1eb87f87a63a6a732";
   const P1: &str = "AAECAwQFBgcICQoLDA0OD5QgrZXDxYX7giXFoiLJTuypjyyDgeKxStw/jQ5zDyTbN/6QgsntvIgJyrCdf7+4wTYLabLIUU87h9RlFd0FF4aSS61k7+1NDMEv2AvNRh0=";
