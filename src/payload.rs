@@ -68,14 +68,11 @@ impl Verdict {
 pub fn validate_action_id(id: &[u8]) -> GuardResult<()> {
   // A fold with `&`, not `all`: no early exit, so the loop vectorises (this runs on every call).
   let hex = id.iter().fold(true, |ok, &b| ok & ((b.wrapping_sub(b'0') < 10) | (b.wrapping_sub(b'a') < 6)));
-  if (id.len() == 40 || id.len() == 42) && hex {
+  let length_ok = rules::ACTION_ID_LENGTHS.contains(&id.len());
+  if length_ok && hex {
     return Ok(());
   }
-  let problem = if id.len() != 40 && id.len() != 42 {
-    message!(actionIdLength, length = id.len())
-  } else {
-    message!(actionIdChars)
-  };
+  let problem = if length_ok { message!(actionIdChars) } else { message!(actionIdLength, length = id.len()) };
   Err(GuardError::new(Code::ActionId, message!(actionId, problem = problem)))
 }
 

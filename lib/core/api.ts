@@ -76,7 +76,8 @@ export interface ForceRefreshOptions {
   now?: number | Date
 }
 
-const ACTION_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{42})$/
+/** A Server Action ID: lowercase hex of one of the lengths Next.js uses (40 in 14, 42 in 15 and 16). */
+const ACTION_ID = new RegExp(`^(?:${LIMITS.actionIdLengths.map((n) => `[0-9a-f]{${n}}`).join('|')})$`)
 
 /**
  * The last action ID that passed {@link checkActionId}. A server sees the same few IDs over and
@@ -89,10 +90,9 @@ function checkActionId(actionId: unknown): asserts actionId is string {
   if (actionId === lastValidActionId && actionId !== '') return
   expectString('actionId', actionId)
   if (!ACTION_ID.test(actionId)) {
-    const problem =
-      actionId.length === 40 || actionId.length === 42
-        ? message('actionIdChars')
-        : message('actionIdLength', { length: actionId.length })
+    const problem = LIMITS.actionIdLengths.includes(actionId.length)
+      ? message('actionIdChars')
+      : message('actionIdLength', { length: actionId.length })
     throw new SkewGuardError('ERR_ACTION_ID', message('actionId', { problem }))
   }
   lastValidActionId = actionId
