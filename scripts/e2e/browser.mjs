@@ -30,8 +30,9 @@ export async function launchChromium(executablePath = CHROMIUM, options = {}) {
  *   `x-build-id`, and the `x-skew-guard-build` the page sent;
  * - `health`: every `/api/health` response status.
  * With `guard: false` (the demo's plain Next.js build) hydration alone is awaited: no <SkewGuard>.
+ * `ready`: the element whose hydration means the page is ready (default the example page's `#read-note`).
  */
-export async function openTab(browser, url, { javaScriptEnabled = true, clock = false, guard = true } = {}) {
+export async function openTab(browser, url, { javaScriptEnabled = true, clock = false, guard = true, ready = '#read-note' } = {}) {
   const context = await browser.newContext({ javaScriptEnabled })
   await context.addInitScript(() => {
     const key = 'e2e:documents'
@@ -61,7 +62,7 @@ export async function openTab(browser, url, { javaScriptEnabled = true, clock = 
   })
   const response = await page.goto(url, { waitUntil: 'load' })
   if (response?.status() !== 200) throw new Error(`GET ${url} answered ${response?.status()}`)
-  if (javaScriptEnabled) await waitHydrated(page, '#read-note', { guard })
+  if (javaScriptEnabled) await waitHydrated(page, ready, { guard })
   tab.close = () => context.close()
   return tab
 }

@@ -56,18 +56,39 @@ export async function waitFor(check, what, { timeoutMs = 15_000, everyMs = 100 }
  * @param {'reload-after'|'reject'} [o.policy]
  * @param {number} [o.port]      default: a free port
  * @param {string} o.label       for progress lines and errors
+ * @param {string} [o.cwd]       the server's working directory; default the app's directory
+ * @param {string} [o.projectDir]  passed as `next start <projectDir>` (a monorepo starts an app from its root)
+ * @param {string} [o.readyPath]   what readiness polls; default `/api/health`
+ * @param {string|null} [o.expectBuildId]  the build the ready answer must report (its JSON `buildId`);
+ *                               default `build.buildId`; `null`: any 200 answer is ready (a page, not JSON)
+ * @param {Record<string, string>} [o.env]  more environment variables for the server
  */
-export async function startServer({ app, build, key, previousKeys = [], policy, port, label }) {
+export async function startServer({
+  app,
+  build,
+  key,
+  previousKeys = [],
+  policy,
+  port,
+  label,
+  cwd = app.dir,
+  projectDir,
+  readyPath = '/api/health',
+  expectBuildId = build.buildId,
+  env: extraEnv = {},
+}) {
   port ??= await freePort()
   const env = childEnv({
     NEXT_DIST_DIR: build.distDir,
     NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: key,
     ...(previousKeys.length ? { SKEW_GUARD_PREVIOUS_KEYS: previousKeys.join(',') } : {}),
     ...(policy ? { SKEW_POLICY: policy } : {}),
+    ...extraEnv,
   })
   const started = Date.now()
-  const child = spawn(process.execPath, [app.nextBin, 'start', '-H', HOST, '-p', String(port)], {
-    cwd: app.dir,
+  const args = [app.nextBin, 'start', ...(projectDir ? [projectDir] : []), '-H', HOST, '-p', String(port)]
+  const child = spawn(process.execPath, args, {
+    cwd,
     env,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -129,17 +150,18 @@ export async function startServer({ app, build, key, previousKeys = [], policy, 
       async () => {
         if (exited) throw new Error(`exited early (${exited.code ?? exited.signal})`)
         try {
-          const response = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(2_000) })
+          const response = await fetch(`${url}${readyPath}`, { signal: AbortSignal.timeout(2_000) })
           if (response.status !== 200) return false
+          if (expectBuildId === null) return true
           const body = await response.json()
-          if (body.buildId !== build.buildId) throw new Error(`/api/health reports build ${body.buildId}, expected ${build.buildId}`)
+          if (body.buildId !== expectBuildId) throw new Error(`${readyPath} reports build ${body.buildId}, expected ${expectBuildId}`)
           return true
         } catch (error) {
           if (error instanceof Error && /reports build/.test(error.message)) throw error
           return false
         }
       },
-      `${label} to answer /api/health`,
+      `${label} to answer ${readyPath}`,
       { timeoutMs: 60_000, everyMs: 150 },
     )
   } catch (error) {

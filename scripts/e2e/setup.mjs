@@ -133,7 +133,8 @@ async function packTarballs(dir) {
 /**
  * Replaces the work copy's sources with the example's v1 sources. node_modules and the lockfile
  * stay (the install is cached); earlier build output goes. The overlays (v2/, plain/) are applied
- * by applyV2Overlay / applyPlainOverlay.
+ * by applyV2Overlay / applyPlainOverlay; reliability/ by the no-skew and recovery suites
+ * (scripts/e2e/reliability.mjs).
  */
 function syncSources(appDir, version = null) {
   fs.mkdirSync(appDir, { recursive: true })
@@ -145,7 +146,7 @@ function syncSources(appDir, version = null) {
     recursive: true,
     filter: (src) => {
       const rel = path.relative(EXAMPLE, src)
-      return !/^(v2|plain|versions|node_modules|\.next[^/]*|next-env\.d\.ts)(\/|$)/.test(rel) && !rel.endsWith('.tsbuildinfo')
+      return !/^(v2|plain|versions|reliability|node_modules|\.next[^/]*|next-env\.d\.ts)(\/|$)/.test(rel) && !rel.endsWith('.tsbuildinfo')
     },
   })
   if (version !== null) applyVersionOverlay(appDir, version)
