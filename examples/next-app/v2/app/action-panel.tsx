@@ -8,13 +8,18 @@ import { callSafeAction, isVersionSkew, type CallSafeActionResult, type SafeActi
 import { shout, welcome } from './actions'
 
 function describe(result: CallSafeActionResult<string>): string {
+  // It ran: show what it returned, also when it ran on another build (`requiresRefresh: true`; the
+  // guard reloads the page at a safe moment).
   if (result.success) return result.data
   if (isVersionSkew(result)) {
-    // `actionRan` tells whether the server ran it anyway (policy 'reload-after'): do not repeat it then.
-    const ran = result.actionRan && result.result?.success ? `; it ran on build ${result.buildId}: ${result.result.data}` : ''
-    return `VERSION_SKEW (${result.reason})${ran}`
+    // The fields a skew result may carry, read as optional.
+    const skew = result as { reason?: string; buildId?: string | null; result?: { success: boolean; data?: unknown } }
+    const ran = skew.result?.success ? `; it ran on build ${skew.buildId}: ${String(skew.result.data)}` : ''
+    return `VERSION_SKEW (${skew.reason})${ran}`
   }
-  return `error: ${result.error}`
+  // `actionRan: 'unknown'`: a proxy or gateway answered instead of the server; it may have run.
+  const maybe = (result as { actionRan?: unknown }).actionRan === 'unknown' ? ' (it may have run)' : ''
+  return `error: ${result.error}${maybe}`
 }
 
 export function ActionPanel({ readNote }: { readNote: SafeAction<[], string> }) {

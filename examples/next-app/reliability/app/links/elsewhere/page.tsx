@@ -1,0 +1,7 @@
+export default function Page() {
+  return (
+    <main>
+      <h1 id="elsewhere">Elsewhere</h1>
+    </main>
+  )
+}

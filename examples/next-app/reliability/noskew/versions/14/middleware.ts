@@ -1,0 +1,9 @@
+// Edge middleware (Next.js 14, 15.3): the guard first, then the app's own middleware.
+import { skewGuard } from 'next-skew-guard/proxy'
+import { appProxy } from './app-proxy'
+
+export const middleware = skewGuard({ next: appProxy })
+
+export const config = {
+  matcher: ['/((?!_next/static|_next/image|favicon.ico).*)'],
+}
