@@ -12,6 +12,13 @@ const { spawnSync } = require('node:child_process')
 const root = path.join(__dirname, '..')
 const entry = path.join(root, 'dist/action/index.js')
 const { callSafeAction, isVersionSkew, isSafeActionResult } = require(entry)
+const { noteActionResponse } = require(path.join(root, 'dist/shared/protocol.js'))
+
+/** An action whose response the client guard saw (what <SkewGuard /> records for each action response). */
+const observed = (kind, status, settle) => async () => {
+  noteActionResponse(kind, status)
+  return settle()
+}
 const { UnrecognizedActionError } = require(path.join(root, 'node_modules/next/dist/client/components/unrecognized-action-error.js'))
 
 const resolving = (value) => async () => value
@@ -60,57 +67,103 @@ test('anything else that is not a safe-action result is skew, never success', as
   }
 })
 
-test('digest rule: a React production digest error is skew unless its digest is a Next.js control-flow digest', async () => {
-  const prod15 = Object.assign(
-    new Error('An error occurred in the Server Components render. The specific message is omitted in production builds to avoid leaking sensitive details. A digest property is included on this error instance which may provide additional details about the nature of the error.'),
-    { digest: '1379131148' },
-  )
-  assertSkew(await callSafeAction(rejecting(prod15)), 'undecryptable-closure', false)
-  const prod16 = Object.assign(new Error('Minified React error #441; visit https://react.dev/errors/441 for the full message'), { digest: '99' })
-  assertSkew(await callSafeAction(rejecting(prod16)), 'undecryptable-closure', false)
+const PROD_15 =
+  'An error occurred in the Server Components render. The specific message is omitted in production builds to avoid leaking sensitive details. A digest property is included on this error instance which may provide additional details about the nature of the error.'
+const PROD_16 = 'Minified React error #441; visit https://react.dev/errors/441 for the full message'
+
+test('digest errors: skew only when the guard marked the response (a closure sealed with a key the server lacks); else SERVER_ERROR', async () => {
+  for (const message of [PROD_15, PROD_16]) {
+    const error = Object.assign(new Error(message), { digest: '1379131148' })
+    // Next.js answers an oversized body, a rejected origin, a module load error the same way: not skew.
+    const plain = await callSafeAction(rejecting(error))
+    assert.deepEqual(
+      { success: plain.success, error: plain.error, requiresRefresh: plain.requiresRefresh, actionRan: plain.actionRan },
+      { success: false, error: 'SERVER_ERROR', requiresRefresh: false, actionRan: 'unknown' },
+    )
+    assert.equal(isVersionSkew(plain), false)
+    // The guard checked the payload and marked Next.js's 500.
+    assertSkew(await callSafeAction(observed('skew', 500, () => Promise.reject(error))), 'undecryptable-closure', false)
+  }
+  // A mark from before the call does not count.
+  noteActionResponse('skew', 500)
+  assert.equal((await callSafeAction(rejecting(Object.assign(new Error(PROD_16), { digest: '1' })))).error, 'SERVER_ERROR')
   // Without a digest, the same text is not the Flight error shape.
-  const noDigest = new Error(prod15.message)
-  assert.equal((await callSafeAction(rejecting(noDigest))).error, 'UNKNOWN_ERROR')
-  // A development-mode error (real message + digest) is not claimed as skew.
-  const dev = Object.assign(new Error('The operation failed for an operation-specific reason'), { digest: '1' })
-  assert.equal((await callSafeAction(rejecting(dev))).error, 'UNKNOWN_ERROR')
+  assert.equal((await callSafeAction(rejecting(new Error(PROD_15)))).error, 'UNKNOWN_ERROR')
+  // A development-mode error (real message + digest) is not claimed either.
+  assert.equal((await callSafeAction(rejecting(Object.assign(new Error('The operation failed for an operation-specific reason'), { digest: '1' })))).error, 'UNKNOWN_ERROR')
   // Control-flow digests arrive with the same production message and are rethrown.
   for (const digest of ['NEXT_REDIRECT;push;/a;307;', 'NEXT_HTTP_ERROR_FALLBACK;404', 'NEXT_NOT_FOUND']) {
-    const e = Object.assign(new Error(prod16.message), { digest })
+    const e = Object.assign(new Error(PROD_16), { digest })
     await assert.rejects(callSafeAction(rejecting(e)), (x) => x === e, digest)
   }
 })
 
-test('15.4.x not-found Error and Next refusal bodies are skew; look-alikes are not', async () => {
+test('15.4.x not-found Error, Next.js refusal bodies and the guard\'s own refusal text are skew; look-alikes are not', async () => {
   const nf = new Error('Server Action "0123456789abcdef0123456789abcdef0123456789" was not found on the server. \nRead more: https://nextjs.org/docs/messages/failed-to-find-server-action')
   assertSkew(await callSafeAction(rejecting(nf)), 'action-not-found', false)
-  for (const body of ['Server action not found.', 'Server Action unavailable.', 'Invalid Server Action request.']) {
+  for (const body of [
+    'Server action not found.',
+    'Server Action unavailable.',
+    'Invalid Server Action request.',
+    // The guard's 409 body, when a proxy stripped its headers but kept `text/plain`.
+    'Server Action unavailable. This page is from an older or newer deployment: the server does not know this action. Reload the page.',
+  ]) {
     assertSkew(await callSafeAction(rejecting(new Error(body))), 'action-not-found', false)
   }
-  assertSkew(await callSafeAction(rejecting(new Error('An unexpected response was received from the server.'))), 'unexpected-response', false)
   for (const message of ['Server Action "xyz" was not found on the server', 'Failed: An unexpected response was received from the server.', 'server action unavailable']) {
     assert.equal((await callSafeAction(rejecting(new Error(message)))).error, 'UNKNOWN_ERROR', message)
   }
 })
 
-test('build IDs: a different server build is skew with actionRan: true; absent or empty is never a mismatch', async () => {
+test('gateway answers (413, 429, 403, 502, 504): TRANSPORT_ERROR with actionRan "unknown", never skew', async () => {
+  const unexpected = () => Promise.reject(new Error('An unexpected response was received from the server.'))
+  // Next.js 15/16's wording alone is enough (no client guard on the page).
+  const bare = await callSafeAction(unexpected)
+  assert.deepEqual(
+    { error: bare.error, requiresRefresh: bare.requiresRefresh, actionRan: bare.actionRan, status: bare.status },
+    { error: 'TRANSPORT_ERROR', requiresRefresh: false, actionRan: 'unknown', status: undefined },
+  )
+  for (const status of [413, 429, 403, 502, 504]) {
+    const r = await callSafeAction(observed('transport', status, unexpected))
+    assert.deepEqual({ error: r.error, actionRan: r.actionRan, status: r.status }, { error: 'TRANSPORT_ERROR', actionRan: 'unknown', status })
+    assert.equal(isVersionSkew(r), false)
+  }
+  // A gateway page with an exact text/plain body becomes that body as the message (15/16).
+  const plain = await callSafeAction(observed('transport', 502, () => Promise.reject(new Error('Bad Gateway'))))
+  assert.deepEqual({ error: plain.error, message: plain.message, status: plain.status }, { error: 'TRANSPORT_ERROR', message: 'Bad Gateway', status: 502 })
+  // Next.js 14 resolves any non-RSC answer with undefined: the guard's note tells a gateway from skew.
+  const on14 = await callSafeAction(observed('transport', 504, () => Promise.resolve(undefined)))
+  assert.deepEqual({ error: on14.error, actionRan: on14.actionRan, status: on14.status }, { error: 'TRANSPORT_ERROR', actionRan: 'unknown', status: 504 })
+  // The guard saw a skew refusal whose headers a proxy dropped: skew after all.
+  assertSkew(await callSafeAction(observed('skew', 409, unexpected)), 'unexpected-response', false)
+})
+
+test('an action that ran on another build is a result, not a failure: its data plus requiresRefresh and the builds', async () => {
   const call = callSafeAction.with({ buildId: 'client-b' })
-  const other = { success: true, data: { id: 7 }, buildId: 'server-b' }
-  const r = await call(resolving(other))
-  assertSkew(r, 'build-mismatch', true)
-  assert.equal(r.buildId, 'server-b')
-  assert.equal(r.clientBuildId, 'client-b')
-  assert.deepEqual(r.result, other)
-  // A failed action on another build is also reported as skew, with its result.
+  const r = await call(resolving({ success: true, data: { id: 7 }, buildId: 'server-b' }))
+  assert.deepEqual(r, {
+    success: true,
+    data: { id: 7 },
+    buildId: 'server-b',
+    requiresRefresh: true,
+    skew: { reason: 'build-mismatch', clientBuildId: 'client-b', buildId: 'server-b' },
+  })
+  assert.equal(isVersionSkew(r), false)
+  // Its own failure on the other build: the failure, also with the refresh hint.
   const failed = await call(resolving({ success: false, error: 'ACTION_ERROR', buildId: 'server-b' }))
-  assertSkew(failed, 'build-mismatch', true)
-  assert.equal(failed.result.error, 'ACTION_ERROR')
+  assert.deepEqual(failed, {
+    success: false,
+    error: 'ACTION_ERROR',
+    buildId: 'server-b',
+    requiresRefresh: true,
+    skew: { reason: 'build-mismatch', clientBuildId: 'client-b', buildId: 'server-b' },
+  })
   // Same build: the result.
   assert.deepEqual(await call(resolving({ success: true, data: 1, buildId: 'client-b' })), { success: true, data: 1, buildId: 'client-b', requiresRefresh: false })
-  // Unknown on either side: the result, not skew.
-  assert.equal((await call(resolving({ success: true, data: 1, buildId: null }))).success, true)
-  assert.equal((await call(resolving({ success: true, data: 1, buildId: '' }))).success, true)
-  assert.equal((await callSafeAction(resolving({ success: true, data: 1, buildId: 'server-b' }))).success, true)
+  // Unknown on either side: the result, no refresh.
+  assert.equal((await call(resolving({ success: true, data: 1, buildId: null }))).requiresRefresh, false)
+  assert.equal((await call(resolving({ success: true, data: 1, buildId: '' }))).requiresRefresh, false)
+  assert.equal((await callSafeAction(resolving({ success: true, data: 1, buildId: 'server-b' }))).requiresRefresh, false)
 })
 
 test("the action's own failure passes through, with its message when it has one", async () => {
@@ -150,9 +203,9 @@ test('network failures: NETWORK_ERROR without requiresRefresh (a real failed fet
 test('other rejections: UNKNOWN_ERROR with the message, never success', async () => {
   const e = new RangeError('boom')
   const r = await callSafeAction(rejecting(e))
-  assert.deepEqual(r, { success: false, error: 'UNKNOWN_ERROR', requiresRefresh: false, message: 'boom', cause: e })
+  assert.deepEqual(r, { success: false, error: 'UNKNOWN_ERROR', requiresRefresh: false, actionRan: 'unknown', message: 'boom', cause: e })
   const s = await callSafeAction(rejecting('a string'))
-  assert.deepEqual(s, { success: false, error: 'UNKNOWN_ERROR', requiresRefresh: false, cause: 'a string' })
+  assert.deepEqual(s, { success: false, error: 'UNKNOWN_ERROR', requiresRefresh: false, actionRan: 'unknown', cause: 'a string' })
   const n = await callSafeAction(rejecting(null))
   assert.equal(n.error, 'UNKNOWN_ERROR')
 })
@@ -166,16 +219,20 @@ test('arguments are passed to the action', async () => {
   assert.deepEqual(seen, [1, 'two', { three: 3 }])
 })
 
-test('onSkew: called once with the skew result, before callSafeAction resolves; never for other outcomes', async () => {
+test('onSkew: called once for every result that asks for a refresh, before callSafeAction resolves; never for others', async () => {
   const seen = []
-  const call = callSafeAction.with({ onSkew: (r) => seen.push(r) })
+  const call = callSafeAction.with({ onSkew: (r) => seen.push(r), buildId: 'client-b' })
   const r = await call(resolving(undefined))
   assert.equal(seen.length, 1)
   assert.equal(seen[0], r)
+  const ran = await call(resolving({ success: true, data: 1, buildId: 'server-b' }))
+  assert.equal(seen.length, 2)
+  assert.equal(seen[1], ran)
   await call(resolving({ success: true, data: 1, buildId: null }))
   await call(resolving({ success: false, error: 'E', buildId: null }))
   await call(rejecting(new TypeError('Failed to fetch')))
-  assert.equal(seen.length, 1)
+  await call(rejecting(new Error('An unexpected response was received from the server.')))
+  assert.equal(seen.length, 2)
 })
 
 test('onSkew cannot change or delay the result: throws and rejections are logged', async () => {
@@ -207,7 +264,7 @@ test('.with: validated when called, composable, inner options win', async () => 
   assert.throws(() => callSafeAction.with({ onSkew: true }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
   assert.throws(() => callSafeAction.with('x'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
   const seen = []
-  const outer = callSafeAction.with({ buildId: 'outer', onSkew: (r) => seen.push(['outer', r.clientBuildId]) })
+  const outer = callSafeAction.with({ buildId: 'outer', onSkew: (r) => seen.push(['outer', r.skew.clientBuildId]) })
   const inner = outer.with({ buildId: 'inner' })
   await inner(resolving({ success: true, data: 1, buildId: 'server' }))
   assert.deepEqual(seen, [['outer', 'inner']])
@@ -224,7 +281,7 @@ test('a non-function action rejects with ERR_INVALID_ARG_TYPE', async () => {
 test('the client build ID comes from NEXT_PUBLIC_SKEW_GUARD_BUILD_ID, written literally for Next to inline', () => {
   const script = `
     const { callSafeAction } = require(${JSON.stringify(entry)})
-    callSafeAction(async () => ({ success: true, data: 1, buildId: 'server-b' })).then((r) => console.log(r.reason || 'success'))`
+    callSafeAction(async () => ({ success: true, data: 1, buildId: 'server-b' })).then((r) => console.log(r.skew ? r.skew.reason : 'success'))`
   const run = (env) => {
     const clean = { ...process.env, ...env }
     if (!('NEXT_PUBLIC_SKEW_GUARD_BUILD_ID' in env)) delete clean.NEXT_PUBLIC_SKEW_GUARD_BUILD_ID

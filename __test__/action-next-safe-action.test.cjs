@@ -12,6 +12,7 @@ const os = require('node:os')
 const root = path.join(__dirname, '..')
 const a = require(path.join(root, 'dist/action/index.js'))
 const { skewGuardMiddleware, isSkewError, mapSafeActionResult, isVersionSkew, BUILD_ID_STAMP } = a
+const { noteActionResponse } = require(path.join(root, 'dist/shared/protocol.js'))
 const { UnrecognizedActionError } = require(path.join(root, 'node_modules/next/dist/client/components/unrecognized-action-error.js'))
 
 /**
@@ -141,12 +142,14 @@ for (const { label, make } of clients) {
       const voidAct = client.action(async () => undefined)
       assert.deepEqual(mapSafeActionResult(await act(), { buildId: 'build-A', expectData: true }), { data: { saved: true } })
       assert.deepEqual(mapSafeActionResult(await voidAct(), { buildId: 'build-A', expectData: true }), {})
+      // It ran on another build: the result itself, plus the refresh hint.
       const other = mapSafeActionResult(await act(), { buildId: 'build-OLD' })
-      assert.equal(isVersionSkew(other), true)
-      assert.equal(other.reason, 'build-mismatch')
-      assert.equal(other.actionRan, true)
-      assert.equal(other.buildId, 'build-A')
-      assert.deepEqual(other.result.data, { saved: true })
+      assert.equal(isVersionSkew(other), false)
+      assert.deepEqual(other, {
+        data: { saved: true },
+        requiresRefresh: true,
+        skew: { reason: 'build-mismatch', clientBuildId: 'build-OLD', buildId: 'build-A' },
+      })
       // What the hooks store for 14 / 15.0–15.4.0's resolved undefined: `{}`.
       const empty = mapSafeActionResult({}, { buildId: 'build-A', expectData: true })
       assert.equal(isVersionSkew(empty), true)
@@ -178,12 +181,13 @@ test('mapSafeActionResult: undefined is skew; {} only with expectData; errors pa
   assert.equal(odd.reason, 'invalid-result')
 })
 
-test('mapSafeActionResult: onSkew runs for skew only; options are validated', () => {
+test('mapSafeActionResult: onSkew runs for calls that did not run; options are validated', () => {
   const seen = []
   mapSafeActionResult(undefined, { onSkew: (r) => seen.push(r.reason) })
   mapSafeActionResult({ data: 1 }, { onSkew: (r) => seen.push(r.reason) })
+  // Ran on another build: the result says so (requiresRefresh), onSkew is for calls that did not run.
   mapSafeActionResult({ data: { [BUILD_ID_STAMP]: 'new' } }, { buildId: 'old', onSkew: (r) => seen.push(r.reason) })
-  assert.deepEqual(seen, ['empty-result', 'build-mismatch'])
+  assert.deepEqual(seen, ['empty-result'])
   assert.throws(() => mapSafeActionResult({}, { expectdata: true }), (e) => e.code === 'ERR_UNKNOWN_OPTION' && /buildId, onSkew, expectData/.test(e.message))
   assert.throws(() => mapSafeActionResult({}, { expectData: 1 }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
 })
@@ -191,8 +195,14 @@ test('mapSafeActionResult: onSkew runs for skew only; options are validated', ()
 test("isSkewError: next-safe-action's thrownError for each skew signal, and not for others", () => {
   assert.equal(isSkewError(new UnrecognizedActionError('Server Action "ab" was not found on the server. ')), true)
   assert.equal(isSkewError(new Error('Server Action "0123abcd" was not found on the server. \nRead more: x')), true)
-  assert.equal(isSkewError(new Error('An unexpected response was received from the server.')), true)
+  assert.equal(isSkewError(new Error('Server Action unavailable. This page is from another deployment; the action was not run. Reload the page.')), true)
+  // A gateway's answer is not skew.
+  assert.equal(isSkewError(new Error('An unexpected response was received from the server.')), false)
   const digest = Object.assign(new Error('Minified React error #441; visit https://react.dev/errors/441'), { digest: '1379131148' })
+  // A digest error alone is an ordinary server failure (an oversized body, a rejected origin)…
+  assert.equal(isSkewError(digest), false)
+  // …skew only when the client guard just saw the server mark a response as skew.
+  noteActionResponse('skew', 500)
   assert.equal(isSkewError(digest), true)
   // throwServerError: true makes user errors digest errors: the caller opts out.
   assert.equal(isSkewError(digest, { digestErrors: false }), false)

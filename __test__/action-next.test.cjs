@@ -89,11 +89,16 @@ async function runHarness() {
       ? ['', { children: ['__PAGE__', {}, null, null, 0] }, null, null, 16]
       : ['', { children: ['__PAGE__', {}, null, null] }, null, null, true]
 
+  const { installActionInterceptor } = require(path.join(root, 'dist/react/interceptor.js'))
+
   // What a Server Action reference does in the browser: dispatch to the
-  // router's reducer and settle with whatever it resolves or rejects.
-  function nextAction(response) {
+  // router's reducer and settle with whatever it resolves or rejects. With
+  // `guard`, the client guard's fetch wrapper (what <SkewGuard /> installs)
+  // watches the call, as on a page that renders <SkewGuard />.
+  function nextAction(response, guard) {
     return (...args) => {
       globalThis.fetch = async () => new Response(response.body, { status: response.status, headers: response.headers })
+      const off = guard ? installActionInterceptor({ buildId: guard.buildId ?? null }) : () => {}
       const state = {
         canonicalUrl: '/',
         tree,
@@ -108,7 +113,7 @@ async function runHarness() {
       return new Promise((resolve, reject) => {
         const out = serverActionReducer(state, { type: 'server-action', actionId: ACTION_ID, actionArgs: args, resolve, reject })
         if (out && typeof out.catch === 'function') out.catch(reject)
-      })
+      }).finally(off)
     }
   }
 
@@ -130,15 +135,16 @@ async function runHarness() {
     } catch (e) {
       raw = { resolved: false, error: describeError(e) }
     }
-    let outcome
-    try {
-      const r = await call(nextAction(s.response), 'arg')
-      const { cause, ...rest } = r
-      outcome = { threw: false, result: rest }
-    } catch (e) {
-      outcome = { threw: true, error: describeError(e) }
+    const settle = async (guard) => {
+      try {
+        const r = await call(nextAction(s.response, guard), 'arg')
+        const { cause, ...rest } = r
+        return { threw: false, result: rest }
+      } catch (e) {
+        return { threw: true, error: describeError(e) }
+      }
     }
-    results[s.name] = { raw, outcome }
+    results[s.name] = { raw, outcome: await settle(null), guarded: await settle({ buildId: s.clientBuildId }) }
   }
   return { major, results }
 }
@@ -187,8 +193,16 @@ function scenarios(major) {
     { name: 'proxy-409', response: { status: 409, headers: {}, body: 'Server Action unavailable.' } },
     // The same with the exact `text/plain` type: Next turns the body into the message.
     { name: 'proxy-409-text-plain', response: { status: 409, headers: { 'content-type': 'text/plain' }, body: 'Server Action unavailable.' } },
-    // (b) known action, closure undecryptable: 500 Flight error row with a digest.
+    // (b) known action, closure undecryptable: 500 Flight error row with a digest. Next.js answers
+    // an oversized body or a rejected origin the same way.
     { name: 'undecryptable-closure', response: rsc(major, 'E{"digest":"1379131148"}', 500) },
+    // The same, after the guard checked the closure and marked it sealed with a key the server lacks.
+    {
+      name: 'undecryptable-closure-marked',
+      response: { ...rsc(major, 'E{"digest":"1379131148"}', 500), headers: { 'content-type': 'text/x-component', 'x-skew-guard': 'unknown-key' } },
+    },
+    // A gateway's error page instead of Next.js's answer.
+    { name: 'gateway-502', response: { status: 502, headers: { 'content-type': 'text/html' }, body: '<html><body>502 Bad Gateway</body></html>' } },
     // The new build answered: result from another build.
     { name: 'build-mismatch', clientBuildId: 'old-build', response: rsc(major, safeResult({ success: true, data: 'saved', buildId: 'new-build' })) },
     // A plain value where a safe-action result belongs.
@@ -217,6 +231,17 @@ function run(install) {
 }
 
 const SKEW_KEYS = ['success', 'error', 'requiresRefresh', 'actionRan', 'reason']
+const pick = (outcome, keys) => {
+  assert.equal(outcome.threw, false, `rejected instead of resolving (${JSON.stringify(outcome.error)})`)
+  return Object.fromEntries(keys.map((k) => [k, outcome.result[k]]))
+}
+function assertTransport(outcome, status, label) {
+  assert.deepEqual(
+    pick(outcome, ['success', 'error', 'requiresRefresh', 'actionRan', 'status']),
+    { success: false, error: 'TRANSPORT_ERROR', requiresRefresh: false, actionRan: 'unknown', status },
+    label,
+  )
+}
 function assertSkew(outcome, reason, actionRan, label) {
   assert.equal(outcome.threw, false, `${label}: rejected instead of resolving (${JSON.stringify(outcome.error)})`)
   const picked = Object.fromEntries(SKEW_KEYS.map((k) => [k, outcome.result[k]]))
@@ -253,26 +278,32 @@ for (const install of installs) {
 
   test(`${install.label}: unknown action ID answered with the page HTML (14, 15.0–15.4.0 servers)`, { skip }, () => {
     const { major, results } = run(install)
-    const { raw, outcome } = results['unknown-action-html']
+    const { raw, outcome, guarded } = results['unknown-action-html']
     if (major === 14) {
       assert.deepEqual(raw, { resolved: true, value: '<undefined>' })
       assertSkew(outcome, 'empty-result', false, 'resolved undefined')
+      assertSkew(guarded, 'empty-result', false, 'resolved undefined, the guard saw the HTML answer')
     } else {
       assert.equal(raw.error.message, 'An unexpected response was received from the server.')
-      assertSkew(outcome, 'unexpected-response', false, 'unexpected response')
+      // Alone, the wording is what any gateway error gets; the guard saw Next.js's HTML page.
+      assertTransport(outcome, undefined, 'no client guard')
+      assertSkew(guarded, 'unexpected-response', false, 'the guard saw the HTML answer')
     }
   })
 
-  test(`${install.label}: a proxy's 409 without Next's header`, { skip }, () => {
+  test(`${install.label}: a proxy's 409 without Next's header is a transport error; with Next's exact refusal text it is skew`, { skip }, () => {
     const { major, results } = run(install)
-    const { raw, outcome } = results['proxy-409']
+    const { raw, outcome, guarded } = results['proxy-409']
     if (major === 14) {
       assert.deepEqual(raw, { resolved: true, value: '<undefined>' })
+      // Documented limit: without the client guard, 14's undefined cannot be told apart.
       assertSkew(outcome, 'empty-result', false, 'resolved undefined')
+      assertTransport(guarded, 409, 'the guard saw the proxy answer')
     } else {
       assert.equal(raw.error.name, 'Error')
       assert.equal(raw.error.message, 'An unexpected response was received from the server.')
-      assertSkew(outcome, 'unexpected-response', false, 'unexpected response')
+      assertTransport(outcome, undefined, 'no client guard')
+      assertTransport(guarded, 409, 'the guard saw the proxy answer')
     }
     const plain = results['proxy-409-text-plain']
     if (major === 14) {
@@ -281,25 +312,48 @@ for (const install of installs) {
       // Exact text/plain: Next.js makes the body the message.
       assert.equal(plain.raw.error.message, 'Server Action unavailable.')
       assertSkew(plain.outcome, 'action-not-found', false, 'refusal body')
+      assertSkew(plain.guarded, 'action-not-found', false, 'refusal body')
     }
   })
 
-  test(`${install.label}: undecryptable closure (500 Flight error row with a digest)`, { skip }, () => {
+  test(`${install.label}: a gateway's 502 page is a transport error, never skew`, { skip }, () => {
     const { major, results } = run(install)
-    const { raw, outcome } = results['undecryptable-closure']
+    const { raw, outcome, guarded } = results['gateway-502']
+    if (major === 14) {
+      assert.deepEqual(raw, { resolved: true, value: '<undefined>' })
+      assertSkew(outcome, 'empty-result', false, 'documented limit without the client guard')
+    } else {
+      assertTransport(outcome, undefined, 'no client guard')
+    }
+    assertTransport(guarded, 502, 'the guard saw the 502')
+  })
+
+  test(`${install.label}: a 500 with a digest is a server error; skew only when the guard marked the closure`, { skip }, () => {
+    const { major, results } = run(install)
+    const { raw, outcome, guarded } = results['undecryptable-closure']
     assert.equal(raw.resolved, false)
     assert.equal(raw.error.digest, '1379131148')
     assert.match(raw.error.message, major === 16 ? /^Minified React error #441/ : /^An error occurred in the Server Components render/)
-    assertSkew(outcome, 'undecryptable-closure', false, 'digest error')
+    for (const o of [outcome, guarded]) {
+      assert.deepEqual(pick(o, ['success', 'error', 'requiresRefresh', 'actionRan']), { success: false, error: 'SERVER_ERROR', requiresRefresh: false, actionRan: 'unknown' })
+    }
+    const marked = results['undecryptable-closure-marked']
+    assertSkew(marked.guarded, 'undecryptable-closure', false, 'marked digest error')
+    assert.equal(marked.outcome.result.error, 'SERVER_ERROR', 'the mark needs the client guard to be seen')
   })
 
-  test(`${install.label}: result from another build`, { skip }, () => {
+  test(`${install.label}: result from another build: the data, with requiresRefresh and the builds`, { skip }, () => {
     const { results } = run(install)
-    const { outcome } = results['build-mismatch']
-    assertSkew(outcome, 'build-mismatch', true, 'build mismatch')
-    assert.equal(outcome.result.buildId, 'new-build')
-    assert.equal(outcome.result.clientBuildId, 'old-build')
-    assert.deepEqual(outcome.result.result, { success: true, data: 'saved', buildId: 'new-build' })
+    for (const o of [results['build-mismatch'].outcome, results['build-mismatch'].guarded]) {
+      assert.equal(o.threw, false)
+      assert.deepEqual(o.result, {
+        success: true,
+        data: 'saved',
+        buildId: 'new-build',
+        requiresRefresh: true,
+        skew: { reason: 'build-mismatch', clientBuildId: 'old-build', buildId: 'new-build' },
+      })
+    }
   })
 
   test(`${install.label}: a value that is not a safe-action result`, { skip }, () => {
@@ -318,10 +372,11 @@ for (const install of installs) {
       assert.equal(rd.outcome.threw, true)
       assert.match(rd.outcome.error.digest, /^NEXT_REDIRECT;push;https:\/\/example\.com\/done;/)
     } else {
-      // Known limitation (documented): 14 and 15 resolve `undefined` for this
-      // redirect while they navigate away, which reads as an empty result.
+      // 14 and 15 resolve `undefined` for this redirect while they navigate away: without the
+      // client guard that reads as an empty result (documented); the guard saw the redirect.
       assert.deepEqual(rd.raw, { resolved: true, value: '<undefined>' })
       assertSkew(rd.outcome, 'empty-result', false, 'redirect on 14/15')
+      assert.deepEqual(pick(rd.guarded, ['success', 'error', 'actionRan']), { success: false, error: 'REDIRECTED', actionRan: true })
     }
   })
 }

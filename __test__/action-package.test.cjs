@@ -114,7 +114,7 @@ test('ESM importers get named exports', () => {
 const USAGE = (entry) => `
 import {
   createSafeAction, callSafeAction, isVersionSkew, useSafeAction, SafeActionError, mapSafeActionResult, isSkewError, skewGuardMiddleware,
-  type SafeActionResult, type CallSafeActionResult, type VersionSkewResult,
+  type SafeActionResult, type CallSafeActionResult, type RefreshRequired,
 } from ${JSON.stringify(entry)}
 
 const rename = createSafeAction(async (id: string, name: string) => ({ id, name, at: 1 }))
@@ -130,11 +130,17 @@ async function client() {
   if (r.success) {
     const name: string = r.data.name
     const b: string | null = r.buildId
-    void name, b
+    // It may have run on another build: the data is real, the page should refresh.
+    const later: boolean = r.requiresRefresh
+    const ranOn: string | null | undefined = r.skew?.buildId
+    void name, b, later, ranOn
   } else if (isVersionSkew(r)) {
     const ran: boolean = r.actionRan
-    const reason: 'build-mismatch' | 'empty-result' | string = r.reason
+    const reason: 'empty-result' | string = r.reason
     void ran, reason
+  } else if (r.error === 'TRANSPORT_ERROR' || r.error === 'NETWORK_ERROR') {
+    const ran: true | 'unknown' | undefined = 'actionRan' in r ? r.actionRan : undefined
+    void ran
   } else {
     const code: string = r.error
     void code
@@ -143,7 +149,7 @@ async function client() {
   r.data
   // @ts-expect-error arguments are checked
   await callSafeAction(rename, 'a')
-  const caller = callSafeAction.with({ onSkew: (s: VersionSkewResult) => void s.reason })
+  const caller = callSafeAction.with({ onSkew: (s: RefreshRequired<unknown>) => void s.requiresRefresh })
   const r2: CallSafeActionResult<{ id: string; name: string; at: number }> = await caller(rename, 'x', 'y')
   void r2
   // @ts-expect-error only safe actions

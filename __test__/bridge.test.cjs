@@ -1,62 +1,84 @@
 // The browser-side channel between <SkewGuard /> (lib/react) and callSafeAction (lib/action):
-// redirecting actions are not skew, and closure skew reaches the guard's reload policy.
+// what the guard's fetch wrapper saw in an action's response decides what callSafeAction makes of
+// an answer that is ambiguous on its own (undefined on 14/15, a digest error, "unexpected response").
 const test = require('node:test')
 const assert = require('node:assert/strict')
 
 const { callSafeAction } = require('../dist/action/index.js')
 const { installActionInterceptor } = require('../dist/react/index.js')
-const { actionRedirects, CLOSURE_SKEW_EVENT } = require('../dist/shared/protocol.js')
+const { actionResponseMark, actionResponsesSince } = require('../dist/shared/protocol.js')
 
-test('a call whose response redirected resolves REDIRECTED, not skew; without a redirect, undefined stays skew', async () => {
-  // A window whose fetch answers an action with Next.js's redirect header, as 14/15 do.
+/** A window whose fetch answers every action with `response()`; the guard's wrapper installed on it. */
+async function withWindow(response, fn) {
   const calls = []
-  const win = {
+  globalThis.window = {
     fetch: async (input, init) => {
       calls.push(init)
-      return new Response('', { status: 303, headers: { 'x-action-redirect': '/done;push' } })
+      return response()
     },
   }
-  globalThis.window = win
   const uninstall = installActionInterceptor({ buildId: 'b1' })
   try {
-    const before = actionRedirects()
-    // The "action": Next.js's client fetches, sees the redirect and resolves undefined.
-    const redirecting = async () => {
-      await window.fetch('/', { method: 'POST', headers: { 'Next-Action': 'a'.repeat(42) } })
-      return undefined
-    }
-    const result = await callSafeAction(redirecting)
-    assert.equal(actionRedirects(), before + 1)
-    assert.deepEqual({ ...result, cause: undefined }, { success: false, error: 'REDIRECTED', requiresRefresh: false, cause: undefined })
-    assert.equal(calls[0].headers['x-skew-guard-build'], 'b1')
-    const silent = await callSafeAction(async () => undefined)
-    assert.equal(silent.error, 'VERSION_SKEW')
-    assert.equal(silent.reason, 'empty-result')
+    return await fn(calls)
   } finally {
     uninstall()
     delete globalThis.window
   }
+}
+
+/** What Next.js's client does with the answer: fetch, then settle as `settle(response)` says. */
+const actionThat = (settle) => async () => settle(await window.fetch('/', { method: 'POST', headers: { 'Next-Action': 'a'.repeat(42) } }))
+
+test('a call whose response redirected resolves REDIRECTED (it ran), not skew; without a redirect, undefined stays skew', () =>
+  withWindow(
+    () => new Response('', { status: 303, headers: { 'x-action-redirect': '/done;push' } }),
+    async (calls) => {
+      const mark = actionResponseMark()
+      const result = await callSafeAction(actionThat(() => undefined))
+      assert.deepEqual(actionResponsesSince(mark).map((n) => n.kind), ['redirect'])
+      assert.deepEqual({ ...result, cause: undefined }, { success: false, error: 'REDIRECTED', requiresRefresh: false, actionRan: true, cause: undefined })
+      assert.equal(calls[0].headers['x-skew-guard-build'], 'b1')
+      const silent = await callSafeAction(async () => undefined)
+      assert.equal(silent.error, 'VERSION_SKEW')
+      assert.equal(silent.reason, 'empty-result')
+    },
+  ))
+
+test("a 500 the guard marked unknown-key makes Next.js's digest error skew; an unmarked 500 is a server error", async () => {
+  const digestError = Object.assign(new Error('Minified React error #441; visit https://react.dev/errors/441'), { digest: '1379131148' })
+  const rejectDigest = () => {
+    throw digestError
+  }
+  const marked = await withWindow(
+    () => new Response('0:{}\n', { status: 500, headers: { 'content-type': 'text/x-component', 'x-skew-guard': 'unknown-key' } }),
+    () => callSafeAction(actionThat(rejectDigest)),
+  )
+  assert.deepEqual([marked.error, marked.reason, marked.actionRan], ['VERSION_SKEW', 'undecryptable-closure', false])
+  const unmarked = await withWindow(
+    () => new Response('0:{}\n', { status: 500, headers: { 'content-type': 'text/x-component' } }),
+    () => callSafeAction(actionThat(rejectDigest)),
+  )
+  assert.deepEqual([unmarked.error, unmarked.requiresRefresh, unmarked.actionRan], ['SERVER_ERROR', false, 'unknown'])
+  // A mark on a successful answer means nothing (the guard's key and Next.js's agreed after all).
+  const ok = await withWindow(
+    () => new Response('0:{}\n', { status: 200, headers: { 'content-type': 'text/x-component', 'x-skew-guard': 'unknown-key' } }),
+    () => callSafeAction(actionThat(() => ({ success: true, data: 1, buildId: 'b1' }))),
+  )
+  assert.equal(ok.success, true)
 })
 
-test('an undecryptable closure is announced to the page for the client guard', async () => {
-  const seen = []
-  const target = new EventTarget()
-  globalThis.window = target
-  target.addEventListener(CLOSURE_SKEW_EVENT, (e) => seen.push(e.type))
-  try {
-    const digestError = Object.assign(
-      new Error('An error occurred in the Server Components render. The specific message is omitted in production builds to avoid leaking sensitive details. A digest property is included on this error instance which may provide additional details about the nature of the error.'),
-      { digest: '1379131148' },
+test('a gateway page (413, 502, 504) is a transport error with its status; never skew', async () => {
+  for (const status of [413, 502, 504]) {
+    const r = await withWindow(
+      () => new Response('<html>gateway</html>', { status, headers: { 'content-type': 'text/html' } }),
+      // 15/16's wording; 14 would resolve undefined, which the note turns into the same result.
+      () => callSafeAction(actionThat(() => Promise.reject(new Error('An unexpected response was received from the server.')))),
     )
-    const result = await callSafeAction(async () => {
-      throw digestError
-    })
-    assert.equal(result.reason, 'undecryptable-closure')
-    assert.deepEqual(seen, [CLOSURE_SKEW_EVENT])
-    // Other skew is not announced (the guard's own response check sees it).
-    await callSafeAction(async () => undefined)
-    assert.deepEqual(seen, [CLOSURE_SKEW_EVENT])
-  } finally {
-    delete globalThis.window
+    assert.deepEqual([r.error, r.status, r.actionRan, r.requiresRefresh], ['TRANSPORT_ERROR', status, 'unknown', false])
+    const on14 = await withWindow(
+      () => new Response('<html>gateway</html>', { status, headers: { 'content-type': 'text/html' } }),
+      () => callSafeAction(actionThat(() => undefined)),
+    )
+    assert.deepEqual([on14.error, on14.status], ['TRANSPORT_ERROR', status])
   }
 })

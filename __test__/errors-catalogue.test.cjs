@@ -17,7 +17,7 @@ const { skewGuard } = require('../dist/proxy/index.js')
 const { createSkewGuard } = require('../dist/proxy/guard.js')
 const { onSkew, getSkewStats, resetSkewState } = require('../dist/server/events.js')
 const { callSafeAction, createSafeAction, SafeActionError } = require('../dist/action/index.js')
-const { countActionRedirect } = require('../dist/shared/protocol.js')
+const { noteActionResponse } = require('../dist/shared/protocol.js')
 const { main: cli } = require('../dist/cli/index.js')
 
 // --- The catalogue -----------------------------------------------------------
@@ -364,7 +364,19 @@ const TRIGGERS = {
   REDIRECTED: [
     {
       label: 'callSafeAction, redirecting response',
-      run: async () => ({ code: (await callSafeAction(async () => (countActionRedirect(), undefined))).error }),
+      run: async () => ({ code: (await callSafeAction(async () => (noteActionResponse('redirect', 303), undefined))).error }),
+    },
+  ],
+  TRANSPORT_ERROR: [
+    {
+      label: 'callSafeAction, a gateway answered',
+      run: async () => ({ code: (await callSafeAction(async () => { throw new Error('An unexpected response was received from the server.') })).error }),
+    },
+  ],
+  SERVER_ERROR: [
+    {
+      label: 'callSafeAction, unmarked digest error',
+      run: async () => ({ code: (await callSafeAction(async () => { throw Object.assign(new Error('Minified React error #441'), { digest: '1' }) })).error }),
     },
   ],
   NETWORK_ERROR: [

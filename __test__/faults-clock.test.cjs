@@ -68,9 +68,8 @@ function pageLoad(storage, now) {
     now: () => now,
     env: {
       isVisible: () => true,
-      hasUnsavedInput: () => false,
+      saveInput: () => true,
       reload: () => reloaded++,
-      navigate: () => {},
       storage: () => storage,
       onHidden: () => () => {},
       onNavigate: () => () => {},

@@ -44,25 +44,44 @@ test('<SkewGuard> renders nothing by default and its children as they are, on th
   assert.equal(typeof seen[0].reload, 'function')
 })
 
-test('<SkewGuard> props: unknown keys and bad values throw coded TypeErrors listing what is valid', () => {
-  throwsCode(() => render({ reload: 'soon' }), 'ERR_INVALID_ARG_VALUE', /'safe', 'eager', 'manual'/)
-  throwsCode(() => render({ reload: true }), 'ERR_INVALID_ARG_TYPE', /'safe', 'eager', 'manual'/)
-  throwsCode(
-    () => render({ pollInterval: 5000 }),
-    'ERR_UNKNOWN_OPTION',
-    /"pollInterval".*buildId, healthPath, pollIntervalMs, reload, onSkew, cooldownMs, children, fallback/,
-  )
-  throwsCode(() => render({ pollIntervalMs: 10 }), 'ERR_INVALID_ARG_VALUE', /at least 1000/)
-  throwsCode(() => render({ pollIntervalMs: '60000' }), 'ERR_INVALID_ARG_TYPE')
-  throwsCode(() => render({ cooldownMs: -1 }), 'ERR_INVALID_ARG_VALUE')
-  throwsCode(() => render({ cooldownMs: Infinity }), 'ERR_INVALID_ARG_VALUE')
-  throwsCode(() => render({ onSkew: 'reload' }), 'ERR_INVALID_ARG_TYPE', /function/)
-  throwsCode(() => render({ healthPath: 'api/health' }), 'ERR_INVALID_ARG_VALUE')
-  throwsCode(() => render({ healthPath: true }), 'ERR_INVALID_ARG_TYPE', /false to disable/)
-  throwsCode(() => render({ buildId: 42 }), 'ERR_INVALID_ARG_TYPE')
-  // Valid edge values render.
-  assert.equal(render({ healthPath: false, cooldownMs: 0, reload: 'manual', buildId: null, pollIntervalMs: 1000 }), '')
-  assert.equal(render({ healthPath: 'https://status.example/health', buildId: '' }), '')
+test('<SkewGuard> props: an unknown key or bad value never takes the layout down; it is reported once and its default used', () => {
+  const logged = []
+  const error = console.error
+  console.error = (...args) => logged.push(args.join(' '))
+  try {
+    const cases = [
+      [{ reload: 'soon' }, /"reload" must be one of 'safe', 'eager', 'manual'; received "soon"/],
+      [{ reload: true }, /"reload" must be one of 'safe', 'eager', 'manual'/],
+      [{ pollInterval: 5000 }, /no option "pollInterval".*buildId, healthPath, pollIntervalMs, reload, onSkew, cooldownMs, children, fallback/],
+      // `pollIntervalMs={Number(process.env.NEXT_PUBLIC_POLL)}` with the variable unset.
+      [{ pollIntervalMs: Number(undefined) }, /"pollIntervalMs" must be a finite number of milliseconds, at least 1000; received NaN/],
+      [{ pollIntervalMs: 10 }, /at least 1000/],
+      [{ pollIntervalMs: '60000' }, /"pollIntervalMs" must be a number/],
+      [{ cooldownMs: -1 }, /"cooldownMs"/],
+      [{ cooldownMs: Infinity }, /"cooldownMs"/],
+      [{ onSkew: 'reload' }, /function/],
+      [{ healthPath: 'api/health' }, /"healthPath" must start with '\/'/],
+      [{ healthPath: true }, /false to disable/],
+      [{ buildId: 42 }, /"buildId" must be a string/],
+    ]
+    for (const [props, message] of cases) {
+      const before = logged.length
+      assert.equal(render(props, React.createElement('p', null, 'app')), '<p>app</p>', JSON.stringify(props))
+      assert.equal(logged.length, before + 1, `reported: ${JSON.stringify(props)}`)
+      assert.match(logged.at(-1), message)
+      assert.match(logged.at(-1), /^\[next-skew-guard\] <SkewGuard>.*Using the default instead\.$/)
+      // Once: a layout re-renders on every navigation.
+      render(props)
+      assert.equal(logged.length, before + 1, 'reported once')
+    }
+    // Valid edge values render, silently.
+    const before = logged.length
+    assert.equal(render({ healthPath: false, cooldownMs: 0, reload: 'manual', buildId: null, pollIntervalMs: 1000 }), '')
+    assert.equal(render({ healthPath: 'https://status.example/health', buildId: '' }), '')
+    assert.equal(logged.length, before)
+  } finally {
+    console.error = error
+  }
 })
 
 test('useVersionCheck options are validated the same way', () => {

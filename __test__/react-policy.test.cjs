@@ -6,7 +6,6 @@ const assert = require('node:assert/strict')
 const { shouldReloadForRotation, reportSkew, getLastSkew } = require('../dist/react/index.js')
 const { isCoolingDown, claimReload, RELOAD_STORAGE_KEY } = require('../dist/react/cooldown.js')
 const { ReloadPolicy, safeDecision } = require('../dist/react/policy.js')
-const { hasUnsavedInput, internalHref } = require('../dist/react/dom.js')
 const { registerPolicy, resetSkewStore, subscribeToSkew } = require('../dist/react/store.js')
 
 function fakeStorage(initial = {}) {
@@ -62,21 +61,24 @@ const event = (over = {}) => ({
   ...over,
 })
 
-function fakeEnv({ visible = true, unsaved = false, storage = fakeStorage() } = {}) {
+function fakeEnv({ visible = true, unsaveable = false, storage = fakeStorage() } = {}) {
   const env = {
     visible,
-    unsaved,
+    // Input the env cannot save (a chosen file): the reload must wait.
+    unsaveable,
+    saves: 0,
     store: storage,
     reloads: 0,
-    navigations: [],
     hidden: new Set(),
     navigate: new Set(),
   }
   env.api = {
     isVisible: () => env.visible,
-    hasUnsavedInput: () => env.unsaved,
+    saveInput: () => {
+      env.saves++
+      return !env.unsaveable
+    },
     reload: () => env.reloads++,
-    navigate: (url) => env.navigations.push(url),
     storage: () => env.store,
     onHidden: (cb) => {
       env.hidden.add(cb)
@@ -91,7 +93,8 @@ function fakeEnv({ visible = true, unsaved = false, storage = fakeStorage() } = 
     env.visible = false
     for (const cb of [...env.hidden]) cb()
   }
-  env.click = (url) => [...env.navigate].map((cb) => cb(url))
+  // The app moved to another page (a client-side push, back/forward): the URL already changed.
+  env.leave = () => [...env.navigate].forEach((cb) => cb())
   return env
 }
 
@@ -104,26 +107,40 @@ function policy(env, mode = 'safe', extra = {}) {
   return p
 }
 
-test('safeDecision: only a failed action reloads a visible page; unsaved input always waits', () => {
-  assert.equal(safeDecision(event(), true, false), 'now')
-  assert.equal(safeDecision(event({ source: 'app' }), true, false), 'now')
-  assert.equal(safeDecision(event({ actionRan: true, kind: 'build-mismatch' }), true, false), 'later')
-  assert.equal(safeDecision(event({ source: 'version-check', actionId: null }), true, false), 'later')
-  assert.equal(safeDecision(event({ source: 'version-check' }), false, false), 'now')
-  assert.equal(safeDecision(event(), true, true), 'later')
-  assert.equal(safeDecision(event(), false, true), 'later')
+test('safeDecision: only a failed action (or a broken page) reloads a visible page; a hidden one reloads', () => {
+  assert.equal(safeDecision(event(), true), 'now')
+  assert.equal(safeDecision(event({ source: 'app' }), true), 'now')
+  assert.equal(safeDecision(event({ source: 'chunk', kind: 'missing-chunk', actionId: null }), true), 'now')
+  assert.equal(safeDecision(event({ actionRan: true, kind: 'build-mismatch' }), true), 'later')
+  assert.equal(safeDecision(event({ source: 'version-check', actionId: null }), true), 'later')
+  assert.equal(safeDecision(event({ source: 'version-check' }), false), 'now')
 })
 
-test("'safe': an action that did not run reloads at once, recording the time first", () => {
+test("'safe': an action that did not run reloads at once, saving the user's input and recording the time first", () => {
   const env = fakeEnv()
   const p = policy(env)
   const out = p.handle(event())
+  assert.equal(env.saves, 1, 'input saved before the reload')
   assert.equal(env.reloads, 1)
   assert.equal(env.store.data.get(RELOAD_STORAGE_KEY), '1000000')
   assert.equal(out.suppressed, undefined)
 })
 
-test("'safe': an action that ran waits for the next internal navigation", () => {
+test("'safe': input that cannot be saved (a chosen file) holds the reload back, reported suppressed, until the user leaves", () => {
+  const env = fakeEnv({ unsaveable: true })
+  const p = policy(env)
+  const out = p.handle(event())
+  assert.equal(env.reloads, 0)
+  assert.equal(out.suppressed, true, 'a banner can tell the user')
+  assert.equal(env.store.data.size, 0, 'the cooldown was not spent')
+  env.hide()
+  assert.equal(env.reloads, 0, 'not when hidden either: the input would be lost')
+  env.leave()
+  assert.equal(env.reloads, 1, 'the app already left the page: the new URL loads in full')
+  assert.equal(p.pending, false)
+})
+
+test("'safe': an action that ran waits for the next navigation inside the app", () => {
   const env = fakeEnv()
   const p = policy(env)
   p.handle(event({ kind: 'build-mismatch', actionRan: true }))
@@ -131,27 +148,23 @@ test("'safe': an action that ran waits for the next internal navigation", () => 
   assert.equal(p.pending, true)
   p.handle(event({ kind: 'build-mismatch', actionRan: true }))
   assert.equal(env.navigate.size, 1, 'armed once')
-  assert.deepEqual(env.click('https://app.test/next'), [true], 'the click is taken over')
-  assert.deepEqual(env.navigations, ['https://app.test/next'])
+  env.leave()
+  assert.equal(env.reloads, 1)
   assert.equal(p.pending, false, 'listeners removed')
   assert.equal(env.navigate.size + env.hidden.size, 0)
 })
 
-test("'safe': back/forward reloads the new URL; hiding the tab reloads unless input is unsaved", () => {
+test("'safe': a version check waits while visible; leaving or hiding the tab reloads (input saved)", () => {
   const env = fakeEnv()
   policy(env).handle(event({ source: 'version-check', actionRan: false }))
   assert.equal(env.reloads, 0, 'a visible page is not reloaded for a version check')
-  assert.deepEqual(env.click(null), [true])
+  env.leave()
   assert.equal(env.reloads, 1)
 
-  const env2 = fakeEnv({ unsaved: true })
-  const p2 = policy(env2)
-  p2.handle(event())
-  assert.equal(env2.reloads, 0, 'unsaved input: not even a failed action reloads at once')
+  const env2 = fakeEnv()
+  policy(env2).handle(event({ source: 'version-check', actionRan: false }))
   env2.hide()
-  assert.equal(env2.reloads, 0, 'still unsaved when hidden')
-  env2.unsaved = false
-  env2.hide()
+  assert.equal(env2.saves, 1)
   assert.equal(env2.reloads, 1)
 })
 
@@ -160,12 +173,12 @@ test("'safe': a deferred reload inside the cooldown lets the navigation happen n
   const p = policy(env)
   p.handle(event({ actionRan: true, kind: 'build-mismatch' }))
   env.store.setItem(RELOAD_STORAGE_KEY, String(1_000_000 - 10_000)) // another reload 10 s ago
-  assert.deepEqual(env.click('https://app.test/a'), [false])
-  assert.deepEqual(env.navigations, [])
+  env.leave()
+  assert.equal(env.reloads, 0)
   assert.equal(p.pending, true)
   p.advance(25_000)
-  assert.deepEqual(env.click('https://app.test/b'), [true])
-  assert.deepEqual(env.navigations, ['https://app.test/b'])
+  env.leave()
+  assert.equal(env.reloads, 1)
 })
 
 test("'eager' reloads at once, once per cooldown; the withheld one is reported suppressed", () => {
@@ -200,6 +213,7 @@ test("'manual' never reloads; onSkew sees every event; onSkew returning false pr
   policy(env, 'manual', { onSkew: (e) => seen.push(e) }).handle(event())
   assert.equal(env.reloads, 0)
   assert.equal(env.navigate.size, 0)
+  assert.equal(env.saves, 0)
   assert.equal(seen.length, 1)
   assert.equal(seen[0].suppressed, undefined, 'manual never suppresses: there is no reload to withhold')
 
@@ -313,45 +327,3 @@ test('shouldReloadForRotation: same rule as the core shouldForceRefresh', () => 
   assert.throws(() => shouldReloadForRotation(null), { code: 'ERR_INVALID_ARG_TYPE' })
 })
 
-test('hasUnsavedInput: focused text fields and edited fields count; buttons and defaults do not', () => {
-  const doc = (active, fields) => ({ activeElement: active, querySelectorAll: () => fields })
-  const input = (over) => ({ tagName: 'INPUT', type: 'text', value: '', defaultValue: '', ...over })
-  assert.equal(hasUnsavedInput(null), false)
-  assert.equal(hasUnsavedInput(doc(null, [])), false)
-  assert.equal(hasUnsavedInput(doc({ tagName: 'BODY' }, [input({ value: 'x', defaultValue: 'x' })])), false)
-  assert.equal(hasUnsavedInput(doc(null, [input({ value: 'typed' })])), true)
-  assert.equal(hasUnsavedInput(doc(input(), [])), true, 'focused text field')
-  assert.equal(hasUnsavedInput(doc(input({ readOnly: true }), [])), false)
-  assert.equal(hasUnsavedInput(doc({ tagName: 'BUTTON' }, [])), false)
-  assert.equal(hasUnsavedInput(doc({ tagName: 'DIV', isContentEditable: true }, [])), true)
-  assert.equal(hasUnsavedInput(doc(null, [input({ type: 'submit', value: 'Go', defaultValue: 'x' })])), false)
-  assert.equal(hasUnsavedInput(doc(null, [input({ type: 'hidden', value: 'a', defaultValue: 'b' })])), false)
-  assert.equal(hasUnsavedInput(doc(null, [input({ type: 'checkbox', checked: true, defaultChecked: false })])), true)
-  assert.equal(hasUnsavedInput(doc(null, [input({ type: 'file', files: { length: 1 } })])), true)
-  assert.equal(hasUnsavedInput(doc(null, [input({ value: 'x', disabled: true })])), false)
-  assert.equal(hasUnsavedInput(doc(null, [{ tagName: 'TEXTAREA', value: 'a', defaultValue: '' }])), true)
-  const opt = (selected, defaultSelected) => ({ selected, defaultSelected })
-  const select = (over) => ({ tagName: 'SELECT', type: 'select-one', ...over })
-  assert.equal(hasUnsavedInput(doc(null, [select({ selectedIndex: 0, options: [opt(true, false), opt(false, false)] })])), false)
-  assert.equal(hasUnsavedInput(doc(null, [select({ selectedIndex: 1, options: [opt(false, false), opt(true, false)] })])), true)
-  assert.equal(hasUnsavedInput(doc(null, [select({ selectedIndex: 1, options: [opt(false, false), opt(true, true)] })])), false)
-  assert.equal(hasUnsavedInput(doc(null, [select({ selectedIndex: 0, options: [opt(true, false), opt(false, true)] })])), true)
-})
-
-test('internalHref: only same-origin page navigations in this window', () => {
-  const here = 'https://app.test/a/page?x=1'
-  const link = (href, target = null, download = false) => ({ href, target, download })
-  assert.equal(internalHref(link('/b'), here), 'https://app.test/b')
-  assert.equal(internalHref(link('c?y=2'), here), 'https://app.test/a/c?y=2')
-  assert.equal(internalHref(link('/b', '_self'), here), 'https://app.test/b')
-  assert.equal(internalHref(link('/b#top'), here), 'https://app.test/b#top')
-  assert.equal(internalHref(link('/b', '_blank'), here), null)
-  assert.equal(internalHref(link('/file.pdf', null, true), here), null)
-  assert.equal(internalHref(link('https://other.test/b'), here), null)
-  assert.equal(internalHref(link('mailto:a@b.c'), here), null)
-  assert.equal(internalHref(link('javascript:void 0'), here), null)
-  assert.equal(internalHref(link('#section'), here), null, 'a jump within the page')
-  assert.equal(internalHref(link('?x=1#s'), here), null)
-  assert.equal(internalHref(link(null), here), null)
-  assert.equal(internalHref(link('http://[bad'), here), null)
-})

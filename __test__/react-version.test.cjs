@@ -93,18 +93,24 @@ function checker(w, clientBuildId = 'b1', extra = {}) {
   })
 }
 
-test('polls every interval while visible; current, then stale reported once per server build', async () => {
-  const w = world({ answers: ['b1', 'b2', 'b2', 'b3'] })
+test('polls every interval while visible; another build counts once it settled (3 answers in a row), reported once per build', async () => {
+  const w = world({ answers: ['b1', 'b2', 'b2', 'b2', 'b2', 'b3', 'b3', 'b3'] })
   const c = checker(w)
   c.start()
   assert.equal(w.fetches, 0, 'no request at mount: the page was just served')
   assert.equal(await w.fire(), 60_000)
   assert.deepEqual(w.results.at(-1), { status: 'current', serverBuildId: 'b1', clientBuildId: 'b1', lastChecked: 61_000 })
-  await w.fire()
+  assert.equal(await w.fire(), 60_000)
+  assert.equal(w.results.at(-1).status, 'current', 'one answer from another build proves nothing yet')
+  assert.equal(c.confirming, true)
+  assert.equal(await w.fire(), 3_000, 'confirmed soon, not a minute later')
+  assert.equal(w.skews.length, 0)
+  assert.equal(await w.fire(), 3_000)
   assert.equal(w.results.at(-1).status, 'stale')
-  await w.fire()
-  await w.fire()
-  assert.equal(w.fetches, 4)
+  assert.equal(w.skews.length, 1)
+  assert.equal(await w.fire(), 60_000, 'settled: back to the interval')
+  for (let i = 0; i < 3; i++) await w.fire()
+  assert.equal(w.fetches, 8)
   assert.deepEqual(
     w.skews.map((e) => [e.kind, e.source, e.serverBuildId, e.actionRan, e.actionId]),
     [
@@ -112,9 +118,24 @@ test('polls every interval while visible; current, then stale reported once per 
       ['build-mismatch', 'version-check', 'b3', false, null],
     ],
   )
-  assert.equal(w.skews[0].at, 121_000)
+  assert.equal(w.skews[0].at, 127_000)
   c.stop()
   assert.equal(w.timers.size, 0)
+})
+
+test('a mixed fleet (a rolling update: answers alternate between old and new replicas) never settles, never announces', async () => {
+  const answers = []
+  for (let i = 0; i < 40; i++) answers.push(i % 3 === 2 ? 'b1' : 'b2') // b2, b2, b1, b2, b2, b1, …
+  const w = world({ answers })
+  const c = checker(w)
+  c.start()
+  for (let i = 0; i < 40; i++) await w.fire()
+  assert.equal(w.skews.length, 0)
+  assert.ok(w.results.every((r) => r.status !== 'stale'), 'never reported stale')
+  // Once every replica runs b2, it settles.
+  w.answers.push('b2', 'b2', 'b2')
+  for (let i = 0; i < 3; i++) await w.fire()
+  assert.deepEqual(w.skews.map((e) => e.serverBuildId), ['b2'])
 })
 
 test('unknown server build (null or missing client build) is status unknown, never skew', async () => {

@@ -4,32 +4,38 @@
  * `process` reference is `process.env.NEXT_PUBLIC_SKEW_GUARD_BUILD_ID`, which
  * Next.js replaces with a string literal in client bundles).
  *
- * How each Next.js version reports a call the server could not run
- * (NEXTJS-FACTS.md §3.3 and §3.5, checked against Next's own client reducer):
+ * How each Next.js version reports a call the server could not run (see
+ * docs/nextjs-internals.md), and what `callSafeAction` makes of it:
  *
- * | signal                                                    | Next.js                | reason                  |
- * |-----------------------------------------------------------|------------------------|-------------------------|
- * | rejects, `err.name === 'UnrecognizedActionError'`         | 15.5+, 16.x            | `unrecognized-action`   |
- * | rejects, `Error('Server Action "<id>" was not found …')`  | 15.4.1–15.4.x          | `action-not-found`      |
- * | rejects, `Error('An unexpected response was received …')` | 15.x, 16.x (non-Next answer, e.g. a proxy's 409) | `unexpected-response` |
- * | resolves `undefined`                                      | 14.x, 15.0–15.4.0      | `empty-result`          |
- * | rejects with a React digest error                          | 14–16 (closure key mismatch) | `undecryptable-closure` |
- * | resolves a result whose `buildId` differs from this page's | any                    | `build-mismatch`        |
+ * | signal                                                    | Next.js                | result                                |
+ * |-----------------------------------------------------------|------------------------|---------------------------------------|
+ * | rejects, `err.name === 'UnrecognizedActionError'`         | 15.5+, 16.x            | `VERSION_SKEW` `unrecognized-action`  |
+ * | rejects, `Error('Server Action "<id>" was not found …')`  | 15.4.1–15.4.x          | `VERSION_SKEW` `action-not-found`     |
+ * | resolves `undefined`                                      | 14.x, 15.0–15.4.0      | `VERSION_SKEW` `empty-result`         |
+ * | rejects with a React digest error, response marked `unknown-key` by the guard | 14–16 | `VERSION_SKEW` `undecryptable-closure` |
+ * | rejects with a React digest error, no mark                | 14–16                  | `SERVER_ERROR` (not skew)             |
+ * | rejects, `Error('An unexpected response was received …')` | 15.x, 16.x (a proxy or gateway answered) | `TRANSPORT_ERROR` (not skew) |
+ * | resolves a result whose `buildId` differs from this page's | any                   | the result, `requiresRefresh: true`   |
+ *
+ * The response headers that tell these apart reach only the client guard
+ * (`<SkewGuard />`, which sees every action response); it records what it saw
+ * in a channel this module reads (`shared/protocol.ts`). Without it, a digest
+ * error is a `SERVER_ERROR`, and on 14 a gateway error page resolves
+ * `undefined` like an unknown action (`empty-result`).
  *
  * Known limit of `empty-result`: Next.js 14 resolves `undefined` for every
  * action that calls `redirect()`, and 15.x for a `redirect()` to another
- * origin (checked in Next's reducer), while it navigates away. From the
- * awaited value alone that is indistinguishable from an unknown action, so
- * such a call is reported as skew although the action ran — unless
- * `<SkewGuard />` is on the page: it counts responses carrying Next.js's
- * `x-action-redirect` header, and such a call resolves as `REDIRECTED`.
+ * origin (checked in Next's reducer), while it navigates away. With
+ * `<SkewGuard />` on the page such a call resolves as `REDIRECTED`.
  */
 
-import { CLOSURE_SKEW_EVENT, actionRedirects } from '../shared/protocol'
+import { REFUSAL_TEXT, actionResponseMark, actionResponsesSince, type ActionResponseNote } from '../shared/protocol'
 import { checkOptions, codedTypeError, describe, findControlFlowError } from './errors'
 import type {
   CallSafeActionResult,
   ClientErrorResult,
+  RanOnOtherBuild,
+  RefreshRequired,
   SafeActionResult,
   SkewReason,
   VersionSkewResult,
@@ -44,12 +50,14 @@ export interface SafeActionClientOptions<Data = unknown> {
    */
   buildId?: string
   /**
-   * Called once for every call that ends in version skew, after the result
-   * is known and before `callSafeAction` resolves with it: show a banner,
-   * schedule a reload, report it. It cannot change the result; what it throws
-   * or rejects with is logged and ignored.
+   * Called once for every call whose result asks the page to refresh
+   * (`requiresRefresh: true`: it did not run because the page is out of
+   * date, or it ran on a server of another build), after the result is known
+   * and before `callSafeAction` resolves with it: show a banner, schedule a
+   * reload, report it. It cannot change the result; what it throws or
+   * rejects with is logged and ignored.
    */
-  onSkew?: (result: VersionSkewResult<Data>) => void | Promise<void>
+  onSkew?: (result: RefreshRequired<Data>) => void | Promise<void>
 }
 
 const OPTION_KINDS = { buildId: 'string', onSkew: 'function' } as const
@@ -119,36 +127,29 @@ const NEXT_REFUSAL_BODIES: ReadonlySet<string> = new Set([
 ])
 
 /**
- * The skew reason for a rejection, or `null` when it is not a skew signal.
- *
- * Digest rule: a rejection with a string `digest` whose message is React's
- * production "error in the Server Components render" text (14/15) or minified
- * error #441 (16) is skew, unless the digest is a Next.js control-flow digest
- * (`redirect()`, `notFound()`, …: never skew; `callSafeAction` rethrows them). Why that needs no client guard: the
- * safe-action wrapper turns every error of the wrapped function into a
- * result, so a digest error cannot come from the function's own code. It
- * comes from Next.js's work before the function runs, chiefly decrypting the
- * closure arguments, which fails after a key change. Rarely, the same shape
- * comes from another failure outside the function (a request over the body
- * size limit, a rejected origin); the function has not run in those cases
- * either, so `actionRan: false` stays true. Only with a plain (unwrapped)
- * action would a digest error be ambiguous; that case needs the client
- * guard's response inspection (next-skew-guard/react), not this rule.
+ * The skew reason a rejection proves on its own, or `null`. Only Next.js's
+ * not-found signals (and the guard's refusal text, when a proxy dropped the
+ * guard's headers) prove skew by themselves; a React digest error or an
+ * "unexpected response" is skew only when the server marked the response
+ * (see {@link classifySettled}), because Next.js answers an oversized body, a
+ * rejected origin or a failed module load the same way.
  */
 export function skewReasonOfRejection(error: unknown): SkewReason | null {
   if (typeof error !== 'object' || error === null) return null
   if (findControlFlowError(error) !== undefined) return null
   const { name, message, digest } = error as { name?: unknown; message?: unknown; digest?: unknown }
   if (name === 'UnrecognizedActionError') return 'unrecognized-action'
-  if (typeof message !== 'string') return null
-  if (typeof digest === 'string') {
-    if (message.startsWith(DIGEST_MESSAGE_14_15) || message.startsWith(DIGEST_MESSAGE_16)) return 'undecryptable-closure'
-    return null
-  }
+  if (typeof message !== 'string' || typeof digest === 'string') return null
   if (NOT_FOUND_MESSAGE.test(message)) return 'action-not-found'
-  if (message === UNEXPECTED_RESPONSE) return 'unexpected-response'
-  if (NEXT_REFUSAL_BODIES.has(message)) return 'action-not-found'
+  if (NEXT_REFUSAL_BODIES.has(message) || message.startsWith(`${REFUSAL_TEXT} `)) return 'action-not-found'
   return null
+}
+
+/** Whether a rejection is React's production error for a failure on the server (it carries a digest). */
+export function isDigestError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null || findControlFlowError(error) !== undefined) return false
+  const { message, digest } = error as { message?: unknown; digest?: unknown }
+  return typeof digest === 'string' && typeof message === 'string' && (message.startsWith(DIGEST_MESSAGE_14_15) || message.startsWith(DIGEST_MESSAGE_16))
 }
 
 /**
@@ -163,24 +164,29 @@ function isNetworkError(error: unknown): boolean {
   return error instanceof TypeError && typeof message === 'string' && /failed to fetch|networkerror|load failed|fetch failed|network request failed/i.test(message)
 }
 
-function clientError(error: unknown): ClientErrorResult {
-  const message = typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string'
+function messageOf(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string'
     ? (error as { message: string }).message
     : undefined
-  const result: ClientErrorResult = {
-    success: false,
-    error: isNetworkError(error) ? 'NETWORK_ERROR' : 'UNKNOWN_ERROR',
-    requiresRefresh: false,
-    cause: error,
-  }
+}
+
+function clientError(
+  code: ClientErrorResult['error'],
+  error: unknown,
+  actionRan: ClientErrorResult['actionRan'],
+  status?: number,
+): ClientErrorResult {
+  const result: ClientErrorResult = { success: false, error: code, requiresRefresh: false, actionRan, cause: error }
+  const message = messageOf(error)
   if (message !== undefined) result.message = message
+  if (status !== undefined) result.status = status
   return result
 }
 
 function skew<Data>(
   reason: SkewReason,
   clientBuildId: string | null,
-  extra: { actionRan?: boolean; buildId?: string | null; result?: SafeActionResult<Data>; cause?: unknown },
+  extra: { actionRan?: boolean; buildId?: string | null; cause?: unknown },
 ): VersionSkewResult<Data> {
   const result: VersionSkewResult<Data> = {
     success: false,
@@ -191,21 +197,42 @@ function skew<Data>(
     buildId: extra.buildId ?? null,
     clientBuildId,
   }
-  if (extra.result !== undefined) result.result = extra.result
   if ('cause' in extra) result.cause = extra.cause
   return result
 }
 
+/** What the client guard saw while the call was in flight (nothing without `<SkewGuard />`). */
+export interface CallObservations {
+  /** A response redirected (`x-action-redirect`). */
+  redirected?: boolean
+  /** The server said the action did not run because of skew (refusal, not-found, `unknown-key` mark). */
+  skew?: boolean
+  /** Something other than Next.js answered, with this status. */
+  transportStatus?: number
+}
+
+/** Sums up the guard's notes of one call. */
+export function observationsOf(notes: readonly ActionResponseNote[]): CallObservations {
+  const seen: CallObservations = {}
+  for (const note of notes) {
+    if (note.kind === 'redirect') seen.redirected = true
+    else if (note.kind === 'skew') seen.skew = true
+    else seen.transportStatus = note.status
+  }
+  return seen
+}
+
 /**
  * Maps what an awaited safe action resolved to (`settled.value`) or rejected
- * with (`settled.error`) to a {@link CallSafeActionResult}. Exported for the
- * hook and the next-safe-action adapter; apps call `callSafeAction`.
- * Rethrows Next.js control-flow errors (redirect, notFound, …) unchanged.
+ * with (`settled.error`) to a {@link CallSafeActionResult}, given what the
+ * client guard saw meanwhile. Exported for the hook and the next-safe-action
+ * adapter; apps call `callSafeAction`. Rethrows Next.js control-flow errors
+ * (redirect, notFound, …) unchanged.
  */
 export function classifySettled<Data>(
   settled: { ok: true; value: unknown } | { ok: false; error: unknown },
   clientBuildId: string | null,
-  context: { redirected?: boolean } = {},
+  seen: CallObservations = {},
 ): CallSafeActionResult<Data> {
   if (!settled.ok) {
     const { error } = settled
@@ -215,12 +242,22 @@ export function classifySettled<Data>(
     if (controlFlow !== undefined) throw controlFlow
     const reason = skewReasonOfRejection(error)
     if (reason !== null) return skew<Data>(reason, clientBuildId, { cause: error })
-    return clientError(error)
+    if (isDigestError(error)) {
+      // The guard checked the closure and marked Next.js's 500: sealed with a key the server lacks.
+      if (seen.skew) return skew<Data>('undecryptable-closure', clientBuildId, { cause: error })
+      return clientError('SERVER_ERROR', error, 'unknown')
+    }
+    if (seen.skew) return skew<Data>('unexpected-response', clientBuildId, { cause: error })
+    if (seen.transportStatus !== undefined || messageOf(error) === UNEXPECTED_RESPONSE) {
+      return clientError('TRANSPORT_ERROR', error, 'unknown', seen.transportStatus)
+    }
+    return clientError(isNetworkError(error) ? 'NETWORK_ERROR' : 'UNKNOWN_ERROR', error, 'unknown')
   }
   const { value } = settled
   if (value === undefined) {
-    // The client guard saw this call's response redirect: the action ran (Next.js 14/15).
-    if (context.redirected) return { success: false, error: 'REDIRECTED', requiresRefresh: false, cause: value }
+    // Next.js 14 / 15 resolve these with `undefined` too; the client guard saw why.
+    if (seen.redirected) return clientError('REDIRECTED', value, true)
+    if (seen.transportStatus !== undefined && !seen.skew) return clientError('TRANSPORT_ERROR', value, 'unknown', seen.transportStatus)
     return skew<Data>('empty-result', clientBuildId, { cause: value })
   }
   // Something on the server answered with a value, so some function ran
@@ -228,14 +265,16 @@ export function classifySettled<Data>(
   // to a plain action, or a plain action passed by mistake): not safe to repeat.
   if (!isSafeActionResult(value)) return skew<Data>('invalid-result', clientBuildId, { actionRan: true, cause: value })
   const result = value as SafeActionResult<Data>
-  if (compareBuildIdsForClient(clientBuildId, result.buildId) === 'different') {
-    return skew<Data>('build-mismatch', clientBuildId, { actionRan: true, buildId: result.buildId, result })
-  }
-  return result.success
-    ? { success: true, data: result.data, buildId: result.buildId, requiresRefresh: false }
-    : result.message === undefined
-      ? { success: false, error: result.error, buildId: result.buildId, requiresRefresh: false }
-      : { success: false, error: result.error, message: result.message, buildId: result.buildId, requiresRefresh: false }
+  // It ran, on a server of another build: the result is real; the page should refresh soon.
+  const other: RanOnOtherBuild | undefined =
+    compareBuildIdsForClient(clientBuildId, result.buildId) === 'different'
+      ? { reason: 'build-mismatch', clientBuildId, buildId: result.buildId }
+      : undefined
+  const refresh = other ? { requiresRefresh: true as const, skew: other } : { requiresRefresh: false as const }
+  if (result.success) return { success: true, data: result.data, buildId: result.buildId, ...refresh }
+  return result.message === undefined
+    ? { success: false, error: result.error, buildId: result.buildId, ...refresh }
+    : { success: false, error: result.error, message: result.message, buildId: result.buildId, ...refresh }
 }
 
 function logError(label: string, error: unknown): void {
@@ -246,18 +285,8 @@ function logError(label: string, error: unknown): void {
   }
 }
 
-/** Tells `<SkewGuard />` (if on the page) about skew its response check cannot see. */
-function announceClosureSkew(): void {
-  try {
-    const w = (globalThis as { window?: { dispatchEvent(e: Event): boolean } }).window
-    if (w && typeof CustomEvent === 'function') w.dispatchEvent(new CustomEvent(CLOSURE_SKEW_EVENT))
-  } catch {
-    // Never let the announcement change the result.
-  }
-}
-
 /** Runs the app's `onSkew` without letting it change or delay the result. */
-export function notifySkew<Data>(onSkew: SafeActionClientOptions<Data>['onSkew'], result: VersionSkewResult<Data>): void {
+export function notifySkew<Data>(onSkew: SafeActionClientOptions<Data>['onSkew'], result: RefreshRequired<Data>): void {
   if (!onSkew) return
   try {
     const pending = onSkew(result)
@@ -275,7 +304,7 @@ export type SafeActionLike<Args extends unknown[], Data> = (...args: Args) => Pr
 /** Validated, defaulted client options. */
 export interface ResolvedClientOptions<Data> {
   clientBuildId: string | null
-  onSkew?: (result: VersionSkewResult<Data>) => void | Promise<void>
+  onSkew?: (result: RefreshRequired<Data>) => void | Promise<void>
 }
 
 /** Validates client options and fills in the inlined build ID. */
@@ -294,17 +323,14 @@ export async function runSafeAction<Args extends unknown[], Data>(
     throw codedTypeError('ERR_INVALID_ARG_TYPE', `The "action" argument must be a function (a Server Action); received ${describe(action)}.`)
   }
   let settled: { ok: true; value: unknown } | { ok: false; error: unknown }
-  const redirectsBefore = actionRedirects()
+  const mark = actionResponseMark()
   try {
     settled = { ok: true, value: await action(...args) }
   } catch (error) {
     settled = { ok: false, error }
   }
-  const result = classifySettled<Data>(settled, resolved.clientBuildId, { redirected: actionRedirects() > redirectsBefore })
-  if (result.success === false && result.requiresRefresh) {
-    notifySkew(resolved.onSkew, result)
-    if (result.reason === 'undecryptable-closure') announceClosureSkew()
-  }
+  const result = classifySettled<Data>(settled, resolved.clientBuildId, observationsOf(actionResponsesSince(mark)))
+  if (result.requiresRefresh) notifySkew(resolved.onSkew, result as RefreshRequired<Data>)
   return result
 }
 
@@ -312,9 +338,11 @@ export async function runSafeAction<Args extends unknown[], Data>(
 export interface CallSafeAction {
   /**
    * Calls a safe action and turns every outcome into a result object:
-   * the action's own result, `VERSION_SKEW` (with `requiresRefresh: true`)
-   * for every sign that this page is from another build, or
-   * `NETWORK_ERROR` / `UNKNOWN_ERROR`. Never resolves `success: true` unless
+   * the action's own result (with `requiresRefresh: true` when it ran on
+   * another build), `VERSION_SKEW` (with `requiresRefresh: true`) when it
+   * did not run because this page is from another build, or a failure that
+   * is not skew (`NETWORK_ERROR`, `TRANSPORT_ERROR`, `SERVER_ERROR`,
+   * `REDIRECTED`, `UNKNOWN_ERROR`). Never resolves `success: true` unless
    * the action ran and returned. Rejects only with Next.js control-flow errors
    * (`redirect()`, `notFound()`, … thrown by the action), which must reach
    * Next.js unchanged, and with a `TypeError` when `action` is not a function.

@@ -5,7 +5,15 @@
  */
 
 /** Codes the client side uses; a {@link SafeActionError} may not take them, so a result cannot be mistaken for one. */
-const RESERVED_CODES: ReadonlySet<string> = new Set(['VERSION_SKEW', 'NETWORK_ERROR', 'UNKNOWN_ERROR', 'REDIRECTED', 'ACTION_ERROR'])
+const RESERVED_CODES: ReadonlySet<string> = new Set([
+  'VERSION_SKEW',
+  'NETWORK_ERROR',
+  'TRANSPORT_ERROR',
+  'SERVER_ERROR',
+  'UNKNOWN_ERROR',
+  'REDIRECTED',
+  'ACTION_ERROR',
+])
 
 /**
  * An intended failure of a safe action: throw it from the wrapped function
@@ -18,7 +26,7 @@ export class SafeActionError extends Error {
   readonly code: string
 
   /**
-   * @param code  what the client branches on, e.g. `'NAME_TAKEN'` (not `VERSION_SKEW`, `NETWORK_ERROR`, `UNKNOWN_ERROR`, `REDIRECTED` or `ACTION_ERROR`, which the package's own results use)
+   * @param code  what the client branches on, e.g. `'NAME_TAKEN'` (not one of the codes the package's own results use: `VERSION_SKEW`, `NETWORK_ERROR`, `TRANSPORT_ERROR`, `SERVER_ERROR`, `UNKNOWN_ERROR`, `REDIRECTED`, `ACTION_ERROR`)
    * @param message  user-facing text; defaults to the code
    */
   constructor(code: string, message?: string, options?: { cause?: unknown }) {

@@ -21,9 +21,10 @@
  */
 
 import { checkOptions } from './errors'
-import { compareBuildIdsForClient, notifySkew, resolveClientOptions, skewReasonOfRejection, type SafeActionClientOptions } from './client'
+import { actionResponsesSince } from '../shared/protocol'
+import { compareBuildIdsForClient, isDigestError, notifySkew, resolveClientOptions, skewReasonOfRejection, type SafeActionClientOptions } from './client'
 import { resolveServerBuildId } from './server'
-import type { SkewReason, VersionSkewResult } from './types'
+import type { RanOnOtherBuild, SkewReason, VersionSkewResult } from './types'
 
 /** What the middleware adds to next-safe-action's `ctx`: `ctx.skewGuard.buildId`. */
 export interface SkewGuardContext {
@@ -120,22 +121,25 @@ export function skewGuardMiddleware(options?: SkewGuardMiddlewareOptions): SkewG
   }
 }
 
+/** How recent a guard's skew mark must be for {@link isSkewError} to read a digest error as skew. */
+const RECENT_MARK_MS = 30_000
+
 /**
  * True when a next-safe-action `thrownError` (or any rejection of an action
  * call) is a version-skew signal: `UnrecognizedActionError`, the 15.4.x
- * not-found error, the 15.x/16.x "unexpected response" error, or a React
- * digest error that is not a Next.js control-flow error.
- *
- * The digest part relies on the rule that errors of your action code never
- * reach the client as digest errors, which holds for next-safe-action's
- * default (errors become `serverError`). If you set `throwServerError: true`
- * your errors do arrive as digest errors: pass `{ digestErrors: false }`.
+ * not-found error, or the guard's refusal; and a React digest error only when
+ * `<SkewGuard />` saw the server mark a response as skew within the last 30 s
+ * (a closure sealed with a key the server does not hold). Any other digest
+ * error is an ordinary server failure (an oversized body, a rejected origin).
+ * `{ digestErrors: false }` never reads a digest error as skew (for
+ * `throwServerError: true`, where your own errors arrive as digest errors).
  */
 export function isSkewError(thrownError: unknown, options?: { digestErrors?: boolean }): boolean {
   checkOptions('isSkewError', options, { digestErrors: 'boolean' })
-  const reason = skewReasonOfRejection(thrownError)
-  if (reason === null) return false
-  return reason !== 'undecryptable-closure' || options?.digestErrors !== false
+  if (skewReasonOfRejection(thrownError) !== null) return true
+  if (options?.digestErrors === false || !isDigestError(thrownError)) return false
+  const now = Date.now()
+  return actionResponsesSince(0).some((note) => note.kind === 'skew' && Math.abs(now - note.at) <= RECENT_MARK_MS)
 }
 
 /** A next-safe-action v8 result, or the idle `{}`: at most one of the three fields is set. */
@@ -156,15 +160,22 @@ export interface MapSafeActionResultOptions extends SafeActionClientOptions {
   expectData?: boolean
 }
 
+/** A next-safe-action result of an action that ran on a server of another build (see {@link mapSafeActionResult}). */
+export type RanOnOtherBuildResult<Data, ServerError, ValidationErrors> = NextSafeActionResult<Data, ServerError, ValidationErrors> & {
+  requiresRefresh: true
+  skew: RanOnOtherBuild
+}
+
 /**
  * Checks a next-safe-action result for version skew. Returns a
- * `VersionSkewResult` (test with `isVersionSkew`) when:
+ * `VersionSkewResult` (test with `isVersionSkew`) when the action did not run:
  * - the result is `undefined`/`null` (a direct call on 14 or 15.0–15.4.0:
  *   next-safe-action itself always resolves an object),
- * - it is `{}` and `expectData` is set,
- * - it carries a build stamp (`stampResult`) from another build
- *   (`actionRan: true`, the original result in `result`).
+ * - it is `{}` and `expectData` is set.
  *
+ * A result stamped (`stampResult`) by another build ran there: it comes back
+ * as itself (without the stamp key) plus `requiresRefresh: true` and `skew`
+ * (the builds involved), so the app shows the data and refreshes soon.
  * Otherwise returns the result itself, without the stamp key, so existing
  * code keeps reading `data`, `serverError` and `validationErrors`.
  *
@@ -176,7 +187,10 @@ export interface MapSafeActionResultOptions extends SafeActionClientOptions {
 export function mapSafeActionResult<Data, ServerError, ValidationErrors>(
   result: NextSafeActionResult<Data, ServerError, ValidationErrors> | null | undefined,
   options?: MapSafeActionResultOptions,
-): NextSafeActionResult<Data, ServerError, ValidationErrors> | VersionSkewResult<Data> {
+):
+  | NextSafeActionResult<Data, ServerError, ValidationErrors>
+  | RanOnOtherBuildResult<Data, ServerError, ValidationErrors>
+  | VersionSkewResult<Data> {
   checkOptions('mapSafeActionResult', options, { buildId: 'string', onSkew: 'function', expectData: 'boolean' })
   const resolved = resolveClientOptions<Data>('mapSafeActionResult', { buildId: options?.buildId, onSkew: options?.onSkew })
   const flag = (reason: SkewReason, extra: Partial<VersionSkewResult<Data>>): VersionSkewResult<Data> => {
@@ -209,12 +223,7 @@ export function mapSafeActionResult<Data, ServerError, ValidationErrors>(
   else unstamped.data = rest as Data
   const serverBuildId = typeof stamp === 'string' && stamp !== '' ? stamp : null
   if (compareBuildIdsForClient(resolved.clientBuildId, serverBuildId) === 'different') {
-    return flag('build-mismatch', {
-      actionRan: true,
-      buildId: serverBuildId,
-      result: { success: true, data: unstamped.data as Data, buildId: serverBuildId },
-      cause: result,
-    })
+    return { ...unstamped, requiresRefresh: true, skew: { reason: 'build-mismatch', clientBuildId: resolved.clientBuildId, buildId: serverBuildId } }
   }
   return unstamped
 }

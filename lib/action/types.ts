@@ -45,18 +45,19 @@ export type SafeActionResult<Data> = SafeActionSuccess<Data> | SafeActionFailure
 export type SafeAction<Args extends unknown[], Data> = (...args: Args) => Promise<SafeActionResult<Data>>
 
 /**
- * Why a call counts as version skew:
+ * Why a call counts as version skew (the action did not run, or something
+ * that is not this page's action answered):
  * - `unrecognized-action`: Next.js 15.5+ rejected with `UnrecognizedActionError` (the server does not know the action ID).
- * - `action-not-found`: the same on 15.4.x (an untyped `Error`), or Next's own refusal body when a proxy stripped its header.
- * - `unexpected-response`: 15.x/16.x `Error('An unexpected response was received from the server.')`:
- *   something other than Next.js answered the action (a proxy refusing it, a gateway error page).
+ * - `action-not-found`: the same on 15.4.x (an untyped `Error`), or a not-found body (Next.js's or the guard's)
+ *   when a proxy stripped the headers that carry it.
+ * - `unexpected-response`: Next.js could not read the answer, and the client guard saw the server refuse the
+ *   call as skew (a refusal whose not-found header a proxy dropped).
  * - `empty-result`: the call resolved `undefined`. Next.js 14 and 15.0–15.4.0 resolve an unknown action that way.
  *   (So do 14 for any `redirect()` and 15 for a `redirect()` to another origin, while they navigate: see `callSafeAction`.)
  * - `invalid-result`: the call resolved something that is not a safe-action result (on 14, where IDs do not depend
  *   on the key, the new build may have a plain action under the old ID; or a plain action was passed).
- * - `undecryptable-closure`: a React digest error, which a safe action can only produce from outside its
- *   wrapper: Next.js failed before the wrapped function ran (typically closure arguments sealed with another key).
- * - `build-mismatch`: the action ran, on a server of another build than this page.
+ * - `undecryptable-closure`: Next.js refused the closure arguments (a 500 with a digest), and the guard had
+ *   marked them as sealed with a key this server does not hold. The action did not run.
  */
 export type SkewReason =
   | 'unrecognized-action'
@@ -65,52 +66,62 @@ export type SkewReason =
   | 'empty-result'
   | 'invalid-result'
   | 'undecryptable-closure'
-  | 'build-mismatch'
 
 /**
- * The client-side verdict "this page is out of date". The page should
- * refresh; the result says whether the action ran, so the app knows whether
- * to repeat the user's intent after the refresh.
+ * A call that could not run because this page is out of date. The page
+ * should refresh (the client guard does it for you); the action did not run
+ * (`actionRan: false`), except `invalid-result`, where some function of
+ * another build answered under this action ID (`actionRan: true`: do not
+ * repeat it).
  */
 export interface VersionSkewResult<Data = unknown> {
   success: false
   error: 'VERSION_SKEW'
   requiresRefresh: true
-  /**
-   * `true` for `build-mismatch` (the action ran; its result is in `result`)
-   * and `invalid-result` (a server function answered under this action ID,
-   * so do not repeat it). `false`: no result of the action reached this page. For every
-   * reason but `unexpected-response` that proves the action did not run
-   * (except a `redirect()` seen as `empty-result` on 14/15, see `SkewReason`); an
-   * unexpected response (a non-Next.js answer) almost always means it never
-   * reached the action, but a gateway that times out after forwarding the
-   * request can cut off an action that did run, so only retry idempotent
-   * actions automatically.
-   */
+  /** `false`: the action did not run, so repeating it after the refresh is safe. `true` only for `invalid-result`. */
   actionRan: boolean
   /** Which signal showed the skew. */
   reason: SkewReason
-  /** The server's build identity when the server answered with one (`build-mismatch`), else `null`. */
+  /** The server's build identity when the server answered with one, else `null`. */
   buildId: string | null
   /** The build identity this page was built with, when known. */
   clientBuildId: string | null
-  /** `build-mismatch` only: what the action returned (success or failure) on the other build. */
-  result?: SafeActionResult<Data>
   /** The rejection or resolved value that showed the skew, for logging. */
   cause?: unknown
 }
 
-/** A call that failed on the client side for a reason other than skew. */
+/** The action ran, on a server of another build than this page: its result is real, the page should refresh. */
+export interface RanOnOtherBuild {
+  reason: 'build-mismatch'
+  /** The build this page came from. */
+  clientBuildId: string | null
+  /** The build that ran the action. */
+  buildId: string | null
+}
+
+/** A call that failed for a reason other than skew. */
 export interface ClientErrorResult {
   success: false
   /**
-   * `NETWORK_ERROR`: the request did not complete (offline, connection reset, aborted).
-   * `REDIRECTED`: the action ran and redirected (Next.js 14/15 resolve such calls with
-   * `undefined`; told apart from skew when `<SkewGuard />` is on the page). `UNKNOWN_ERROR`:
-   * anything else.
+   * - `NETWORK_ERROR`: the request did not complete (offline, connection reset, aborted).
+   * - `TRANSPORT_ERROR`: something other than Next.js answered: a proxy's 413, a rate limiter's 429, a WAF's
+   *   403, a gateway's 502/503/504 (`status` says which when `<SkewGuard />` saw it). Not skew.
+   * - `SERVER_ERROR`: Next.js failed the call outside your function (a 500 with a digest and no skew mark: a
+   *   body over `bodySizeLimit`, an `Origin` that does not match the host, a module that failed to load). Not skew.
+   * - `REDIRECTED`: the action ran and redirected (Next.js 14/15 resolve such calls with `undefined`;
+   *   told apart from skew when `<SkewGuard />` is on the page).
+   * - `UNKNOWN_ERROR`: anything else.
    */
-  error: 'NETWORK_ERROR' | 'REDIRECTED' | 'UNKNOWN_ERROR'
+  error: 'NETWORK_ERROR' | 'TRANSPORT_ERROR' | 'SERVER_ERROR' | 'REDIRECTED' | 'UNKNOWN_ERROR'
   requiresRefresh: false
+  /**
+   * Whether the action ran: `true` for `REDIRECTED`; `'unknown'` otherwise. A gateway that timed out, a
+   * connection cut after the request went out, or a failure while sending the answer can each come after
+   * the action ran, so only retry automatically what is safe to run twice.
+   */
+  actionRan: true | 'unknown'
+  /** The HTTP status of a `TRANSPORT_ERROR`, when the client guard saw the response. */
+  status?: number
   /** The rejection's message, when it had one (client-side text, never a server secret). */
   message?: string
   /** The rejection, for logging. */
@@ -119,18 +130,30 @@ export interface ClientErrorResult {
 
 /** A safe action's success as `callSafeAction` returns it. */
 export interface CallSuccess<Data> extends SafeActionSuccess<Data> {
-  requiresRefresh: false
+  /** `true` when it ran on a server of another build (`skew` says which): show the data, then refresh soon. */
+  requiresRefresh: boolean
+  /** Set when `requiresRefresh` is true. */
+  skew?: RanOnOtherBuild
 }
 
 /** A safe action's own failure (the wrapped function threw) as `callSafeAction` returns it. */
 export interface CallFailure extends SafeActionFailure {
-  requiresRefresh: false
+  /** `true` when it ran on a server of another build (`skew` says which). */
+  requiresRefresh: boolean
+  /** Set when `requiresRefresh` is true. */
+  skew?: RanOnOtherBuild
 }
 
+/** A result that asks the page to refresh: the call did not run because of skew, or it ran on another build. */
+export type RefreshRequired<Data> =
+  | VersionSkewResult<Data>
+  | ((CallSuccess<Data> | CallFailure) & { requiresRefresh: true; skew: RanOnOtherBuild })
+
 /**
- * Everything `callSafeAction` resolves to. Branch on `success`, then on
- * `requiresRefresh` (or use `isVersionSkew`). `success: true` only ever
- * means the action ran on a server of this page's build (or of an unknown
- * build) and returned normally.
+ * Everything `callSafeAction` resolves to. Branch on `success`; a success or
+ * failure of the action itself may carry `requiresRefresh: true` when it ran
+ * on another build (the data is real). `isVersionSkew(r)` picks out calls
+ * that did not run because the page is out of date. `success: true` only
+ * ever means the action ran and returned normally.
  */
 export type CallSafeActionResult<Data> = CallSuccess<Data> | CallFailure | VersionSkewResult<Data> | ClientErrorResult

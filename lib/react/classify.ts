@@ -6,6 +6,8 @@
  */
 import {
   ACTION_HEADER,
+  ACTION_REDIRECT_HEADER,
+  ACTION_REVALIDATED_HEADER,
   BUILD_ID_HEADER,
   CLIENT_BUILD_HEADER,
   GUARD_HEADER,
@@ -106,8 +108,45 @@ export function withClientBuildHeader(input: unknown, init: RequestInit | undefi
   return { ...init, headers: { ...(headers as Record<string, string>), [CLIENT_BUILD_HEADER]: buildId } }
 }
 
+function mediaType(contentType: string | null): string {
+  return contentType === null ? '' : contentType.split(';')[0].trim().toLowerCase()
+}
+
 function isHtml(contentType: string | null): boolean {
-  return contentType !== null && contentType.split(';')[0].trim().toLowerCase() === 'text/html'
+  return mediaType(contentType) === 'text/html'
+}
+
+/**
+ * Whether something other than Next.js answered the action: an error status without Next.js's
+ * own marks (no RSC payload, no not-found header, no redirect). A proxy's 413, a rate limiter's
+ * 429, a WAF's 403, a gateway's 502/503/504. Next.js 15/16 report these as "An unexpected response
+ * was received from the server." and 14 resolves `undefined`; either way it is not skew, and the
+ * request may have reached the action before the gateway gave up.
+ */
+export function isTransportAnswer(response: ResponseLike): boolean {
+  const headers = response.headers
+  if (response.status < 400) return false
+  if (headers.get(NOT_FOUND_HEADER) !== null || headers.get(ACTION_REDIRECT_HEADER) !== null) return false
+  if (REFUSED_VERDICTS.includes((headers.get(GUARD_HEADER) ?? '').trim().toLowerCase() as GuardVerdict)) return false
+  return mediaType(headers.get('content-type')) !== 'text/x-component'
+}
+
+/**
+ * Whether the answer carries revalidated data, i.e. a new tree Next.js will render into the page:
+ * 16 sends a revalidation kind (`1`, `2`), 14 and 15 `[[paths], tag, cookie]` (`[[],0,0]` when
+ * nothing was revalidated).
+ */
+export function didRevalidate(headers: { get(name: string): string | null }): boolean {
+  const raw = headers.get(ACTION_REVALIDATED_HEADER)
+  if (raw === null || raw === '') return false
+  try {
+    const value = JSON.parse(raw) as unknown
+    if (typeof value === 'number') return value > 0
+    if (Array.isArray(value)) return (Array.isArray(value[0]) && value[0].length > 0) || !!value[1] || !!value[2]
+    return false
+  } catch {
+    return false
+  }
 }
 
 /**
@@ -115,6 +154,9 @@ function isHtml(contentType: string | null): boolean {
  * Only status and headers are read; the body stays unread for Next.js. In order:
  *
  * 1. `x-skew-guard: unknown-action | stale-build | key-rotated`: the guard refused; the action did not run.
+ *    `x-skew-guard: unknown-key` on a 5xx: Next.js refused closure arguments sealed with a key the
+ *    server does not hold, which the guard checked before passing the call on; did not run. Any
+ *    other 5xx is an ordinary server error, never skew.
  * 2. `x-nextjs-action-not-found: 1` (Next.js 15.4.1+, and the guard): `unknown-action`, did not run.
  * 3. A `text/html` answer with status 200 or 404 that was not redirected: Next.js 14 and 15.0–15.4.0
  *    render the not-found page for an unknown action ID, and the client resolves `undefined`
@@ -144,6 +186,7 @@ export function classifyActionResponse(response: ResponseLike, context: ActionCo
 
   const verdict = (headers.get(GUARD_HEADER) ?? '').trim().toLowerCase() as GuardVerdict
   if (REFUSED_VERDICTS.includes(verdict)) return event(verdict as SkewEvent['kind'], false)
+  if (verdict === 'unknown-key' && response.status >= 500) return event('unknown-key', false)
   if ((headers.get(NOT_FOUND_HEADER) ?? '').trim() === '1') return event('unknown-action', false)
   if (isHtml(headers.get('content-type')) && (response.status === 200 || response.status === 404) && !response.redirected) {
     return event('unknown-action', false)

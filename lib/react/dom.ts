@@ -3,6 +3,7 @@
  * tested in Node and this part in a real browser. Nothing here runs at import
  * time; every function checks that a document exists.
  */
+import { hasEditedInput, saveInput, type InputDocument } from './input'
 import type { PolicyEnv } from './policy'
 import type { StorageLike } from './types'
 
@@ -29,147 +30,47 @@ export function onVisibilityChange(callback: () => void): () => void {
   }
 }
 
-/** Minimal shape of the form controls {@link hasUnsavedInput} reads (duck-typed, so it is testable without a DOM). */
-export interface FieldLike {
-  tagName: string
-  type?: string
-  value?: string
-  defaultValue?: string
-  checked?: boolean
-  defaultChecked?: boolean
-  disabled?: boolean
-  readOnly?: boolean
-  isContentEditable?: boolean
-  selectedIndex?: number
-  files?: { length: number } | null
-  options?: ArrayLike<{ selected: boolean; defaultSelected: boolean }>
-}
-
-/** Minimal shape of the document {@link hasUnsavedInput} reads. */
-export interface DocumentLike {
-  activeElement: unknown
-  querySelectorAll(selector: string): ArrayLike<unknown>
-}
-
-const NOT_TEXT = new Set(['button', 'submit', 'reset', 'image', 'hidden', 'checkbox', 'radio', 'file', 'range', 'color'])
-
-function isTextEditable(el: FieldLike): boolean {
-  if (el.isContentEditable === true) return true
-  if (el.disabled || el.readOnly) return false
-  const tag = el.tagName.toUpperCase()
-  if (tag === 'TEXTAREA') return true
-  return tag === 'INPUT' && !NOT_TEXT.has((el.type ?? 'text').toLowerCase())
-}
-
-function isDirty(el: FieldLike): boolean {
-  if (el.disabled) return false
-  const tag = el.tagName.toUpperCase()
-  if (tag === 'TEXTAREA') return el.value !== el.defaultValue
-  if (tag === 'SELECT') {
-    const options = Array.from(el.options ?? [])
-    if (!options.some((o) => o.defaultSelected) && el.type !== 'select-multiple') return (el.selectedIndex ?? 0) > 0
-    return options.some((o) => o.selected !== o.defaultSelected)
-  }
-  if (tag !== 'INPUT') return false
-  const type = (el.type ?? 'text').toLowerCase()
-  if (type === 'checkbox' || type === 'radio') return el.checked !== el.defaultChecked
-  if (type === 'file') return (el.files?.length ?? 0) > 0
-  if (NOT_TEXT.has(type)) return false
-  return el.value !== el.defaultValue
-}
+type HistoryMethod = 'pushState' | 'replaceState'
 
 /**
- * Whether a reload could throw away what the user typed: a focused text field (they are typing),
- * or an input/textarea/select whose value differs from its default. Controlled React inputs keep
- * their default in sync with their value, so only the focus check covers them; apps with complex
- * editors should pass `onSkew` and decide themselves.
+ * Calls back when the app moves to another page inside itself: a client-side navigation that
+ * pushed a new URL (Next.js's `<Link>`, `router.push`), or back/forward to another path or query.
+ * Clicks are never intercepted, so a link the app handles itself (`href="#"`, a handler calling
+ * `preventDefault()`) keeps working, and a `replaceState` (search params updated in place while
+ * the user types) is not a navigation. The history method is wrapped, not replaced: the wrapper
+ * calls through to whatever was there, and steps out of the way when removed.
  */
-export function hasUnsavedInput(doc: DocumentLike | null = hasDocument() ? (document as unknown as DocumentLike) : null): boolean {
-  if (doc === null) return false
-  const active = doc.activeElement as FieldLike | null
-  if (active && typeof active.tagName === 'string' && isTextEditable(active)) return true
-  const fields = doc.querySelectorAll('input, textarea, select')
-  for (let i = 0; i < fields.length; i++) {
-    if (isDirty(fields[i] as FieldLike)) return true
-  }
-  return false
-}
-
-/** Attributes of a clicked link that decide whether it is an internal navigation. */
-export interface LinkInfo {
-  href: string | null
-  target: string | null
-  download: boolean
-}
-
-/**
- * The absolute URL a link click navigates to inside this app, or `null` when the click is not an
- * internal page navigation: no href, another window (`target`), a download, another origin or
- * scheme, or a jump to a fragment of the current page.
- */
-export function internalHref(link: LinkInfo, current: string): string | null {
-  if (link.href === null || link.download) return null
-  if (link.target !== null && link.target !== '' && link.target.toLowerCase() !== '_self') return null
-  let url: URL
-  let here: URL
-  try {
-    here = new URL(current)
-    url = new URL(link.href, here)
-  } catch {
-    return null
-  }
-  if (url.origin !== here.origin || (url.protocol !== 'http:' && url.protocol !== 'https:')) return null
-  if (url.hash !== '' && url.pathname === here.pathname && url.search === here.search) return null
-  return url.href
-}
-
-function linkOf(event: MouseEvent): LinkInfo | null {
-  const path = typeof event.composedPath === 'function' ? event.composedPath() : [event.target]
-  for (const node of path) {
-    const el = node as Element | null
-    if (el && typeof el.tagName === 'string' && el.tagName.toLowerCase() === 'a' && el.hasAttribute('href')) {
-      return { href: el.getAttribute('href'), target: el.getAttribute('target'), download: el.hasAttribute('download') }
-    }
-  }
-  return null
-}
-
-/**
- * Listens (capture phase, on window, so before React's root listener and Next.js's `<Link>`) for
- * plain left clicks on internal links, and for back/forward to another path or query. When
- * `callback` takes a click over, the event is cancelled so Next.js does not start a client-side
- * navigation in parallel.
- */
-export function onInternalNavigation(callback: (url: string | null) => boolean): () => void {
-  if (!hasDocument() || typeof window === 'undefined') return () => {}
-  const onClick = (event: MouseEvent) => {
-    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return
-    const link = linkOf(event)
-    if (link === null) return
-    const url = internalHref(link, window.location.href)
-    if (url !== null && callback(url)) {
-      event.preventDefault()
-      event.stopImmediatePropagation()
-    }
-  }
-  // Fragment navigations fire popstate too; only a change of path or query is a page navigation.
+export function onPageChange(callback: () => void): () => void {
+  if (!hasDocument() || typeof window === 'undefined' || !window.history) return () => {}
+  const history = window.history
   const pageOf = () => window.location.pathname + window.location.search
   let page = pageOf()
-  const onPop = () => {
+  let active = true
+  const check = () => {
+    if (!active) return
     const now = pageOf()
     if (now === page) return
     page = now
-    callback(null)
+    callback()
   }
-  window.addEventListener('click', onClick, true)
-  window.addEventListener('popstate', onPop)
+  const method: HistoryMethod = 'pushState'
+  const original = history[method]
+  const wrapped = function (this: History, ...args: Parameters<History['pushState']>) {
+    const result = original.apply(this, args)
+    check()
+    return result
+  }
+  history[method] = wrapped
+  // Fragment jumps fire popstate too; only a change of path or query is a page navigation.
+  window.addEventListener('popstate', check)
   return () => {
-    window.removeEventListener('click', onClick, true)
-    window.removeEventListener('popstate', onPop)
+    active = false
+    window.removeEventListener('popstate', check)
+    if (history[method] === wrapped) history[method] = original
   }
 }
 
-function sessionStore(): StorageLike | null {
+export function sessionStore(): StorageLike | null {
   try {
     return typeof window !== 'undefined' && window.sessionStorage ? window.sessionStorage : null
   } catch {
@@ -182,9 +83,8 @@ function sessionStore(): StorageLike | null {
 export function browserPolicyEnv(): PolicyEnv {
   return {
     isVisible: isDocumentVisible,
-    hasUnsavedInput: () => hasUnsavedInput(),
+    saveInput: saveBrowserInput,
     reload: () => window.location.reload(),
-    navigate: (url) => window.location.assign(url),
     storage: sessionStore,
     onHidden(callback) {
       if (!hasDocument()) return () => {}
@@ -194,6 +94,22 @@ export function browserPolicyEnv(): PolicyEnv {
       document.addEventListener('visibilitychange', listener)
       return () => document.removeEventListener('visibilitychange', listener)
     },
-    onNavigate: onInternalNavigation,
+    onNavigate: onPageChange,
   }
+}
+
+/** The page's identity for saved input: the same path and query after the reload. */
+export function currentPage(): string {
+  return typeof window === 'undefined' ? '' : window.location.pathname + window.location.search
+}
+
+/** The document as the input tracker sees it, or null during SSR. */
+export function inputDocument(): InputDocument | null {
+  return hasDocument() ? (document as unknown as InputDocument) : null
+}
+
+/** Saves the fields the user edited in this page (see input.ts); true when there is nothing to lose. */
+export function saveBrowserInput(): boolean {
+  if (!hasEditedInput()) return true
+  return saveInput(sessionStore(), inputDocument(), currentPage(), Date.now())
 }

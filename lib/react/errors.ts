@@ -65,6 +65,47 @@ export function checkOptions<T extends object>(where: string, options: unknown, 
   return options as T
 }
 
+const reported = new Set<string>()
+
+/**
+ * Like {@link checkOptions}, for props read during render, where a throw would take the whole
+ * layout down in production (`pollIntervalMs={Number(process.env.UNSET)}` is `NaN`): each invalid
+ * or unknown prop is reported once (console.error, with the same message a throw would carry) and
+ * left out, so its default applies.
+ */
+export function lenientOptions<T extends object>(where: string, options: unknown, checks: Record<string, Check>): T {
+  const report = (message: string) => {
+    // Once per distinct problem: a layout renders again on every navigation.
+    if (reported.has(message) || reported.size > 100) return
+    reported.add(message)
+    try {
+      console.error(`[next-skew-guard] ${message} Using the default instead.`)
+    } catch {
+      // a broken console must not break rendering
+    }
+  }
+  if (options === undefined || options === null) return {} as T
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    report(`${where} expects props; received ${describe(options)}.`)
+    return {} as T
+  }
+  const kept: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(options)) {
+    if (!Object.prototype.hasOwnProperty.call(checks, key)) {
+      report(`${where} has no option ${JSON.stringify(key)}. Valid options: ${Object.keys(checks).join(', ')}.`)
+      continue
+    }
+    if (value === undefined) continue
+    try {
+      checks[key](where, key, value)
+      kept[key] = value
+    } catch (error) {
+      report((error as Error).message)
+    }
+  }
+  return kept as T
+}
+
 /** Any value (`children`, `fallback`: React validates those itself). */
 export const anything: Check = () => {}
 

@@ -6,13 +6,23 @@
  */
 import { Fragment, createElement, useEffect, useRef, useState, useSyncExternalStore } from 'react'
 import type { ReactElement, ReactNode } from 'react'
-import { CLOSURE_SKEW_EVENT, DEFAULT_HEALTH_PATH } from '../shared/protocol'
+import { DEFAULT_HEALTH_PATH, VERSION_SKEW } from '../shared/protocol'
 import { getClientBuildId } from './build-id'
-import { browserPolicyEnv, isDocumentVisible, onVisibilityChange } from './dom'
-import { anything, buildIdCheck, checkOptions, fn, healthPathCheck, millis, oneOf } from './errors'
+import { confirmChunkSkew, watchChunkFailures } from './chunks'
+import {
+  browserPolicyEnv,
+  currentPage,
+  inputDocument,
+  isDocumentVisible,
+  onVisibilityChange,
+  saveBrowserInput,
+  sessionStore,
+} from './dom'
+import { anything, buildIdCheck, checkOptions, fn, healthPathCheck, lenientOptions, millis, oneOf } from './errors'
+import { domWriter, restoreFields, takeSnapshot, trackInput } from './input'
 import { installActionInterceptor } from './interceptor'
 import { ReloadPolicy } from './policy'
-import { emitSkew, getLastSkew, registerPolicy, reportSkew, subscribeToSkew } from './store'
+import { emitSkew, getLastSkew, registerPolicy, subscribeToSkew } from './store'
 import type { ReloadMode, SkewEvent } from './types'
 import {
   DEFAULT_INTERVAL_MS,
@@ -42,18 +52,33 @@ const VERSION_CHECKS = {
 }
 
 /**
- * Next.js inlines the app's `basePath` into client bundles as `process.env.__NEXT_ROUTER_BASEPATH`;
- * a root-relative health path must carry it, as every other request of the app does.
+ * The health path as the app's other requests go: Next.js inlines the app's `basePath` into client
+ * bundles as `process.env.__NEXT_ROUTER_BASEPATH`, and `trailingSlash: true` as
+ * `process.env.__NEXT_TRAILING_SLASH` (without the slash, Next.js would answer the poll with a
+ * redirect first).
  */
-function withBasePath(healthPath: string): string {
-  let base = ''
+export function healthUrl(healthPath: string, base = inlinedBasePath(), trailingSlash = inlinedTrailingSlash()): string {
+  if (!healthPath.startsWith('/')) return healthPath
+  let path = base && !healthPath.startsWith(`${base}/`) ? `${base}${healthPath}` : healthPath
+  if (trailingSlash && !path.endsWith('/')) path += '/'
+  return path
+}
+
+function inlinedBasePath(): string {
   try {
     // Written out literally so the bundler can inline it; `process` may not exist otherwise.
-    base = process.env.__NEXT_ROUTER_BASEPATH || ''
+    return process.env.__NEXT_ROUTER_BASEPATH || ''
   } catch {
-    base = ''
+    return ''
   }
-  return base && healthPath.startsWith('/') && !healthPath.startsWith(`${base}/`) ? `${base}${healthPath}` : healthPath
+}
+
+function inlinedTrailingSlash(): boolean {
+  try {
+    return String(process.env.__NEXT_TRAILING_SLASH) === 'true'
+  } catch {
+    return false
+  }
 }
 
 /**
@@ -83,7 +108,7 @@ export function useVersionCheck(options: VersionCheckOptions = {}): VersionCheck
     const checker = new VersionChecker(
       {
         // Looked up per call, like Next.js does, so other fetch wrappers keep working.
-        fetchBuildId: () => fetchServerBuildId((input, init) => win.fetch(input, init), withBasePath(healthPath)),
+        fetchBuildId: () => fetchServerBuildId((input, init) => win.fetch(input, init), healthUrl(healthPath)),
         isVisible: isDocumentVisible,
         setTimer: (callback, ms) => setTimeout(callback, ms),
         clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
@@ -174,15 +199,77 @@ const GUARD_CHECKS = {
 /** Default loop-protection window. */
 export const DEFAULT_COOLDOWN_MS = 30_000
 
+/** Delays (ms after mount) at which saved fields that were not in the page yet are tried again. */
+const RESTORE_RETRIES_MS = [50, 150, 400, 1_000, 2_500]
+
+/**
+ * Puts back what the user typed before the guard's last reload of this page (see input.ts),
+ * retrying for fields that render late. Returns the canceller.
+ */
+function restoreSavedInput(): () => void {
+  const doc = inputDocument()
+  const snapshot = takeSnapshot(sessionStore(), currentPage(), Date.now())
+  if (doc === null || snapshot === null) return () => {}
+  const writer = domWriter()
+  let missing = restoreFields(snapshot.fields, doc, writer)
+  const timers = RESTORE_RETRIES_MS.map((ms) =>
+    setTimeout(() => {
+      if (missing.length > 0) missing = restoreFields(missing, doc, writer)
+    }, ms),
+  )
+  return () => timers.forEach(clearTimeout)
+}
+
+let chunkSkewSeen = false
+
+/**
+ * Turns lazily loaded code that is gone from the server into a `missing-chunk` skew event, once
+ * per page, after making sure it is skew (see chunks.ts).
+ */
+function watchMissingChunks(clientBuildId: string | null, healthPath: string | false): () => void {
+  if (typeof window === 'undefined') return () => {}
+  const win = window
+  return watchChunkFailures(win, (failure) => {
+    if (chunkSkewSeen) return
+    chunkSkewSeen = true
+    const probe = async (url: string) => (await win.fetch(url, { method: 'HEAD', cache: 'no-store', credentials: 'same-origin' })).status
+    const serverBuild = async () =>
+      healthPath === false ? null : fetchServerBuildId((input, init) => win.fetch(input, init), healthUrl(healthPath))
+    void confirmChunkSkew(failure, win.location.href, clientBuildId, probe, serverBuild).then(
+      (skew) => {
+        if (!skew) {
+          chunkSkewSeen = false
+          return
+        }
+        emitSkew({
+          type: VERSION_SKEW,
+          kind: 'missing-chunk',
+          source: 'chunk',
+          actionId: null,
+          clientBuildId,
+          serverBuildId: null,
+          actionRan: false,
+          at: Date.now(),
+        })
+      },
+      () => {
+        chunkSkewSeen = false
+      },
+    )
+  })
+}
+
 /**
  * Keeps a page working across redeploys. Put it once in the root layout:
  * `<SkewGuard />` (it renders nothing by default). It watches Server Action responses (see
- * `installActionInterceptor`), polls the health endpoint (see `useVersionCheck`) and reloads the
- * page by the `reload` rule when the page and the server no longer belong to the same build,
- * never twice within `cooldownMs`. Invalid props throw a `SkewGuardOptionError` during render.
+ * `installActionInterceptor`), polls the health endpoint (see `useVersionCheck`), catches lazily
+ * loaded code that is gone from the server, and reloads the page by the `reload` rule when the
+ * page and the server no longer belong to the same build, never twice within `cooldownMs`, and
+ * keeping what the user typed. An invalid prop is reported once on the console and its default
+ * used: a typo must not take the root layout down.
  */
 export function SkewGuard(props: SkewGuardProps): ReactElement | null {
-  const opts = checkOptions<SkewGuardProps>('<SkewGuard>', props, GUARD_CHECKS)
+  const opts = lenientOptions<SkewGuardProps>('<SkewGuard>', props, GUARD_CHECKS)
   const buildId = getClientBuildId(opts.buildId)
   const mode = opts.reload ?? 'safe'
   const cooldownMs = opts.cooldownMs ?? DEFAULT_COOLDOWN_MS
@@ -206,15 +293,20 @@ export function SkewGuard(props: SkewGuardProps): ReactElement | null {
     }
   }, [mode, cooldownMs])
 
-  useEffect(() => installActionInterceptor({ buildId }), [buildId])
+  useEffect(() => installActionInterceptor({ buildId, beforeDocumentLoad: saveBrowserInput }), [buildId])
 
-  // Skew only callSafeAction can see (an undecryptable closure answers 500): apply the policy too.
+  // What the user types is tracked from the start, and put back after the guard's own reload.
   useEffect(() => {
-    if (typeof window === 'undefined') return
-    const onClosureSkew = () => reportSkew({ kind: 'key-rotated', actionRan: false })
-    window.addEventListener(CLOSURE_SKEW_EVENT, onClosureSkew)
-    return () => window.removeEventListener(CLOSURE_SKEW_EVENT, onClosureSkew)
+    const stop = trackInput(inputDocument())
+    const cancel = restoreSavedInput()
+    return () => {
+      cancel()
+      stop()
+    }
   }, [])
+
+  const healthPath = opts.healthPath === undefined ? DEFAULT_HEALTH_PATH : opts.healthPath
+  useEffect(() => watchMissingChunks(buildId, healthPath), [buildId, healthPath])
 
   const version = useVersionCheck({ buildId, healthPath: opts.healthPath, intervalMs: opts.pollIntervalMs })
   const skew = useSkewState()

@@ -1,13 +1,12 @@
 /**
  * Wraps `window.fetch` to watch Server Action calls. Next.js 14, 15 and 16
  * look `window.fetch` up at call time, so a wrapper installed after hydration
- * sees every action call (NEXTJS-FACTS §6.1). The wrapper only adds a request
- * header and reads response headers; requests without `Next-Action` pass
- * straight through.
+ * sees every action call. The wrapper only adds a request header and reads
+ * response headers; requests without `Next-Action` pass straight through.
  */
 import { getClientBuildId } from './build-id'
-import { ACTION_REDIRECT_HEADER, countActionRedirect } from '../shared/protocol'
-import { classifyActionResponse, readActionId, withClientBuildHeader } from './classify'
+import { ACTION_REDIRECT_HEADER, noteActionResponse } from '../shared/protocol'
+import { classifyActionResponse, didRevalidate, isTransportAnswer, readActionId, withClientBuildHeader } from './classify'
 import { buildIdCheck, checkOptions, fn } from './errors'
 import { emitSkew, reportAsync } from './store'
 
@@ -17,16 +16,19 @@ export interface ActionInterceptorOptions {
   buildId?: string | null
   /** Clock for event timestamps (ms since the epoch). Default `Date.now`; tests inject one. */
   now?: () => number
+  /** Runs right before the interceptor replaces the page with a new document (the guard saves typed input there). */
+  beforeDocumentLoad?: () => void
 }
 
 interface Installation {
   buildId: string | null
   now: () => number
+  beforeDocumentLoad?: () => void
 }
 
 interface FetchTarget {
   fetch: typeof fetch
-  location?: { href: string; assign(url: string): void; replace(url: string): void }
+  location?: { href: string; assign(url: string): void; replace(url: string): void; reload(): void }
 }
 
 interface Wrapper {
@@ -64,13 +66,21 @@ function wrap(target: FetchTarget): Wrapper {
     const id = actionId
     return original.call(target, input, sendInit).then((response) => {
       try {
+        const at = active.now()
         const redirect = response.headers.get(ACTION_REDIRECT_HEADER)
-        if (redirect !== null) countActionRedirect()
-        const event = classifyActionResponse(response, { actionId: id, clientBuildId: active.buildId, now: active.now() })
+        if (redirect !== null) noteActionResponse('redirect', response.status, at)
+        const event = classifyActionResponse(response, { actionId: id, clientBuildId: active.buildId, now: at })
+        if (event && !event.actionRan) noteActionResponse('skew', response.status, at)
+        else if (isTransportAnswer(response)) noteActionResponse('transport', response.status, at)
         if (event) emitSkew(event)
-        if (event?.kind === 'build-mismatch' && redirect !== null && navigateAcrossBuilds(target, redirect)) {
-          // The page is gone; Next.js must not process the answer meanwhile.
-          return new Promise<Response>(() => {})
+        // An answer from another build that carries a new tree (a redirect's target, revalidated
+        // data): Next.js would render that build's tree into this page, which crashes when the
+        // builds' client modules differ. Load it as a new document instead.
+        if (event?.kind === 'build-mismatch' && (redirect !== null || didRevalidate(response.headers))) {
+          if (replaceDocument(target, redirect, active.beforeDocumentLoad)) {
+            // The page is gone; Next.js must not process the answer meanwhile.
+            return new Promise<Response>(() => {})
+          }
         }
       } catch (error) {
         reportAsync(error)
@@ -83,19 +93,26 @@ function wrap(target: FetchTarget): Wrapper {
 }
 
 /**
- * An action that ran on another build and redirected: load the target as a new document. Next.js
- * would render the other build's answer into this page instead, which 15.x cannot do (its client
- * throws a TypeError and shows "Application error"); the target page comes from the new build, so
- * the tab is current afterwards. `redirect` is Next.js's `x-action-redirect` value, `<url>;<push|replace>`.
+ * An action that ran on another build and redirected or revalidated: load the target (the
+ * redirect's, else this page) as a new document. Next.js would render the other build's answer
+ * into this page instead, which 15.x cannot do (its client throws a TypeError and shows
+ * "Application error"); the new document comes from the new build, so the tab is current
+ * afterwards. `redirect` is Next.js's `x-action-redirect` value, `<url>;<push|replace>`, or null.
  * Returns whether a navigation started.
  */
-export function navigateAcrossBuilds(target: FetchTarget, redirect: string): boolean {
+export function replaceDocument(target: FetchTarget, redirect: string | null, before?: () => void): boolean {
   const location = target.location
   if (!location) return false
+  if (redirect === null) {
+    before?.()
+    location.reload()
+    return true
+  }
   const split = /^(.*);(push|replace)$/.exec(redirect)
   const url = new URL(split ? split[1] : redirect, location.href)
   // Only same-origin targets: an external redirect is the app's own business, not skew.
   if (url.origin !== new URL(location.href).origin) return false
+  before?.()
   if (split?.[2] === 'replace') location.replace(url.href)
   else location.assign(url.href)
   return true
@@ -113,10 +130,10 @@ export function navigateAcrossBuilds(target: FetchTarget, redirect: string): boo
  * A no-op during SSR and wherever `window.fetch` does not exist.
  */
 export function installActionInterceptor(options: ActionInterceptorOptions = {}): () => void {
-  const opts = checkOptions<ActionInterceptorOptions>('installActionInterceptor', options, { buildId: buildIdCheck, now: fn })
+  const opts = checkOptions<ActionInterceptorOptions>('installActionInterceptor', options, { buildId: buildIdCheck, now: fn, beforeDocumentLoad: fn })
   const target = currentWindow()
   if (target === null) return () => {}
-  const installation: Installation = { buildId: getClientBuildId(opts.buildId), now: opts.now ?? Date.now }
+  const installation: Installation = { buildId: getClientBuildId(opts.buildId), now: opts.now ?? Date.now, beforeDocumentLoad: opts.beforeDocumentLoad }
   if (wrapper === null || wrapper.target !== target) wrapper = wrap(target)
   installations.push(installation)
   let removed = false

@@ -5,15 +5,19 @@
  *
  * The `'safe'` rule: reload only when that cannot destroy something the user
  * is still looking at.
- * 1. At the next navigation inside the app (an internal link click becomes a
- *    full page load of its href; back/forward reloads the new URL). The user is
- *    leaving the page anyway, and Next.js itself falls back to a full load when
- *    it notices another build during navigation.
- * 2. When the tab becomes hidden, unless the page holds unsaved input.
+ * 1. At the next navigation inside the app (once the app has moved to another
+ *    page, the new URL is loaded as a full document; back/forward likewise).
+ *    The user is leaving the page anyway, and Next.js itself falls back to a
+ *    full load when it notices another build during navigation.
+ * 2. When the tab becomes hidden.
  * 3. At once, when an action the user just triggered did not run (refused or
- *    not found) and the tab is visible, unless the page holds unsaved input.
- *    Nothing can be lost (the action did not run), every retry would fail the
- *    same way (on Next.js 14 silently), and the reloaded page's actions work.
+ *    not found), or lazily loaded code of the page is gone from the server,
+ *    and the tab is visible. Nothing can be lost (the action did not run),
+ *    every retry would fail the same way (on Next.js 14 silently), and the
+ *    reloaded page's actions work.
+ * Before every reload the fields the user edited are saved and put back after
+ * it (see input.ts); when something cannot be saved (a chosen file), the
+ * page is not reloaded, except by a navigation away from it.
  * A skew seen by the version check alone never reloads a visible page: the
  * user may be reading, and nothing is broken until they act or leave.
  */
@@ -25,21 +29,22 @@ import type { ReloadMode, SkewEvent, StorageLike } from './types'
 export interface PolicyEnv {
   /** `document.visibilityState === 'visible'`. */
   isVisible(): boolean
-  /** A focused text field, or a form field whose value differs from its default. */
-  hasUnsavedInput(): boolean
+  /**
+   * Saves what the user typed so it is restored after the reload; false when something cannot
+   * be saved (a chosen file), so the reload must wait.
+   */
+  saveInput(): boolean
   /** `location.reload()`. */
   reload(): void
-  /** A full page load of `url` (`location.assign`). */
-  navigate(url: string): void
   /** `sessionStorage`, or `null` where it is unusable. */
   storage(): StorageLike | null
   /** Calls back when the tab becomes hidden; returns the remover. */
   onHidden(callback: () => void): () => void
   /**
-   * Calls back on an internal navigation: `url` for a link click (return true to take it over: the
-   * env cancels the client-side navigation), `null` for back/forward (the URL has already changed).
+   * Calls back when the app navigated to another page inside itself (a client-side push, or
+   * back/forward): the URL has already changed, so a reload loads the new page.
    */
-  onNavigate(callback: (url: string | null) => boolean): () => void
+  onNavigate(callback: () => void): () => void
 }
 
 /** Options of {@link ReloadPolicy}. Internal. */
@@ -52,8 +57,7 @@ export interface ReloadPolicyOptions {
 }
 
 /** What the `'safe'` rule does with one event: reload now, or wait for a safe moment. */
-export function safeDecision(event: SkewEvent, visible: boolean, unsaved: boolean): 'now' | 'later' {
-  if (unsaved) return 'later'
+export function safeDecision(event: SkewEvent, visible: boolean): 'now' | 'later' {
   if (!visible) return 'now'
   return event.source !== 'version-check' && !event.actionRan ? 'now' : 'later'
 }
@@ -91,8 +95,11 @@ export class ReloadPolicy {
       }
     }
     if (mode === 'manual' || suppressed || answer === false) return published
-    if (mode === 'eager' || safeDecision(event, env.isVisible(), env.hasUnsavedInput()) === 'now') {
-      if (!this.#reload(null)) published = { ...published, suppressed: true }
+    if (mode === 'eager' || safeDecision(event, env.isVisible()) === 'now') {
+      if (!this.#reload(true)) {
+        published = { ...published, suppressed: true }
+        this.#arm()
+      }
     } else {
       this.#arm()
     }
@@ -109,10 +116,9 @@ export class ReloadPolicy {
     if (this.pending) return
     const { env } = this.#options
     this.#removers.push(
-      env.onHidden(() => {
-        if (!env.hasUnsavedInput()) this.#reload(null)
-      }),
-      env.onNavigate((url) => this.#reload(url)),
+      env.onHidden(() => this.#reload(true)),
+      // The app already left the page: what it held is gone from view, saved or not.
+      env.onNavigate(() => this.#reload(false)),
     )
   }
 
@@ -122,13 +128,18 @@ export class ReloadPolicy {
     for (const remove of removers) remove()
   }
 
-  /** Reloads (or loads `url`) if the cooldown allows; stays armed otherwise. */
-  #reload(url: string | null): boolean {
+  /**
+   * Reloads if the cooldown allows and, with `keepInput`, once the user's input is saved; stays
+   * armed otherwise.
+   */
+  #reload(keepInput: boolean): boolean {
     const { env, cooldownMs } = this.#options
-    if (this.#disposed || !claimReload(env.storage(), this.#now(), cooldownMs)) return false
+    if (this.#disposed || isCoolingDown(env.storage(), this.#now(), cooldownMs)) return false
+    const saved = env.saveInput()
+    if (keepInput && !saved) return false
+    if (!claimReload(env.storage(), this.#now(), cooldownMs)) return false
     this.#disarm()
-    if (url === null) env.reload()
-    else env.navigate(url)
+    env.reload()
     return true
   }
 }

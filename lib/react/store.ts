@@ -92,7 +92,7 @@ export interface SkewReport {
   at?: number
 }
 
-const KINDS: readonly SkewKind[] = ['unknown-action', 'stale-build', 'key-rotated', 'build-mismatch']
+const KINDS: readonly SkewKind[] = ['unknown-action', 'stale-build', 'key-rotated', 'unknown-key', 'build-mismatch', 'missing-chunk']
 
 /**
  * Feeds skew the app detected itself into the same channel (for example an

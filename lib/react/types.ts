@@ -7,17 +7,23 @@
  *   an HTML page). The action did not run.
  * - `stale-build`: the guard's `'reject'` policy refused a call from another build. The action did not run.
  * - `key-rotated`: the closure arguments were sealed with a previous Server Actions key. The action did not run.
+ * - `unknown-key`: the closure arguments were sealed with a key the server no longer holds (the key
+ *   changed without keeping the old one); Next.js refused the call with a 5xx the guard marked. The
+ *   action did not run.
  * - `build-mismatch`: the server runs another build (an `x-build-id` response header, the health
- *   endpoint, or the guard's `x-skew-guard: reload`). An action call may have run.
+ *   endpoint once its answer settled, or the guard's `x-skew-guard: reload`). An action call may have run.
+ * - `missing-chunk`: code the page loads lazily (`next/dynamic`, `import()`, a route's chunk) is no
+ *   longer on the server, which runs another build. Nothing ran; the page cannot go on without a reload.
  */
-export type SkewKind = 'unknown-action' | 'stale-build' | 'key-rotated' | 'build-mismatch'
+export type SkewKind = 'unknown-action' | 'stale-build' | 'key-rotated' | 'unknown-key' | 'build-mismatch' | 'missing-chunk'
 
 /**
  * Where a skew event came from: a Server Action response (`'action'`), the health-endpoint poll
- * (`'version-check'`) or the app itself through `reportSkew` (`'app'`). The `'safe'` reload rule
- * treats them differently: only a failed action justifies reloading in front of the user.
+ * (`'version-check'`), a lazily loaded file that failed to load (`'chunk'`) or the app itself
+ * through `reportSkew` (`'app'`). The `'safe'` reload rule treats them differently: only a failed
+ * action or a broken page justifies reloading in front of the user.
  */
-export type SkewSource = 'action' | 'version-check' | 'app'
+export type SkewSource = 'action' | 'version-check' | 'chunk' | 'app'
 
 /**
  * One observation of version skew, delivered to `subscribeToSkew` listeners, `onSkew` and

@@ -17,6 +17,14 @@ export const DEFAULT_MAX_BACKOFF_MS = 600_000
 export const JITTER = 0.2
 /** A tab shown again is checked at once, unless a check started this recently (rapid tab switching). */
 export const MIN_VISIBLE_GAP_MS = 5_000
+/**
+ * Consecutive answers that must name the same other build before it counts. During a rolling
+ * update the balancer alternates between old and new replicas; one answer proves nothing, and a
+ * tab must neither announce an update nor reload back and forth while the fleet is mixed.
+ */
+export const SETTLE_ANSWERS = 3
+/** Delay of the confirming checks after an answer naming another build (then the normal interval). */
+export const CONFIRM_DELAY_MS = 3_000
 
 /** `'current'`: same build; `'stale'`: the server runs another build; `'unknown'`: not checked yet, or a build ID is missing. */
 export type VersionStatus = 'unknown' | 'current' | 'stale'
@@ -98,6 +106,10 @@ export class VersionChecker {
   #failures = 0
   #lastStarted: number | null = null
   #lastReported: string | null = null
+  /** Another build seen, not yet settled: its ID and how many answers in a row named it. */
+  #pending: { buildId: string; answers: number } | null = null
+  /** The last settled result, reported while a new answer is being confirmed. */
+  #settled: { status: VersionStatus; serverBuildId: string | null } = { status: 'unknown', serverBuildId: null }
 
   constructor(deps: VersionCheckerDeps, options: VersionCheckerOptions) {
     this.#deps = deps
@@ -161,11 +173,26 @@ export class VersionChecker {
     this.#schedule()
   }
 
+  /** Whether another build was seen and is being confirmed. */
+  get confirming(): boolean {
+    return this.#pending !== null
+  }
+
   #handle(serverBuildId: string | null): void {
     const { clientBuildId } = this.#options
     const at = this.#deps.now()
     const comparison = compareBuildIds(clientBuildId, serverBuildId)
+    if (comparison === 'different' && serverBuildId !== null) {
+      const answers = this.#pending?.buildId === serverBuildId ? this.#pending.answers + 1 : 1
+      if (answers < SETTLE_ANSWERS) {
+        this.#pending = { buildId: serverBuildId, answers }
+        this.#options.onResult({ ...this.#settled, clientBuildId, lastChecked: at })
+        return
+      }
+    }
+    this.#pending = null
     const status: VersionStatus = comparison === 'same' ? 'current' : comparison === 'different' ? 'stale' : 'unknown'
+    this.#settled = { status, serverBuildId }
     this.#options.onResult({ status, serverBuildId, clientBuildId, lastChecked: at })
     if (status === 'stale' && serverBuildId !== this.#lastReported) {
       // Once per server build: a tab left open would otherwise report the same deploy every minute.
@@ -185,7 +212,8 @@ export class VersionChecker {
 
   #schedule(): void {
     if (!this.#running || this.#timer !== null || this.#inFlight || !this.#deps.isVisible()) return
-    const delay = nextPollDelay(this.#options.intervalMs, this.#failures, this.#deps.random(), this.#options.maxBackoffMs)
+    const base = this.#pending !== null && this.#failures === 0 ? Math.min(CONFIRM_DELAY_MS, this.#options.intervalMs) : this.#options.intervalMs
+    const delay = nextPollDelay(base, this.#failures, this.#deps.random(), this.#options.maxBackoffMs)
     this.#timer = this.#deps.setTimer(() => {
       this.#timer = null
       void this.check()

@@ -64,31 +64,61 @@ export interface HealthBody {
 
 /**
  * Browser-side channel between the client guard and `callSafeAction`, which never import each
- * other (one is a client component, the other also runs on the server).
- *
- * The guard counts action responses that carried Next.js's `x-action-redirect` header: Next.js 14
- * (every redirect) and 15 (external ones) resolve such a call with `undefined`, which
- * `callSafeAction` would otherwise read as "the action did not run".
+ * other (one is a client component, the other also runs on the server). The guard sees every
+ * action response's status and headers; the promise Next.js hands the app does not carry them.
+ * So the guard records what it saw here, and `callSafeAction` reads what arrived while its call
+ * was in flight (calls are told apart by time only: two overlapping calls may see each other's).
  */
-const REDIRECTS = Symbol.for('next-skew-guard.action-redirects')
+const RESPONSES = Symbol.for('next-skew-guard.action-responses')
+
+/**
+ * What the client guard saw in one action response:
+ * - `redirect`: Next.js's `x-action-redirect` (the action ran and redirected; Next.js 14 and 15
+ *   resolve such calls with `undefined`);
+ * - `skew`: the server said the action did not run because of skew (a guard refusal, Next.js's
+ *   not-found answer, or a 5xx the guard marked `unknown-key`);
+ * - `transport`: something other than Next.js answered (a proxy's or gateway's 4xx/5xx page).
+ */
+export interface ActionResponseNote {
+  seq: number
+  kind: 'redirect' | 'skew' | 'transport'
+  status: number
+  /** When it was seen (ms since the epoch). */
+  at: number
+}
+
+interface ResponseLog {
+  seq: number
+  notes: ActionResponseNote[]
+}
+
+/** Notes kept: enough for the calls in flight at once, bounded so a busy page keeps no history. */
+const MAX_NOTES = 32
+
+function responseLog(): ResponseLog {
+  const g = globalThis as unknown as Record<symbol, ResponseLog | undefined>
+  return (g[RESPONSES] ??= { seq: 0, notes: [] })
+}
+
+/** Records one observation (client guard). */
+export function noteActionResponse(kind: ActionResponseNote['kind'], status: number, at: number = Date.now()): void {
+  const log = responseLog()
+  log.notes.push({ seq: ++log.seq, kind, status, at })
+  if (log.notes.length > MAX_NOTES) log.notes.splice(0, log.notes.length - MAX_NOTES)
+}
+
+/** The sequence number of the latest observation (0 before any): take it before a call. */
+export function actionResponseMark(): number {
+  return responseLog().seq
+}
+
+/** The observations made after `mark` (oldest first). Empty without the client guard. */
+export function actionResponsesSince(mark: number): ActionResponseNote[] {
+  return responseLog().notes.filter((note) => note.seq > mark)
+}
 
 /** Response header Next.js sets when a Server Action redirected. */
 export const ACTION_REDIRECT_HEADER = 'x-action-redirect'
 
-/** Counts one redirecting action response (client guard). */
-export function countActionRedirect(): void {
-  const g = globalThis as unknown as Record<symbol, number | undefined>
-  g[REDIRECTS] = (g[REDIRECTS] ?? 0) + 1
-}
-
-/** Redirecting action responses seen so far in this page (0 without the client guard). */
-export function actionRedirects(): number {
-  return (globalThis as unknown as Record<symbol, number | undefined>)[REDIRECTS] ?? 0
-}
-
-/**
- * DOM event `callSafeAction` dispatches on `window` for skew only it can see (a closure that
- * could not be decrypted answers 500, which the guard's response check leaves alone); the
- * client guard turns it into a skew event and applies its reload policy.
- */
-export const CLOSURE_SKEW_EVENT = 'next-skew-guard:closure-skew'
+/** Response header Next.js sets when a Server Action revalidated data (the answer carries a new tree). */
+export const ACTION_REVALIDATED_HEADER = 'x-action-revalidated'
