@@ -144,6 +144,8 @@ Options:
   --pid-file FILE         nginx or HAProxy master PID file: reload by signal
   --caddy-admin ADDR      Caddy admin endpoint for caddy reload (default localhost:2019)
   --caddy-version V       Caddy's version (default: asked from the binary, else 2.7+)
+  --trusted-proxies CIDR  caddy: proxies in front of Caddy whose X-Forwarded-Host it passes on
+                          (repeatable, or comma-separated; private_ranges for all private ones)
   --host NAME             traefik: answer for this host only (Host rule)
   --entrypoint NAME       traefik: entry point of the routers (repeatable; default all)
   --tls                   traefik: routers serve TLS
@@ -360,6 +362,7 @@ function render(args: string[], io: DeploymentsIo): number {
       'pid-file': { type: 'string' },
       'caddy-admin': { type: 'string' },
       'caddy-version': { type: 'string' },
+      'trusted-proxies': { type: 'string', multiple: true },
       host: { type: 'string' },
       entrypoint: { type: 'string', multiple: true },
       tls: { type: 'boolean' },
@@ -384,7 +387,9 @@ function render(args: string[], io: DeploymentsIo): number {
   for (const flag of ['host', 'entrypoint', 'tls', 'cert-resolver', 'no-passive-health', 'health-path'] as const) {
     if (values[flag] !== undefined && proxy !== 'traefik') throw new UsageError(`--${flag} is for --proxy traefik.`)
   }
-  if ((values['caddy-admin'] !== undefined || values['caddy-version'] !== undefined) && proxy !== 'caddy') throw new UsageError('--caddy-admin and --caddy-version are for --proxy caddy.')
+  if ((values['caddy-admin'] !== undefined || values['caddy-version'] !== undefined || values['trusted-proxies'] !== undefined) && proxy !== 'caddy') {
+    throw new UsageError('--caddy-admin, --caddy-version and --trusted-proxies are for --proxy caddy.')
+  }
   if (values['pid-file'] !== undefined && proxy !== 'nginx' && proxy !== 'haproxy') throw new UsageError('--pid-file is for --proxy nginx or haproxy.')
   const options: RenderOptions = {
     failTimeoutSeconds: seconds(values['fail-timeout'], '--fail-timeout'),
@@ -396,6 +401,7 @@ function render(args: string[], io: DeploymentsIo): number {
     certResolver: str(values['cert-resolver']),
     passiveHealthCheck: values['no-passive-health'] !== true,
     caddyVersion: str(values['caddy-version']),
+    trustedProxies: (values['trusted-proxies'] as string[] | undefined)?.flatMap((v) => v.split(/[\s,]+/).filter(Boolean)),
   }
   const bin = str(values['proxy-bin'])
   if (proxy === 'caddy' && options.caddyVersion === undefined) {

@@ -128,7 +128,7 @@ export function checkConfig(proxy: ProxyKind, candidate: string, options: Partia
         wrapper,
         ['defaults', '    mode http', '    timeout connect 5s', '    timeout client 30s', '    timeout server 30s', '', 'frontend nsg_check', '    bind 127.0.0.1:9', `    default_backend ${HAPROXY_BACKEND}`, ''].join('\n'),
       )
-      r = run(bin, ['-c', '-q', '-f', wrapper, '-f', candidate], o)
+      r = run(bin, ['-c', '-f', wrapper, '-f', candidate], o)
     }
     if (r.status !== 0) {
       throw new DeploymentError('ERR_PROXY_CHECK', `${proxy} rejected the rendered configuration; the live file is unchanged. ${proxy} said:\n${r.output}`, r.output)
@@ -176,7 +176,7 @@ export function reloadProxy(options: ApplyOptions): string {
     }
     case 'haproxy': {
       if (o.pidFile) {
-        if (o.proxyConfig) must(run(bin, ['-c', '-q', '-f', o.proxyConfig, '-f', o.out], o), `${bin} -c (the whole configuration, before the reload)`)
+        if (o.proxyConfig) must(run(bin, ['-c', '-f', o.proxyConfig, '-f', o.out], o), `${bin} -c (the whole configuration, before the reload)`)
         // Master-worker mode (-W/-Ws): SIGUSR2 makes the master re-read its files and start new
         // workers; the old ones finish their connections.
         return signal('SIGUSR2')

@@ -11,6 +11,10 @@
 import { chunks, checkPlan, hashComment, headerLines, resolveOptions, type RenderOptions, type ResolvedOptions } from './render-common'
 import { DEPLOYMENT_COOKIE, type RetainedRoute, type RoutingPlan } from './routing'
 
+function trusted(o: ResolvedOptions, indent: string): string[] {
+  return o.trustedProxies.length > 0 ? [`${indent}\ttrusted_proxies ${o.trustedProxies.join(' ')}`] : []
+}
+
 function proxyBlock(r: RetainedRoute, plan: RoutingPlan, o: ResolvedOptions, indent: string): string[] {
   return [
     `${indent}reverse_proxy ${r.upstream.address} ${plan.current.upstream.address} {`,
@@ -21,6 +25,12 @@ function proxyBlock(r: RetainedRoute, plan: RoutingPlan, o: ResolvedOptions, ind
     // Retrying a request with a body needs it buffered: Caddy 2.6 has only buffer_requests (whole
     // body), 2.7+ request_buffers (up to a size; Server Action bodies are 1 MB by default).
     o.caddyLegacy ? `${indent}\tbuffer_requests` : `${indent}\trequest_buffers 1MiB`,
+    ...trusted(o, indent),
+    // A fresh connection per request: a pooled one to a process that just died would fail after
+    // the request was sent, which Caddy (rightly) does not retry. Old deployments see little traffic.
+    `${indent}\ttransport http {`,
+    `${indent}\t\tkeepalive off`,
+    `${indent}\t}`,
     `${indent}}`,
   ]
 }
@@ -43,8 +53,8 @@ export function renderCaddy(plan: RoutingPlan, options: RenderOptions = {}): str
         '        import /etc/caddy/next-skew-guard.caddy',
         '    }',
         '',
-        'Behind another proxy, add its address to `trusted_proxies` (global servers option) so',
-        'Caddy passes on that proxy\'s X-Forwarded-Host instead of replacing it.',
+        'Caddy sets X-Forwarded-Host from Host. Behind another proxy that sets X-Forwarded-Host, render',
+        'with --trusted-proxies <its address range> so Caddy passes that header on unchanged.',
         `Buffering: ${o.caddyLegacy ? 'buffer_requests (Caddy 2.6 and older)' : 'request_buffers (Caddy 2.7 and newer)'}; render with --caddy-version to change.`,
       ]),
     ),
@@ -79,7 +89,9 @@ export function renderCaddy(plan: RoutingPlan, options: RenderOptions = {}): str
     '',
     `# Everything else: the current deployment, ${plan.current.id}.`,
     'handle {',
-    `\treverse_proxy ${plan.current.upstream.address}`,
+    ...(o.trustedProxies.length > 0
+      ? [`\treverse_proxy ${plan.current.upstream.address} {`, ...trusted(o, '\t'), '\t}']
+      : [`\treverse_proxy ${plan.current.upstream.address}`]),
     '}',
   )
   return `${out.join('\n')}\n`

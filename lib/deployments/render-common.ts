@@ -26,6 +26,12 @@ export interface RenderOptions {
   healthIntervalSeconds?: number
   /** Caddy's version (`2.6.2`): 2.6 and older need `buffer_requests` to retry a form post on the current deployment. Default: 2.7 or newer. */
   caddyVersion?: string
+  /**
+   * Caddy: addresses (CIDR) of proxies in front of Caddy whose X-Forwarded-Host it passes on
+   * (`trusted_proxies`); `private_ranges` for all private networks. Default: none, and Caddy sets
+   * X-Forwarded-Host from Host.
+   */
+  trustedProxies?: string[]
   /** Traefik: the host the routers answer for (`Host(...)`); default: any host. */
   host?: string
   /** Traefik: entry points of the routers; default: all. */
@@ -44,6 +50,7 @@ export interface ResolvedOptions {
   healthPath: string
   healthIntervalSeconds: number
   caddyLegacy: boolean
+  trustedProxies: string[]
   host: string | null
   entryPoints: string[]
   certResolver: string | null
@@ -52,6 +59,7 @@ export interface ResolvedOptions {
 }
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/
+const CIDR = /^(?:private_ranges|(?:\d{1,3}\.){3}\d{1,3}(?:\/\d{1,2})?|[0-9A-Fa-f:]{2,39}(?:\/\d{1,3})?)$/
 const HOST = /^(?=.{1,253}$)[A-Za-z0-9*](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
 
 function bad(message: string): never {
@@ -76,6 +84,10 @@ export function resolveOptions(options: RenderOptions = {}): ResolvedOptions {
     if (!m) bad(`The Caddy version ${quote(options.caddyVersion)} is not a version number such as 2.6.2.`)
     caddyLegacy = Number(m[1]) < 2 || (Number(m[1]) === 2 && Number(m[2]) < 7)
   }
+  const trustedProxies = options.trustedProxies ?? []
+  if (!Array.isArray(trustedProxies) || trustedProxies.some((t) => typeof t !== 'string' || !CIDR.test(t))) {
+    bad(`The trusted proxies ${quote(String(trustedProxies))} must be IP ranges such as 10.0.0.0/8 or 127.0.0.1/32, or private_ranges.`)
+  }
   const host = options.host ?? null
   if (host !== null && (typeof host !== 'string' || !HOST.test(host))) bad(`--host ${quote(host)} is not a host name (e.g. example.com).`)
   const entryPoints = options.entryPoints ?? []
@@ -89,6 +101,7 @@ export function resolveOptions(options: RenderOptions = {}): ResolvedOptions {
     healthPath,
     healthIntervalSeconds: seconds(options.healthIntervalSeconds, 'healthIntervalSeconds', 2),
     caddyLegacy,
+    trustedProxies: [...trustedProxies],
     host,
     entryPoints: [...entryPoints],
     certResolver,

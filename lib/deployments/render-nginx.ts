@@ -36,6 +36,27 @@ export function nginxUpstreamName(id: string): string {
   return `nsg_d_${id}`
 }
 
+/**
+ * nginx's default map hash (64-byte buckets, at most 2048 of them) cannot hold keys longer than
+ * 46 characters (a long deployment ID) and warns from a few hundred action IDs on. Only then are
+ * the two directives written: nginx refuses a directive twice, and most configs do not set them.
+ */
+function hashSizing(plan: RoutingPlan): string[] {
+  const keys = [plan.current.id, ...plan.retained.map((r) => r.id)]
+  const actions = plan.retained.reduce((sum, r) => sum + r.actions.length, 0)
+  const longest = Math.max(...keys.map((k) => k.length + 1), ...(actions > 0 ? [42] : []))
+  if (longest <= 46 && actions <= 200) return []
+  let size = 4096
+  while (size < actions * 8) size *= 2
+  return [
+    '',
+    `# ${actions} action IDs${longest > 46 ? ` and IDs of up to ${longest - 1} characters` : ''} need a larger map hash than nginx's`,
+    '# default. nginx refuses these directives twice: if your http {} block sets them, remove them there.',
+    'map_hash_bucket_size 256;',
+    `map_hash_max_size ${size};`,
+  ]
+}
+
 function column(rows: Array<[string, string]>, indent = '    '): string[] {
   const width = Math.max(...rows.map(([k]) => k.length))
   return rows.map(([k, v]) => `${indent}${k.padEnd(width)} ${v};`)
@@ -55,10 +76,10 @@ export function renderNginx(plan: RoutingPlan, options: RenderOptions = {}): str
         ...NGINX_LOCATION.map((l) => `    ${l}`),
         '',
         'nginx compares map keys without regard to letter case (the registry refuses IDs that',
-        'differ only in case). Many action IDs can make nginx warn "could not build optimal',
-        'map_hash": add `map_hash_bucket_size 128;` to your http {} block.',
+        'differ only in case).',
       ]),
     ),
+    ...hashSizing(plan),
     '',
     `# 4. The ${DEPLOYMENT_COOKIE} cookie routes form posts only: a reload or a new document (GET, HEAD)`,
     '#    always gets the current deployment.',

@@ -77,7 +77,6 @@ function mainConfig(kind, { dir, port, adminPort, out }) {
           'http {',
           `    access_log ${dir}/access.log;`,
           ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${dir}/tmp/${t};`),
-          '    map_hash_bucket_size 128;',
           `    include ${out};`,
           '    server {',
           `        listen ${HOST}:${port};`,
@@ -131,6 +130,9 @@ function mainConfig(kind, { dir, port, adminPort, out }) {
           'entryPoints:',
           '  web:',
           `    address: '${HOST}:${port}'`,
+          // Like a Traefik behind another proxy: X-Forwarded-* from loopback are passed on.
+          '    forwardedHeaders:',
+          "      trustedIPs: ['127.0.0.1/32']",
           '  traefik:',
           `    address: '${HOST}:${adminPort}'`,
           'api:',
@@ -171,7 +173,7 @@ export async function createProxy(kind, { bin, root, flavour = kind }) {
   const pidFile = { nginx: path.join(dir, 'nginx.pid'), haproxy: path.join(dir, 'haproxy.pid') }[kind]
   const cliArgs = ['--proxy', kind, '--out', out, '--proxy-bin', bin]
   if (kind === 'nginx') cliArgs.push('--proxy-config', main.file)
-  if (kind === 'caddy') cliArgs.push('--proxy-config', main.file, '--caddy-admin', `${HOST}:${adminPort}`)
+  if (kind === 'caddy') cliArgs.push('--proxy-config', main.file, '--caddy-admin', `${HOST}:${adminPort}`, '--trusted-proxies', '127.0.0.1/32')
   if (kind === 'haproxy') cliArgs.push('--proxy-config', main.file, '--pid-file', pidFile)
   if (kind === 'traefik') cliArgs.push('--entrypoint', 'web', '--health-interval', '1')
   const env = { ...process.env, XDG_CONFIG_HOME: path.join(dir, 'xdg'), XDG_DATA_HOME: path.join(dir, 'xdg'), HOME: dir }
