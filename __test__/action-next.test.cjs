@@ -1,7 +1,7 @@
 // callSafeAction against Next.js's own client: every skew signal is produced
 // by Next's real `serverActionReducer` (dist/client/components/router-reducer/
 // reducers/server-action-reducer.js) and React's real production Flight client,
-// fed the HTTP responses NEXTJS-FACTS.md §3.1/§6.1 recorded from `next start`.
+// fed the HTTP responses recorded from `next start` (docs/nextjs-internals.md §4).
 // So the errors and resolved values are exactly what a browser tab sees.
 //
 // Next.js 16.4.6 comes from the repo's devDependencies (always runs); 14.2.35

@@ -8,7 +8,7 @@
 //    the installed versions already match).
 // 2. Runs Next's encryptActionBoundArgs / decryptActionBoundArgs standalone in
 //    child processes (scripts/next-harness/child.cjs, one process per key and
-//    major) with fixed IVs, following NEXTJS-FACTS.md §1.4.
+//    major) with fixed IVs, as described in scripts/next-harness/child.cjs.
 // 3. Writes valid vectors (with their plaintext, checked with node:crypto),
 //    negative vectors (with Next's reaction on every major) and a
 //    "sealed by this package, opened by Next" check into the fixture.
@@ -297,7 +297,7 @@ function checkPlaintext(v, log) {
   }
   log.check(plaintext.startsWith(v.def.actionId), `${v.def.name}: plaintext does not start with the action ID`);
   const rows = plaintext.slice(v.def.actionId.length);
-  // Size formula from NEXTJS-FACTS.md §1.1: 16 (iv) + 16 (tag) + id + rows.
+  // Payload size (docs/nextjs-internals.md §1): 16 (iv) + 16 (tag) + id + rows.
   const expectLen = 4 * Math.ceil((32 + v.def.actionId.length + Buffer.byteLength(rows)) / 3);
   log.check(v.payload.length === expectLen, `${v.def.name}: payload length ${v.payload.length}, formula says ${expectLen}`);
   return { plaintext, rows };

@@ -1,8 +1,8 @@
 /**
  * The wire protocol between the server side (proxy/middleware guard, safe
  * actions) and the client side (client guard, callSafeAction). One place for
- * every header name and value, so both sides cannot drift. See
- * docs/PROTOCOL.md for the full description.
+ * every header name and value, so both sides cannot drift. What Next.js
+ * itself sends and expects is in docs/nextjs-internals.md.
  */
 
 /** Response header: the server's build identity (every response through the proxy, the health endpoint, safe-action results). */

@@ -1,4 +1,4 @@
-// Server Action requests as Next.js 16's browser client sends them (NEXTJS-FACTS.md §6), for the
+// Server Action requests as Next.js 16's browser client sends them (docs/nextjs-internals.md §7), for the
 // HTTP-level tests: the guard and Next.js see exactly the wire format of a real tab.
 
 /** A JS call of a module-level action: `next-action` header, the arguments as a JSON array. */

@@ -1,6 +1,6 @@
 'use strict';
 // Runs Next.js's own encryptActionBoundArgs / decryptActionBoundArgs in plain
-// Node, outside a Next server (recipe: NEXTJS-FACTS.md §1.4).
+// Node, outside a Next server (how: docs/nextjs-internals.md §1 and the comments below).
 //
 //   node child.cjs <abs path to node_modules/next>   < job.json   > result.json
 //

@@ -51,7 +51,7 @@ export const KEYS = {
 const KEY_ROTATION = [KEYS.k16, KEYS.k24, KEYS.k32, KEYS.seq16, KEYS.sevens32];
 
 // 15/16 IDs start with a byte that encodes the action kind and which
-// arguments it uses ('60' and '00' appear in NEXTJS-FACTS.md); vary it.
+// arguments it uses (see docs/nextjs-internals.md §2); vary it.
 const ID42_PREFIXES = ['40', '60', '7f', '00'];
 
 const SPEC = [
@@ -106,7 +106,7 @@ function argCases() {
     ['undefined', () => [undefined, { a: undefined, b: 1 }, [undefined, null]], () => [undefined, { b: 1 }, [undefined, null]]],
     ['dollar', () => ['$', '$$x', '$undefined', '$1', 'price: $5', '$@1', 'a$b']],
     ['primitives', () => [true, false, null, '', 'line\nbreak "quoted" \\ back\ttab', 0]],
-    // The row observed in a production build (NEXTJS-FACTS.md §1.1).
+    // The row observed in a production build (docs/nextjs-internals.md §1).
     ['rich-mix', () => [undefined, new Date(0), 10n, new Map([['k', 1]]), new Set([1]), -0, NaN, Infinity, '$x', 1.5]],
     ['string-64k', () => [string64k()]],
   ];
