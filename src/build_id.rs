@@ -44,8 +44,43 @@ fn timestamp(name: &str, value: f64) -> GuardResult<f64> {
   if value.is_finite() && value >= 0.0 {
     Ok(value)
   } else {
-    Err(GuardError::new(Code::InvalidArgValue, message!(timestamp, name = name, value = value)))
+    Err(GuardError::new(Code::InvalidArgValue, message!(timestamp, name = name, value = js_number(value))))
   }
+}
+
+/// A number as JavaScript's `String(number)` writes it (`Infinity`, `1e+21`,
+/// `-5e-324`), so that a message quoting one reads the same on both backends.
+/// Rust's `{:e}` gives the same shortest round-trip digits; only the layout
+/// differs.
+fn js_number(value: f64) -> String {
+  if value.is_nan() {
+    return "NaN".into();
+  }
+  if value.is_infinite() {
+    return if value > 0.0 { "Infinity" } else { "-Infinity" }.into();
+  }
+  if value == 0.0 {
+    return "0".into();
+  }
+  let sign = if value < 0.0 { "-" } else { "" };
+  // `{:e}` of a finite non-zero number: `d[.ddd]e[-]x`.
+  let exp_form = format!("{:e}", value.abs());
+  let (mantissa, exponent) = exp_form.split_once('e').unwrap_or((&exp_form, "0"));
+  let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+  let k = digits.len() as i32;
+  // The decimal point sits after `n` digits (ECMAScript Number::toString).
+  let n = exponent.parse::<i32>().unwrap_or(0) + 1;
+  let body = if k <= n && n <= 21 {
+    format!("{digits}{}", "0".repeat((n - k) as usize))
+  } else if 0 < n && n <= 21 {
+    format!("{}.{}", &digits[..n as usize], &digits[n as usize..])
+  } else if -6 < n && n <= 0 {
+    format!("0.{}{digits}", "0".repeat(-n as usize))
+  } else {
+    let fraction = if k > 1 { format!(".{}", &digits[1..]) } else { String::new() };
+    format!("{}{fraction}e{}{}", &digits[..1], if n > 0 { "+" } else { "-" }, (n - 1).abs())
+  };
+  format!("{sign}{body}")
 }
 
 /// Whether a tab must reload because of a key rotation.
@@ -75,6 +110,31 @@ mod tests {
     assert_eq!(compare(None, None).unwrap(), BuildIdMatch::Unknown);
     assert_eq!(compare(Some(b"a"), None).unwrap(), BuildIdMatch::Unknown);
     assert_eq!(compare(Some(&[b'a'; 1025]), Some(b"a")).unwrap_err().code, Code::BuildIdTooLong);
+  }
+
+  #[test]
+  fn numbers_read_as_in_javascript() {
+    let cases: [(f64, &str); 16] = [
+      (f64::NAN, "NaN"),
+      (f64::INFINITY, "Infinity"),
+      (f64::NEG_INFINITY, "-Infinity"),
+      (-0.0, "0"),
+      (-1.0, "-1"),
+      (123.456, "123.456"),
+      (0.000001, "0.000001"),
+      (1e-7, "1e-7"),
+      (-1.5e-7, "-1.5e-7"),
+      (1e20, "100000000000000000000"),
+      (123456789012345680000.0, "123456789012345680000"),
+      (1e21, "1e+21"),
+      (-1.2345e25, "-1.2345e+25"),
+      (5e-324, "5e-324"),
+      (f64::MAX, "1.7976931348623157e+308"),
+      (0.1 + 0.2, "0.30000000000000004"),
+    ];
+    for (value, js) in cases {
+      assert_eq!(js_number(value), js, "{value:?}");
+    }
   }
 
   #[test]
