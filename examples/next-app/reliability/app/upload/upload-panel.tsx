@@ -2,55 +2,80 @@
 import { useState } from 'react'
 import { callSafeAction } from 'next-skew-guard/action'
 import { resultJson, resultText } from '../call-result'
-import { uploadPlain, uploadSafe } from './actions'
+import { uploadFormPlain, uploadFormSafe, uploadPlain, uploadSafe } from './actions'
 
-async function chosenFile(): Promise<{ name: string; dataUrl: string } | null> {
-  const file = (document.getElementById('upload-file') as HTMLInputElement | null)?.files?.[0]
-  if (!file) return null
-  const dataUrl = await new Promise<string>((resolve, reject) => {
+function chosenFile(): File | null {
+  return (document.getElementById('upload-file') as HTMLInputElement | null)?.files?.[0] ?? null
+}
+
+function asDataUrl(file: File): Promise<string> {
+  return new Promise((resolve, reject) => {
     const reader = new FileReader()
     reader.onload = () => resolve(String(reader.result))
     reader.onerror = () => reject(reader.error)
     reader.readAsDataURL(file)
   })
-  return { name: file.name, dataUrl }
 }
 
+function asForm(file: File): FormData {
+  const form = new FormData()
+  form.set('file', file)
+  return form
+}
+
+async function plainly(call: () => Promise<string>): Promise<string> {
+  try {
+    const answer = await call()
+    return answer === undefined ? 'no answer' : `ok: ${answer}`
+  } catch (error) {
+    return `failed: ${error instanceof Error ? error.message : String(error)}`
+  }
+}
+
+type Shown = { text: string; json: string }
+
 export function UploadPanel() {
-  const [safe, setSafe] = useState({ text: '', json: '' })
-  const [plain, setPlain] = useState('')
+  const [shown, setShown] = useState<Record<string, Shown>>({})
+  const show = (id: string, value: Shown) => setShown((before) => ({ ...before, [id]: value }))
+  const none = { text: 'choose a file first', json: '' }
+
+  const buttons: Array<[string, string, (file: File) => Promise<Shown>]> = [
+    ['upload-safe', 'Upload as a data URL (safe action)', async (file) => {
+      const result = await callSafeAction(uploadSafe, file.name, await asDataUrl(file))
+      return { text: resultText(result), json: resultJson(result) }
+    }],
+    ['upload-plain', 'Upload as a data URL (plain action)', async (file) => {
+      const dataUrl = await asDataUrl(file)
+      return { text: await plainly(() => uploadPlain(file.name, dataUrl)), json: '' }
+    }],
+    ['upload-form-safe', 'Upload the file (safe action)', async (file) => {
+      const result = await callSafeAction(uploadFormSafe, asForm(file))
+      return { text: resultText(result), json: resultJson(result) }
+    }],
+    ['upload-form-plain', 'Upload the file (plain action)', async (file) => ({ text: await plainly(() => uploadFormPlain(asForm(file))), json: '' })],
+  ]
 
   return (
     <section>
       <p>
         <input id="upload-file" type="file" />
       </p>
-      <p>
-        <button id="upload-safe" onClick={async () => {
-          const file = await chosenFile()
-          if (!file) return setSafe({ text: 'choose a file first', json: '' })
-          const result = await callSafeAction(uploadSafe, file.name, file.dataUrl)
-          setSafe({ text: resultText(result), json: resultJson(result) })
-        }}>
-          Upload (safe action)
-        </button>{' '}
-        <output id="upload-safe-result" data-result={safe.json}>{safe.text}</output>
-      </p>
-      <p>
-        <button id="upload-plain" onClick={async () => {
-          const file = await chosenFile()
-          if (!file) return setPlain('choose a file first')
-          try {
-            const answer = await uploadPlain(file.name, file.dataUrl)
-            setPlain(answer === undefined ? 'no answer' : `ok: ${answer}`)
-          } catch (error) {
-            setPlain(`failed: ${error instanceof Error ? error.message : String(error)}`)
-          }
-        }}>
-          Upload (plain action)
-        </button>{' '}
-        <output id="upload-plain-result">{plain}</output>
-      </p>
+      {buttons.map(([id, label, upload]) => (
+        <p key={id}>
+          <button
+            id={id}
+            onClick={async () => {
+              const file = chosenFile()
+              show(id, file ? await upload(file) : none)
+            }}
+          >
+            {label}
+          </button>{' '}
+          <output id={`${id}-result`} data-result={shown[id]?.json ?? ''}>
+            {shown[id]?.text ?? ''}
+          </output>
+        </p>
+      ))}
     </section>
   )
 }

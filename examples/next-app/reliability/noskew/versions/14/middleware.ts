@@ -5,5 +5,7 @@ import { appProxy } from './app-proxy'
 export const middleware = skewGuard({ next: appProxy })
 
 export const config = {
-  matcher: ['/((?!_next/static|_next/image|favicon.ico).*)'],
+  // '/' on its own too: with basePath and trailingSlash, Next.js 15.3 answers the base path's root
+  // with an empty page when only the pattern below matches it.
+  matcher: ['/', '/((?!_next/static|_next/image|favicon.ico).*)'],
 }

@@ -6,5 +6,7 @@ export const middleware = skewGuard({ next: appProxy })
 
 export const config = {
   runtime: 'nodejs',
-  matcher: ['/((?!_next/static|_next/image|favicon.ico).*)'],
+  // '/' on its own too: with basePath and trailingSlash, Next.js 15.3 answers the base path's root
+  // with an empty page when only the pattern below matches it.
+  matcher: ['/', '/((?!_next/static|_next/image|favicon.ico).*)'],
 }
