@@ -4,7 +4,9 @@
 // `deployments render`. Every routing case of the contract, asserted from the answer itself: the
 // build identity the guard stamps on responses (x-build-id), the action's result (which carries
 // the build that ran it), or a static file's bytes. Then v1's process is killed (its requests
-// must reach v2, never a 502), restarted, and retired (its requests go to v2).
+// must reach v2, never a 502) and restarted; in headless Chromium a tab opened on v1 completes
+// everything on v1 after v2 is promoted (scripts/e2e/routed.mjs); finally v1 is retired (its
+// requests go to v2, and the old tab recovers with one reload).
 //
 // Next.js versions: NSG_ROUTED_VERSIONS (default 16,15.5,14); one pair of builds per version.
 // NSG_SKIP_E2E=1 skips the suite. Needs what the e2e suites need (dist/, native/*.node, npm
@@ -18,9 +20,11 @@ import { createRequire } from 'node:module'
 import * as path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
-import { progress } from '../scripts/e2e/log.mjs'
+import { launchChromium } from '../scripts/e2e/browser.mjs'
+import { progress, step } from '../scripts/e2e/log.mjs'
+import { recoverAfterRetire, runRoutedStory } from '../scripts/e2e/routed.mjs'
 import { startServer } from '../scripts/e2e/server.mjs'
-import { MATRIX, ROOT, applyV2Overlay, build, prepareApp } from '../scripts/e2e/setup.mjs'
+import { MATRIX, ROOT, applyV2Overlay, build, ensureChromium, prepareApp } from '../scripts/e2e/setup.mjs'
 import { ensureProxies } from '../scripts/proxies/install.mjs'
 import { createProxy } from '../scripts/proxies/launch.mjs'
 
@@ -34,10 +38,20 @@ const RUN = randomBytes(3).toString('hex')
 const PROXIES = ['nginx', 'caddy', 'haproxy', 'traefik']
 
 let bins = null
+let chromium = null
 const roots = []
-after(() => {
+after(async () => {
+  await chromium?.close().catch(() => {})
   for (const dir of roots) fs.rmSync(dir, { recursive: true, force: true })
 })
+
+async function browser() {
+  if (!chromium) {
+    await ensureChromium()
+    chromium = await step('launching Chromium', () => launchChromium())
+  }
+  return chromium
+}
 
 /** One HTTP request with full control over Host, Cookie and Origin; resolves { status, headers, text }. */
 function send(port, { method = 'GET', path: p = '/', headers = {}, body } = {}) {
@@ -124,6 +138,7 @@ for (const version of VERSIONS) {
         assert.equal(ctx.v1Only.length, 1, `v1-only action IDs: ${ctx.v1Only}`)
         // A static file only v1 has (v2 changed the action panel, so its chunk hash differs).
         const v2Files = new Set(files(path.join(ctx.app.dir, ctx.v2.distDir, 'static')))
+        ctx.v2StaticFiles = [...v2Files]
         const only = files(path.join(ctx.app.dir, ctx.v1.distDir, 'static')).filter((f) => f.endsWith('.js') && !v2Files.has(f))
         assert.ok(only.length > 0, 'v1 has a static chunk v2 does not')
         ctx.chunk = { url: `/_next/static/${only[0]}`, bytes: fs.readFileSync(path.join(ctx.app.dir, ctx.v1.distDir, 'static', only[0])) }
@@ -170,6 +185,7 @@ for (const version of VERSIONS) {
         })
 
         after(async () => {
+          await p.oldTab?.close().catch(() => {})
           await p.proxy?.stop()
         })
 
@@ -240,6 +256,62 @@ for (const version of VERSIONS) {
           await eventually(async () => build(await send(port, actionCall(greet, ['Ada'], { 'x-deployment-id': ctx.ids.v1 }))) === ctx.v1.buildId, 'v1 to be routed to again')
         })
 
+        /** Render + reload, then wait until `GET /` is answered by `build` five times running. */
+        async function routeNewPagesTo(build) {
+          const r = cli(['render', ...p.proxy.cliArgs, '--reload'], p.state)
+          assert.equal(r.code, 0, r.err)
+          await p.proxy.settled()
+          let streak = 0
+          await eventually(async () => {
+            streak = (await send(p.proxy.port, { path: '/' })).headers['x-build-id'] === build ? streak + 1 : 0
+            return streak >= 5
+          }, `new pages from ${build}`)
+        }
+
+        it('in Chromium: a tab of v1 finishes its work on v1 after v2 is promoted (0 reloads); a new tab gets v2', async () => {
+          assert.equal(cli(['promote', ctx.ids.v1], p.state).code, 0)
+          await routeNewPagesTo(ctx.v1.buildId)
+          const story = await runRoutedStory({
+            browser: await browser(),
+            url: p.proxy.url,
+            builds: { v1: ctx.v1.buildId, v2: ctx.v2.buildId },
+            ids: ctx.ids,
+            v2StaticFiles: ctx.v2StaticFiles,
+            ops: {
+              promoteV2: async () => {
+                assert.equal(cli(['promote', ctx.ids.v2], p.state).code, 0)
+                await routeNewPagesTo(ctx.v2.buildId)
+              },
+            },
+          })
+          p.oldTab = story.oldTab
+          const v1 = ctx.v1.buildId
+          assert.deepEqual(story.openedOn, [v1, v1], 'both tabs opened on v1')
+          assert.equal(story.cookie, ctx.ids.v1, 'the guard pinned the page (__vdpl)')
+          assert.equal(story.plain, 'Hello, Ada!', 'greet (gone in v2) ran on v1')
+          assert.equal(story.changed, 'hello!', "shout ran v1's code (v2 shouts in capitals)")
+          assert.equal(story.closure, story.closureExpected)
+          assert.equal(story.actions.length, 3, JSON.stringify(story.actions))
+          for (const a of story.actions) {
+            assert.deepEqual([a.status, a.build], [200, v1], JSON.stringify(a))
+            assert.equal(a.deploymentHeader, ctx.ids.v1, 'Next.js sent x-deployment-id')
+          }
+          assert.ok(story.asset.src, 'the page loads a script only v1 has')
+          assert.deepEqual([story.asset.status, story.asset.dpl], [200, ctx.ids.v1], JSON.stringify(story.asset))
+          assert.equal(story.typedBeforeForm, 'typed before the deploy')
+          assert.equal(story.jsForm, 'with JS')
+          const jsAnswers = story.jsFormRequests.filter((r) => r.build)
+          assert.ok(jsAnswers.length >= 1 && jsAnswers.every((r) => r.build === v1), JSON.stringify(story.jsFormRequests))
+          const [post, ...rest] = story.noJsRequests.filter((r) => r.type === 'document')
+          assert.deepEqual([post?.method, post?.build], ['POST', v1], `the no-JS post ran on v1: ${JSON.stringify(story.noJsRequests)}`)
+          assert.equal(rest.at(-1)?.build, ctx.v2.buildId, 'the page it redirects to is a new document: v2')
+          assert.equal(story.noJsShown, 'from the old tab')
+          assert.deepEqual([story.loads, story.documents], [1, 1], 'no reload')
+          assert.equal(story.typedKept, 'typed after the deploy')
+          assert.deepEqual(story.errors, [])
+          assert.equal(story.newTab, ctx.v2.buildId, 'a new tab gets v2')
+        })
+
         it('retire v1 + render --reload: requests naming v1 go to v2', async () => {
           const port = p.proxy.port
           const greet = ctx.v1Only[0]
@@ -261,6 +333,15 @@ for (const version of VERSIONS) {
           assert.equal(afterRetire[0].status, 409)
           assert.equal(afterRetire[0].headers['x-skew-guard'], 'unknown-action')
           assert.equal((await send(port, { path: `${ctx.chunk.url}?dpl=${ctx.ids.v1}` })).status, 404)
+          // The old tab: its next action reaches v2, the guard's recovery reloads it once, then it works.
+          if (p.oldTab) {
+            const recovered = await recoverAfterRetire(p.oldTab)
+            assert.deepEqual([recovered.first?.status, recovered.first?.build], [409, ctx.v2.buildId], JSON.stringify(recovered))
+            assert.equal(recovered.reloads, 1)
+            assert.equal(recovered.pageBuild, ctx.v2.buildId)
+            assert.equal(recovered.retry, 'Welcome, Ada!')
+            await p.oldTab.close()
+          }
         })
       })
     }

@@ -1,0 +1,127 @@
+// Version-locked routing as a user lives it, in headless Chromium: a tab opened while v1 is the
+// current deployment, then v2 promoted and the proxy config rendered; the old tab's actions (plain
+// and closure), its form (with and without JavaScript) and its static assets all complete on v1,
+// with no reload and the text typed into the page still there; a new tab gets v2. After v1 is
+// retired, the old tab's next action goes through the guard's recovery: one reload, then it works.
+//
+// Every observation is read from the responses (the build that answered: the guard's x-build-id,
+// or the action result's buildId), never from timing.
+import { documentsSeen, openTab, textWhen, waitHydrated } from './browser.mjs'
+import { waitFor } from './server.mjs'
+
+/**
+ * Opens `url` in a fresh browser context (its own cookies) and records, besides what openTab
+ * records, every request's `x-deployment-id` and the build that answered each POST and document.
+ */
+export async function openRoutedTab(browser, url, options = {}) {
+  const tab = await openTab(browser, url, options)
+  tab.requests = []
+  tab.page.on('response', (response) => {
+    const request = response.request()
+    tab.requests.push({
+      method: request.method(),
+      url: response.url(),
+      type: request.resourceType(),
+      action: request.headers()['next-action'] ?? null,
+      deploymentHeader: request.headers()['x-deployment-id'] ?? null,
+      status: response.status(),
+      build: response.headers()['x-build-id'] ?? null,
+    })
+  })
+  tab.firstBuild = (await tab.page.locator('#page-build').textContent())?.trim() ?? null
+  return tab
+}
+
+const since = (tab, mark) => tab.requests.slice(mark)
+
+/**
+ * The story. `ops.promoteV2()` must promote v2 and render + reload the proxy config;
+ * `v2StaticFiles` (paths under `_next/static/`) tells which of the page's scripts only v1 has.
+ * Resolves the observations; leaves the old JavaScript tab open (`result.oldTab`) for
+ * {@link recoverAfterRetire}.
+ */
+export async function runRoutedStory({ browser, url, builds, ids, v2StaticFiles, ops }) {
+  const result = {}
+  const oldTab = await openRoutedTab(browser, url)
+  const noJsTab = await openRoutedTab(browser, url, { javaScriptEnabled: false })
+  result.oldTab = oldTab
+  result.openedOn = [oldTab.firstBuild, noJsTab.firstBuild]
+  // What the user typed stays in the page: nothing may reload it.
+  await oldTab.page.fill('#note-input', 'typed before the deploy')
+  const cookies = await noJsTab.context.cookies()
+  result.cookie = cookies.find((c) => c.name === '__vdpl')?.value ?? null
+
+  await ops.promoteV2()
+
+  // Plain action (greet: v2 renamed it, so only v1 can answer it), the changed one (shout), the closure.
+  let mark = oldTab.requests.length
+  await oldTab.page.click('#say-hello')
+  result.plain = await textWhen(oldTab.page, '#say-hello-result', (s) => s !== '', 'greet to answer')
+  await oldTab.page.click('#shout')
+  result.changed = await textWhen(oldTab.page, '#shout-result', (s) => s !== '', 'shout to answer')
+  const note = (await oldTab.page.locator('#page-note').textContent())?.trim()
+  await oldTab.page.click('#read-note')
+  result.closure = await textWhen(oldTab.page, '#read-note-result', (s) => s !== '', 'the closure to answer')
+  result.closureExpected = `the server sealed "${note}"`
+  result.actions = since(oldTab, mark).filter((r) => r.action)
+
+  // A static asset of the page that v2 does not have, fetched again now that v2 is current.
+  result.asset = await oldTab.page.evaluate(async (v2Files) => {
+    const srcs = [...document.scripts].map((s) => s.src).filter(Boolean)
+    const src = srcs.find((s) => {
+      const p = new URL(s).pathname.replace(/^.*?\/_next\/static\//, '')
+      return s.includes('/_next/static/') && !v2Files.includes(p)
+    })
+    if (!src) return { src: null, status: null }
+    const response = await fetch(src, { cache: 'no-store' })
+    return { src, status: response.status, dpl: new URL(src).searchParams.get('dpl') }
+  }, v2StaticFiles)
+
+  // The form with JavaScript: the action, then the redirect's RSC fetch, both on v1.
+  mark = oldTab.requests.length
+  result.typedBeforeForm = await oldTab.page.inputValue('#note-input')
+  await oldTab.page.fill('#note-input', 'with JS')
+  await oldTab.page.click('#note-submit')
+  result.jsForm = await textWhen(oldTab.page, '#saved-note', (s) => s === 'with JS', 'the form action to redirect')
+  result.jsFormRequests = since(oldTab, mark)
+  await waitHydrated(oldTab.page)
+  await oldTab.page.fill('#note-input', 'typed after the deploy')
+
+  // The form without JavaScript: a multipart post with only the cookie to say where it belongs.
+  mark = noJsTab.requests.length
+  await noJsTab.page.fill('#note-input', 'from the old tab')
+  await Promise.all([noJsTab.page.waitForNavigation({ waitUntil: 'load' }), noJsTab.page.click('#note-submit')])
+  result.noJsRequests = since(noJsTab, mark)
+  result.noJsShown = (await noJsTab.page.locator('#saved-note').textContent())?.trim()
+
+  result.loads = oldTab.loads
+  result.documents = await documentsSeen(oldTab.page)
+  result.typedKept = await oldTab.page.inputValue('#note-input')
+  result.errors = [...oldTab.errors]
+
+  const newTab = await openRoutedTab(browser, url)
+  result.newTab = newTab.firstBuild
+  await newTab.close()
+  await noJsTab.close()
+  result.builds = builds
+  result.ids = ids
+  return result
+}
+
+/**
+ * After v1 is retired (and the config rendered): the old tab's next action reaches v2, which does
+ * not know it; the guard's recovery reloads the page once (now from v2), and the action works.
+ */
+export async function recoverAfterRetire(oldTab) {
+  const before = await documentsSeen(oldTab.page)
+  const mark = oldTab.requests.length
+  await oldTab.page.click('#say-hello')
+  await waitFor(async () => (await documentsSeen(oldTab.page).catch(() => before)) > before, 'the old tab to reload', { timeoutMs: 30_000 })
+  await waitHydrated(oldTab.page)
+  const first = oldTab.requests.slice(mark).find((r) => r.action)
+  const pageBuild = (await oldTab.page.locator('#page-build').textContent())?.trim()
+  const restored = await oldTab.page.inputValue('#note-input').catch(() => null)
+  await oldTab.page.click('#say-hello')
+  const retry = await textWhen(oldTab.page, '#say-hello-result', (s) => s !== '', 'the action after the reload')
+  return { first, reloads: (await documentsSeen(oldTab.page)) - before, pageBuild, retry, restored }
+}
