@@ -260,9 +260,9 @@ test('onSkew cannot change or delay the result: throws and rejections are logged
 
 test('.with: validated when called, composable, inner options win', async () => {
   assert.throws(() => callSafeAction.with({ onskew() {} }), (e) => e instanceof TypeError && e.code === 'ERR_UNKNOWN_OPTION' && /buildId, onSkew/.test(e.message))
-  assert.throws(() => callSafeAction.with({ buildId: 1 }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
-  assert.throws(() => callSafeAction.with({ onSkew: true }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
-  assert.throws(() => callSafeAction.with('x'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => callSafeAction.with({ buildId: 1 }), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => callSafeAction.with({ onSkew: true }), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => callSafeAction.with('x'), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
   const seen = []
   const outer = callSafeAction.with({ buildId: 'outer', onSkew: (r) => seen.push(['outer', r.skew.clientBuildId]) })
   const inner = outer.with({ buildId: 'inner' })
@@ -274,8 +274,8 @@ test('.with: validated when called, composable, inner options win', async () => 
 })
 
 test('a non-function action rejects with ERR_INVALID_ARG_TYPE', async () => {
-  await assert.rejects(callSafeAction('save'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
-  await assert.rejects(callSafeAction(), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+  await assert.rejects(callSafeAction('save'), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
+  await assert.rejects(callSafeAction(), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
 })
 
 test('the client build ID comes from NEXT_PUBLIC_SKEW_GUARD_BUILD_ID, written literally for Next to inline', () => {

@@ -189,7 +189,7 @@ test('mapSafeActionResult: onSkew runs for calls that did not run; options are v
   mapSafeActionResult({ data: { [BUILD_ID_STAMP]: 'new' } }, { buildId: 'old', onSkew: (r) => seen.push(r.reason) })
   assert.deepEqual(seen, ['empty-result'])
   assert.throws(() => mapSafeActionResult({}, { expectdata: true }), (e) => e.code === 'ERR_UNKNOWN_OPTION' && /buildId, onSkew, expectData/.test(e.message))
-  assert.throws(() => mapSafeActionResult({}, { expectData: 1 }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => mapSafeActionResult({}, { expectData: 1 }), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
 })
 
 test("isSkewError: next-safe-action's thrownError for each skew signal, and not for others", () => {
@@ -215,7 +215,7 @@ test("isSkewError: next-safe-action's thrownError for each skew signal, and not 
 
 test('skewGuardMiddleware validates its options', () => {
   assert.throws(() => skewGuardMiddleware({ stamp: true }), (e) => e instanceof TypeError && e.code === 'ERR_UNKNOWN_OPTION' && /buildId, stampResult/.test(e.message))
-  assert.throws(() => skewGuardMiddleware({ stampResult: 'yes' }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
-  assert.throws(() => skewGuardMiddleware({ buildId: 5 }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => skewGuardMiddleware({ stampResult: 'yes' }), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => skewGuardMiddleware({ buildId: 5 }), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
   assert.equal(typeof skewGuardMiddleware(), 'function')
 })

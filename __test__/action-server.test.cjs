@@ -106,11 +106,11 @@ test('SafeActionError: its code and user-facing message reach the client, not lo
 })
 
 test('SafeActionError rejects bad and reserved codes', () => {
-  assert.throws(() => new SafeActionError(''), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
-  assert.throws(() => new SafeActionError(42), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
-  assert.throws(() => new SafeActionError('X', 7), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => new SafeActionError(''), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => new SafeActionError(42), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => new SafeActionError('X', 7), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
   for (const code of ['VERSION_SKEW', 'NETWORK_ERROR', 'UNKNOWN_ERROR', 'REDIRECTED', 'ACTION_ERROR']) {
-    assert.throws(() => new SafeActionError(code), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }, code)
+    assert.throws(() => new SafeActionError(code), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_VALUE' }, code)
   }
 })
 
@@ -279,7 +279,11 @@ test('the server helper loads and runs where fs is absent (Edge-like: no getBuil
   const vm = require('node:vm')
   const code = fs.readFileSync(path.join(root, 'dist/action/server.js'), 'utf8')
   const errors = { exports: {} }
-  vm.runInThisContext(`(function (exports, require, module) { ${fs.readFileSync(path.join(root, 'dist/action/errors.js'), 'utf8')} \n})`)(errors.exports, require, errors)
+  vm.runInThisContext(`(function (exports, require, module) { ${fs.readFileSync(path.join(root, 'dist/action/errors.js'), 'utf8')} \n})`)(
+    errors.exports,
+    (id) => require(id === '../shared/options' ? '../dist/shared/options.js' : id),
+    errors,
+  )
   const mod = { exports: {} }
   // A sandbox whose process has no getBuiltinModule and whose module has no require.
   const sandbox = vm.createContext({
@@ -294,6 +298,7 @@ test('the server helper loads and runs where fs is absent (Edge-like: no getBuil
   const fn = vm.runInContext(`(function (exports, require, module) { ${code} \n})`, sandbox)
   fn(mod.exports, (id) => {
     if (id === './errors') return errors.exports
+    if (id === '../shared/options') return require('../dist/shared/options.js')
     throw new Error(`unexpected require(${id})`)
   }, { exports: mod.exports })
   return mod.exports.createSafeAction(async () => 'ok')().then((r) => {
@@ -310,14 +315,14 @@ test('options are validated: unknown keys name the valid ones, wrong types are T
     assert.match(e.message, /buildId, exposeErrors, onError/)
     return true
   })
-  assert.throws(() => createSafeAction(fn, { exposeErrors: 'yes' }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
-  assert.throws(() => createSafeAction(fn, { buildId: 42 }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
-  assert.throws(() => createSafeAction(fn, { buildId: '' }), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' })
-  assert.throws(() => createSafeAction(fn, { onError: 'log' }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
-  assert.throws(() => createSafeAction(fn, null), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
-  assert.throws(() => createSafeAction(fn, []), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
-  assert.throws(() => createSafeAction('not a function'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
-  assert.throws(() => createSafeAction(), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => createSafeAction(fn, { exposeErrors: 'yes' }), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => createSafeAction(fn, { buildId: 42 }), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => createSafeAction(fn, { buildId: '' }), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_VALUE' })
+  assert.throws(() => createSafeAction(fn, { onError: 'log' }), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => createSafeAction(fn, null), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => createSafeAction(fn, []), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => createSafeAction('not a function'), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
+  assert.throws(() => createSafeAction(), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
   // Undefined values count as absent.
   assert.equal(typeof createSafeAction(fn, { buildId: undefined, onError: undefined }), 'function')
 })

@@ -119,7 +119,7 @@ test('bad arguments get typed errors naming the valid options', () => {
   assert.throws(() => withSkewGuard({}, { buildId: 'has space' }), { code: 'ERR_INVALID_ARG_VALUE' })
   assert.throws(() => withSkewGuard({}, { nextMajor: 13 }), { code: 'ERR_INVALID_ARG_VALUE' })
   assert.throws(() => withSkewGuard({}, { deploymentId: 'v1.2' }), { code: 'ERR_INVALID_ARG_VALUE', message: /letters, digits, "_" or "-"/ })
-  assert.throws(() => withSkewGuard({}, { deploymentId: true }), { code: 'ERR_INVALID_ARG_VALUE' })
+  assert.throws(() => withSkewGuard({}, { deploymentId: true }), { code: 'ERR_INVALID_ARG_TYPE' })
   assert.throws(() => withSkewGuard('next.config'), { code: 'ERR_INVALID_ARG_TYPE' })
 })
 

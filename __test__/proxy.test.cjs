@@ -282,7 +282,7 @@ test('composes with the app\'s own proxy and stamps its response', async () => {
 
 test('options are validated with the valid choices in the message', () => {
   assert.throws(() => skewGuard({ polcy: 'reject' }), { code: 'ERR_UNKNOWN_OPTION', message: /Valid options: next, healthPath, policy/ })
-  assert.throws(() => skewGuard({ policy: 'sometimes' }), { code: 'ERR_INVALID_ARG_VALUE', message: /"reload-after" or "reject"/ })
+  assert.throws(() => skewGuard({ policy: 'sometimes' }), { code: 'ERR_INVALID_ARG_VALUE', message: /'reload-after', 'reject'/ })
   assert.throws(() => skewGuard({ healthPath: 'health' }), { code: 'ERR_INVALID_ARG_VALUE' })
   assert.throws(() => skewGuard({ keyring: 'abc' }), { code: 'ERR_INVALID_ARG_TYPE' })
   assert.throws(() => skewGuard({ maxBodyBytes: -1 }), { code: 'ERR_INVALID_ARG_VALUE' })

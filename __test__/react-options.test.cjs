@@ -141,7 +141,7 @@ test("the entry and the hook module start with 'use client'; nothing imports the
     const js = fs.readFileSync(path.join(dist, file), 'utf8')
     for (const m of js.matchAll(/require\("([^"]+)"\)/g)) requires.add(m[1])
   }
-  const external = [...requires].filter((r) => !r.startsWith('./') && r !== '../shared/protocol')
+  const external = [...requires].filter((r) => !r.startsWith('./') && r !== '../shared/protocol' && r !== '../shared/options')
   assert.deepEqual(external.sort(), ['react'])
   assert.equal([...requires].some((r) => r.includes('core')), false)
   // No `export *` in the client boundary (Next.js refuses it).

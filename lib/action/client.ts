@@ -30,7 +30,8 @@
  */
 
 import { REFUSAL_TEXT, actionResponseMark, actionResponsesSince, type ActionResponseNote } from '../shared/protocol'
-import { checkOptions, codedTypeError, describe, findControlFlowError } from './errors'
+import { SkewGuardOptionError, checkOptions, describe, fn, nonEmptyString } from '../shared/options'
+import { findControlFlowError } from './errors'
 import type {
   CallSafeActionResult,
   ClientErrorResult,
@@ -60,7 +61,7 @@ export interface SafeActionClientOptions<Data = unknown> {
   onSkew?: (result: RefreshRequired<Data>) => void | Promise<void>
 }
 
-const OPTION_KINDS = { buildId: 'string', onSkew: 'function' } as const
+const OPTION_CHECKS = { buildId: nonEmptyString, onSkew: fn }
 
 /**
  * This page's build identity as inlined by Next.js. The expression must stay
@@ -309,7 +310,7 @@ export interface ResolvedClientOptions<Data> {
 
 /** Validates client options and fills in the inlined build ID. */
 export function resolveClientOptions<Data>(where: string, options: SafeActionClientOptions<Data> | undefined): ResolvedClientOptions<Data> {
-  checkOptions(where, options, OPTION_KINDS)
+  checkOptions(where, options, OPTION_CHECKS)
   return { clientBuildId: options?.buildId ?? inlinedBuildId(), onSkew: options?.onSkew }
 }
 
@@ -320,7 +321,7 @@ export async function runSafeAction<Args extends unknown[], Data>(
   args: Args,
 ): Promise<CallSafeActionResult<Data>> {
   if (typeof action !== 'function') {
-    throw codedTypeError('ERR_INVALID_ARG_TYPE', `The "action" argument must be a function (a Server Action); received ${describe(action)}.`)
+    throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `callSafeAction: "action" must be a function (a Server Action); received ${describe(action)}.`)
   }
   let settled: { ok: true; value: unknown } | { ok: false; error: unknown }
   const mark = actionResponseMark()
@@ -366,7 +367,7 @@ function makeCaller(base: SafeActionClientOptions): CallSafeAction {
     return runSafeAction<Args, Data>(resolved as ResolvedClientOptions<Data>, action, args)
   }) as CallSafeAction
   call.with = (options: SafeActionClientOptions) => {
-    checkOptions('callSafeAction.with', options, OPTION_KINDS)
+    checkOptions('callSafeAction.with', options ?? {}, OPTION_CHECKS)
     return makeCaller({ ...base, ...stripUndefined(options) })
   }
   return call

@@ -1,8 +1,9 @@
 /**
- * Errors and checks shared by the server and client halves of
- * `next-skew-guard/action`. No Node.js and no browser APIs here: both halves
- * import this file.
+ * Errors shared by the server and client halves of `next-skew-guard/action`.
+ * No Node.js and no browser APIs here: both halves import this file.
  */
+
+import { SkewGuardOptionError, describe } from '../shared/options'
 
 /** Codes the client side uses; a {@link SafeActionError} may not take them, so a result cannot be mistaken for one. */
 const RESERVED_CODES: ReadonlySet<string> = new Set([
@@ -31,76 +32,21 @@ export class SafeActionError extends Error {
    */
   constructor(code: string, message?: string, options?: { cause?: unknown }) {
     if (typeof code !== 'string' || code === '') {
-      throw codedTypeError('ERR_INVALID_ARG_TYPE', `The "code" argument must be a non-empty string; received ${describe(code)}.`)
+      throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `The "code" argument must be a non-empty string; received ${describe(code)}.`)
     }
     if (RESERVED_CODES.has(code)) {
-      throw codedTypeError(
+      throw new SkewGuardOptionError(
         'ERR_INVALID_ARG_VALUE',
         `The "code" argument must not be "${code}": the client side uses it for its own results. Choose another code.`,
       )
     }
     if (message !== undefined && typeof message !== 'string') {
-      throw codedTypeError('ERR_INVALID_ARG_TYPE', `The "message" argument must be a string; received ${describe(message)}.`)
+      throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `The "message" argument must be a string; received ${describe(message)}.`)
     }
     // `cause` is passed through only when given, so `'cause' in err` stays meaningful.
     super(message ?? code, ...((options && 'cause' in options ? [{ cause: options.cause }] : []) as []))
     this.name = 'SafeActionError'
     this.code = code
-  }
-}
-
-/** Codes of the argument errors thrown by this module. */
-export type ActionArgErrorCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_UNKNOWN_OPTION'
-
-/** A `TypeError` with a stable `code`, like Node's own argument errors (and the core's `SkewGuardTypeError`). */
-export function codedTypeError(code: ActionArgErrorCode, message: string): TypeError & { code: ActionArgErrorCode } {
-  const error = new TypeError(message) as TypeError & { code: ActionArgErrorCode }
-  Object.defineProperty(error, 'code', { value: code, enumerable: true, configurable: true, writable: true })
-  return error
-}
-
-/** Describes a value's type for an error message without echoing its content. */
-export function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'object') return `an instance of ${(value as object).constructor?.name ?? 'Object'}`
-  return `type ${typeof value}`
-}
-
-/** What an option must be: checked by {@link checkOptions}. */
-export type OptionKind = 'string' | 'boolean' | 'function'
-
-/**
- * Validates an options object against a table of allowed keys and types.
- * Unknown keys throw `ERR_UNKNOWN_OPTION` naming the valid ones (a typo such
- * as `exposeError` would otherwise silently leave errors hidden); a wrong
- * type throws `ERR_INVALID_ARG_TYPE`. `undefined` values count as absent.
- */
-export function checkOptions(where: string, options: unknown, allowed: Readonly<Record<string, OptionKind>>): void {
-  if (options === undefined) return
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw codedTypeError('ERR_INVALID_ARG_TYPE', `The "options" argument of ${where} must be an object; received ${describe(options)}.`)
-  }
-  const valid = Object.keys(allowed)
-  for (const key of Object.keys(options)) {
-    if (!Object.prototype.hasOwnProperty.call(allowed, key)) {
-      throw codedTypeError(
-        'ERR_UNKNOWN_OPTION',
-        `Unknown option "${key}" for ${where}. Valid options: ${valid.join(', ')}.`,
-      )
-    }
-    const value = (options as Record<string, unknown>)[key]
-    if (value === undefined) continue
-    const kind = allowed[key]
-    if (typeof value !== kind) {
-      throw codedTypeError(
-        'ERR_INVALID_ARG_TYPE',
-        `The "${key}" option of ${where} must be ${kind === 'function' ? 'a function' : `a ${kind}`}; received ${describe(value)}.`,
-      )
-    }
-    if (kind === 'string' && value === '') {
-      throw codedTypeError('ERR_INVALID_ARG_VALUE', `The "${key}" option of ${where} must not be empty; omit it instead.`)
-    }
   }
 }
 

@@ -20,7 +20,7 @@
  * result's `data`, the one channel to the client.
  */
 
-import { checkOptions } from './errors'
+import { bool, checkOptions, fn, nonEmptyString } from '../shared/options'
 import { actionResponsesSince } from '../shared/protocol'
 import { compareBuildIdsForClient, isDigestError, notifySkew, resolveClientOptions, skewReasonOfRejection, type SafeActionClientOptions } from './client'
 import { resolveServerBuildId } from './server'
@@ -104,7 +104,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * @throws TypeError `ERR_UNKNOWN_OPTION` / `ERR_INVALID_ARG_TYPE` for bad options.
  */
 export function skewGuardMiddleware(options?: SkewGuardMiddlewareOptions): SkewGuardMiddleware {
-  checkOptions('skewGuardMiddleware', options, { buildId: 'string', stampResult: 'boolean' })
+  checkOptions('skewGuardMiddleware', options, { buildId: nonEmptyString, stampResult: bool })
   const explicitBuildId = options?.buildId
   const stamp = options?.stampResult === true
   return async ({ next }) => {
@@ -135,7 +135,7 @@ const RECENT_MARK_MS = 30_000
  * `throwServerError: true`, where your own errors arrive as digest errors).
  */
 export function isSkewError(thrownError: unknown, options?: { digestErrors?: boolean }): boolean {
-  checkOptions('isSkewError', options, { digestErrors: 'boolean' })
+  checkOptions('isSkewError', options, { digestErrors: bool })
   if (skewReasonOfRejection(thrownError) !== null) return true
   if (options?.digestErrors === false || !isDigestError(thrownError)) return false
   const now = Date.now()
@@ -191,7 +191,7 @@ export function mapSafeActionResult<Data, ServerError, ValidationErrors>(
   | NextSafeActionResult<Data, ServerError, ValidationErrors>
   | RanOnOtherBuildResult<Data, ServerError, ValidationErrors>
   | VersionSkewResult<Data> {
-  checkOptions('mapSafeActionResult', options, { buildId: 'string', onSkew: 'function', expectData: 'boolean' })
+  checkOptions('mapSafeActionResult', options, { buildId: nonEmptyString, onSkew: fn, expectData: bool })
   const resolved = resolveClientOptions<Data>('mapSafeActionResult', { buildId: options?.buildId, onSkew: options?.onSkew })
   const flag = (reason: SkewReason, extra: Partial<VersionSkewResult<Data>>): VersionSkewResult<Data> => {
     const skew: VersionSkewResult<Data> = {

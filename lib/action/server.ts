@@ -5,7 +5,8 @@
  * exist (Edge runtime) and in client bundles (which never call it).
  */
 
-import { SafeActionError, checkOptions, codedTypeError, describe, findControlFlowError } from './errors'
+import { SkewGuardOptionError, bool, checkOptions, describe, fn as isFunction, nonEmptyString } from '../shared/options'
+import { SafeActionError, findControlFlowError } from './errors'
 import type { SafeAction, SafeActionFailure, SafeActionResult } from './types'
 
 /** Options of {@link createSafeAction}. */
@@ -31,7 +32,7 @@ export interface CreateSafeActionOptions {
   onError?: (error: unknown) => void | Promise<void>
 }
 
-const OPTION_KINDS = { buildId: 'string', exposeErrors: 'boolean', onError: 'function' } as const
+const OPTION_CHECKS = { buildId: nonEmptyString, exposeErrors: bool, onError: isFunction }
 
 /** Error code of the result when the wrapped function threw something other than a `SafeActionError`. */
 export const ACTION_ERROR = 'ACTION_ERROR'
@@ -186,9 +187,9 @@ export function createSafeAction<Args extends unknown[], Data>(
   options?: CreateSafeActionOptions,
 ): SafeAction<Args, Awaited<Data>> {
   if (typeof fn !== 'function') {
-    throw codedTypeError('ERR_INVALID_ARG_TYPE', `The "fn" argument of createSafeAction must be a function; received ${describe(fn)}.`)
+    throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `createSafeAction: "fn" must be a function; received ${describe(fn)}.`)
   }
-  checkOptions('createSafeAction', options, OPTION_KINDS)
+  checkOptions('createSafeAction', options, OPTION_CHECKS)
   // Copied once: later mutation of the caller's object must not change a
   // deployed action's error exposure.
   const explicitBuildId = options?.buildId

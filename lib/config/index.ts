@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { checkKey } from '../core'
 import { BUILD_ID_ENV, DIST_DIR_ENV, nextMajor, nextStartDir } from '../server/build-info'
 import { publishForEdge } from '../server/edge-bridge'
+import { SkewGuardOptionError, bool, checkOptions, describe, either, literal, matching, type Check } from '../shared/options'
 import { CLIENT_BUILD_ENV } from '../shared/protocol'
 
 /**
@@ -72,7 +73,11 @@ export type NextConfigInput =
   | NextConfigObject
   | ((phase: string, context: { defaultConfig: NextConfigObject }) => NextConfigObject | Promise<NextConfigObject>)
 
-const OPTION_KEYS = ['buildId', 'deploymentId', 'requireKey', 'nextMajor'] as const
+
+/** What an identity set through the guard (option, env var) may contain. */
+const BUILD_ID_SHAPE = /^[\w.-]{1,128}$/
+/** What Next.js accepts as a `deploymentId` (it refuses anything else), kept short for proxy configs. */
+const DEPLOYMENT_ID_SHAPE = /^[A-Za-z0-9_-]{1,64}$/
 
 /** Thrown for a misconfiguration the build must not continue with. */
 export class SkewGuardConfigError extends Error {
@@ -84,41 +89,15 @@ export class SkewGuardConfigError extends Error {
   }
 }
 
-function validateOptions(options: unknown): SkewGuardConfigOptions {
-  if (options === undefined) return {}
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw Object.assign(new TypeError('withSkewGuard options must be an object.'), { code: 'ERR_INVALID_ARG_TYPE' })
-  }
-  for (const key of Object.keys(options)) {
-    if (!(OPTION_KEYS as readonly string[]).includes(key)) {
-      throw Object.assign(
-        new TypeError(`Unknown withSkewGuard option "${key}". Valid options: ${OPTION_KEYS.join(', ')}.`),
-        { code: 'ERR_UNKNOWN_OPTION' },
-      )
+const OPTION_CHECKS: Record<keyof SkewGuardConfigOptions, Check> = {
+  buildId: matching(BUILD_ID_SHAPE, '1-128 characters of letters, digits, "_", "." or "-"'),
+  deploymentId: either(literal(false), matching(DEPLOYMENT_ID_SHAPE, '1-64 characters of letters, digits, "_" or "-" (what Next.js accepts), or false')),
+  requireKey: bool,
+  nextMajor: (where, name, value) => {
+    if (!(Number.isInteger(value) && (value as number) >= 14)) {
+      throw new SkewGuardOptionError('ERR_INVALID_ARG_VALUE', `${where}: "${name}" must be 14, 15, 16 or later; received ${describe(value)}.`)
     }
-  }
-  const o = options as SkewGuardConfigOptions
-  if (o.buildId !== undefined && (typeof o.buildId !== 'string' || !/^[\w.-]{1,128}$/.test(o.buildId))) {
-    throw Object.assign(
-      new TypeError('withSkewGuard option buildId must be 1-128 characters of letters, digits, "_", "." or "-".'),
-      { code: 'ERR_INVALID_ARG_VALUE' },
-    )
-  }
-  if (o.deploymentId !== undefined && o.deploymentId !== false && !(typeof o.deploymentId === 'string' && DEPLOYMENT_ID_SHAPE.test(o.deploymentId))) {
-    throw Object.assign(
-      new TypeError('withSkewGuard option deploymentId must be 1-64 characters of letters, digits, "_" or "-" (what Next.js accepts), or false.'),
-      { code: 'ERR_INVALID_ARG_VALUE' },
-    )
-  }
-  if (o.requireKey !== undefined && typeof o.requireKey !== 'boolean') {
-    throw Object.assign(new TypeError('withSkewGuard option requireKey must be a boolean.'), { code: 'ERR_INVALID_ARG_TYPE' })
-  }
-  if (o.nextMajor !== undefined && !(Number.isInteger(o.nextMajor) && o.nextMajor >= 14)) {
-    throw Object.assign(new TypeError('withSkewGuard option nextMajor must be 14, 15, 16 or later.'), {
-      code: 'ERR_INVALID_ARG_VALUE',
-    })
-  }
-  return o
+  },
 }
 
 function gitCommit(): string | undefined {
@@ -147,15 +126,11 @@ export function commitIdentity(commit: string): string {
  * the first load's choice reaches all of them instead of each worker picking its own.
  */
 const RESOLVED_ENV = '__SKEW_GUARD_RESOLVED_BUILD_ID'
-/** What an identity set through the guard (option, env var) may contain. */
-const BUILD_ID_SHAPE = /^[\w.-]{1,128}$/
 /**
  * What an app's own `generateBuildId` may return (after trimming): the identity travels in HTTP
  * headers and is compared byte for byte, so visible ASCII without separators or quotes.
  */
 const APP_BUILD_ID_SHAPE = /^[^\s"'\\,;\x00-\x1f\x7f-\uffff]{1,128}$/
-/** What Next.js accepts as a `deploymentId` (it refuses anything else), kept short for proxy configs. */
-const DEPLOYMENT_ID_SHAPE = /^[A-Za-z0-9_-]{1,64}$/
 
 /**
  * The app's own `generateBuildId` result as Next.js uses it: `null` (Next.js picks a random ID),
@@ -349,12 +324,10 @@ export function withSkewGuard(
   nextConfig: NextConfigInput = {},
   options?: SkewGuardConfigOptions,
 ): (phase: string, context: { defaultConfig: NextConfigObject }) => Promise<NextConfigObject> {
-  const validated = validateOptions(options)
+  const validated = checkOptions<SkewGuardConfigOptions>('withSkewGuard', options, OPTION_CHECKS)
   const projectDir = configFileDir(new Error().stack)
   if (typeof nextConfig !== 'function' && (typeof nextConfig !== 'object' || nextConfig === null)) {
-    throw Object.assign(new TypeError('withSkewGuard expects your Next.js config object or function.'), {
-      code: 'ERR_INVALID_ARG_TYPE',
-    })
+    throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `withSkewGuard expects your Next.js config object or function; received ${describe(nextConfig)}.`)
   }
   return async (phase, context) => {
     const base = typeof nextConfig === 'function' ? await nextConfig(phase, context) : nextConfig

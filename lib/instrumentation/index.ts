@@ -27,6 +27,7 @@ import { ENV_PREVIOUS_KEYS, keyCheckValue, Keyring } from '../core'
 import { appRequire, isProduction, nextMajor, readActionManifest, readBuildId, type ActionManifest } from '../server/build-info'
 import { publishForEdge } from '../server/edge-bridge'
 import { logOnce, recordConfigError, recordSkew, state } from '../server/events'
+import { bool, checkOptions } from '../shared/options'
 import { createOnRequestError } from './on-request-error'
 
 export { getSkewStats, onSkew } from '../server/events'
@@ -116,17 +117,7 @@ export interface RegisterOptions {
  * (later calls return the first report; `countNextLogs: true` takes effect on any call).
  */
 export async function register(options?: RegisterOptions): Promise<RegisterReport | undefined> {
-  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
-    throw Object.assign(new TypeError('register expects an options object such as { countNextLogs: true }, or nothing.'), { code: 'ERR_INVALID_ARG_TYPE' })
-  }
-  for (const key of Object.keys(options ?? {})) {
-    if (key !== 'countNextLogs') {
-      throw Object.assign(new TypeError(`Unknown register option "${key}". Valid options: countNextLogs.`), { code: 'ERR_UNKNOWN_OPTION' })
-    }
-  }
-  if (options?.countNextLogs !== undefined && typeof options.countNextLogs !== 'boolean') {
-    throw Object.assign(new TypeError('register option countNextLogs must be a boolean.'), { code: 'ERR_INVALID_ARG_TYPE' })
-  }
+  checkOptions<RegisterOptions>('register', options, { countNextLogs: bool })
   if (process.env.NEXT_RUNTIME === 'edge') return undefined
   if (options?.countNextLogs) watchNotFoundLogs(readBuildId())
   if (registered) return registered

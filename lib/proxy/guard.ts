@@ -10,6 +10,20 @@ import { NextResponse } from 'next/server'
 import type { ActionEntry, ActionManifest } from '../server/build-info'
 import { recordConfigError, recordSkew, setSkewLogging, type SkewKind } from '../server/events'
 import {
+  SkewGuardOptionError,
+  bool,
+  checkOptions,
+  describe,
+  either,
+  fn,
+  integer,
+  literal,
+  matching,
+  nonEmptyString,
+  oneOf,
+  type Check,
+} from '../shared/options'
+import {
   ACTION_ID_PATTERN,
   BUILD_ID_HEADER,
   CLIENT_BUILD_HEADER,
@@ -62,7 +76,6 @@ export interface SkewGuardOptions<R extends Request = Request, E = unknown> {
   log?: boolean
 }
 
-const OPTION_KEYS = ['next', 'healthPath', 'policy', 'maxBodyBytes', 'keyring', 'buildId', 'deploymentId', 'deploymentCookie', 'log']
 const DEFAULT_MAX_BODY = 1024 * 1024
 const MAX_CLIENT_BUILD_ID = 1024
 
@@ -78,47 +91,20 @@ export interface GuardRuntime {
   compareBuildIds(client: string | null, server: string | null): 'same' | 'different' | 'unknown'
 }
 
-function optionError(message: string, code: string): TypeError {
-  return Object.assign(new TypeError(message), { code })
-}
-
-function validate(options: unknown): SkewGuardOptions {
-  if (options === undefined) return {}
-  if (typeof options !== 'object' || options === null) {
-    throw optionError('skewGuard options must be an object.', 'ERR_INVALID_ARG_TYPE')
-  }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) {
-      throw optionError(`Unknown skewGuard option "${key}". Valid options: ${OPTION_KEYS.join(', ')}.`, 'ERR_UNKNOWN_OPTION')
+const OPTION_CHECKS: Record<keyof SkewGuardOptions, Check> = {
+  next: fn,
+  healthPath: either(literal(false), matching(/^\//, 'a path starting with "/", or false')),
+  policy: oneOf(['reload-after', 'reject']),
+  maxBodyBytes: integer(0),
+  keyring: either(literal(false), (where, name, value) => {
+    if (typeof (value as GuardKeyring | null)?.verify !== 'function') {
+      throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `${where}: "${name}" must be a Keyring from next-skew-guard, or false; received ${describe(value)}.`)
     }
-  }
-  const o = options as SkewGuardOptions
-  if (o.next !== undefined && typeof o.next !== 'function') {
-    throw optionError('skewGuard option next must be your proxy/middleware function.', 'ERR_INVALID_ARG_TYPE')
-  }
-  if (o.healthPath !== undefined && o.healthPath !== false && !(typeof o.healthPath === 'string' && o.healthPath.startsWith('/'))) {
-    throw optionError('skewGuard option healthPath must be a path starting with "/", or false.', 'ERR_INVALID_ARG_VALUE')
-  }
-  if (o.policy !== undefined && o.policy !== 'reload-after' && o.policy !== 'reject') {
-    throw optionError('skewGuard option policy must be "reload-after" or "reject".', 'ERR_INVALID_ARG_VALUE')
-  }
-  if (o.maxBodyBytes !== undefined && !(Number.isInteger(o.maxBodyBytes) && o.maxBodyBytes >= 0)) {
-    throw optionError('skewGuard option maxBodyBytes must be a non-negative integer.', 'ERR_INVALID_ARG_VALUE')
-  }
-  if (o.keyring !== undefined && o.keyring !== false && typeof (o.keyring as GuardKeyring)?.verify !== 'function') {
-    throw optionError('skewGuard option keyring must be a Keyring from next-skew-guard, or false.', 'ERR_INVALID_ARG_TYPE')
-  }
-  for (const key of ['buildId', 'deploymentId'] as const) {
-    if (o[key] !== undefined && typeof o[key] !== 'string') {
-      throw optionError(`skewGuard option ${key} must be a string.`, 'ERR_INVALID_ARG_TYPE')
-    }
-  }
-  for (const key of ['deploymentCookie', 'log'] as const) {
-    if (o[key] !== undefined && typeof o[key] !== 'boolean') {
-      throw optionError(`skewGuard option ${key} must be a boolean.`, 'ERR_INVALID_ARG_TYPE')
-    }
-  }
-  return o
+  }),
+  buildId: nonEmptyString,
+  deploymentId: nonEmptyString,
+  deploymentCookie: bool,
+  log: bool,
 }
 
 /** A Server Action call found in a request. */
@@ -248,7 +234,7 @@ export function createSkewGuard(runtime: GuardRuntime) {
   return function skewGuard<R extends Request = Request, E = unknown>(
     options?: SkewGuardOptions<R, E>,
   ): (request: R, event: E) => Promise<Response> {
-    const o = validate(options) as SkewGuardOptions<R, E>
+    const o = checkOptions<SkewGuardOptions<R, E>>('skewGuard', options, OPTION_CHECKS)
     const healthPath = o.healthPath === undefined ? DEFAULT_HEALTH_PATH : o.healthPath
     const policy = o.policy ?? 'reload-after'
     const maxBodyBytes = o.maxBodyBytes ?? DEFAULT_MAX_BODY

@@ -18,7 +18,7 @@ import {
   saveBrowserInput,
   sessionStore,
 } from './dom'
-import { anything, buildIdCheck, checkOptions, fn, healthPathCheck, lenientOptions, millis, oneOf } from './errors'
+import { anything, buildIdCheck, checkOptions, fn, healthPathCheck, lenientOptions, millis, oneOf } from '../shared/options'
 import { domWriter, restoreFields, takeSnapshot, trackInput } from './input'
 import { installActionInterceptor } from './interceptor'
 import { ReloadPolicy } from './policy'

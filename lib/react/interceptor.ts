@@ -7,7 +7,7 @@
 import { getClientBuildId } from './build-id'
 import { ACTION_REDIRECT_HEADER, noteActionResponse } from '../shared/protocol'
 import { classifyActionResponse, didRevalidate, isTransportAnswer, readActionId, withClientBuildHeader } from './classify'
-import { buildIdCheck, checkOptions, fn } from './errors'
+import { buildIdCheck, checkOptions, fn } from '../shared/options'
 import { emitSkew, reportAsync } from './store'
 
 /** Options of {@link installActionInterceptor}. */

@@ -5,7 +5,7 @@
  * its payloads still verify under the previous key; once the notice window is
  * over it must reload.
  */
-import { checkOptions, anything, toTime, SkewGuardOptionError, describe } from './errors'
+import { checkOptions, anything, toTime, SkewGuardOptionError, describe } from '../shared/options'
 
 /** Options of {@link shouldReloadForRotation}: times in ms since the epoch or `Date`s. */
 export interface RotationOptions {

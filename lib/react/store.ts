@@ -7,7 +7,7 @@
  */
 import { VERSION_SKEW } from '../shared/protocol'
 import { getClientBuildId } from './build-id'
-import { checkOptions, buildIdCheck, oneOf, SkewGuardOptionError, describe, anything } from './errors'
+import { checkOptions, buildIdCheck, oneOf, SkewGuardOptionError, describe, anything } from '../shared/options'
 import type { SkewEvent, SkewKind } from './types'
 
 /** Receives every skew event. */

@@ -5,6 +5,7 @@
  */
 
 import { sharedAnchor } from '../shared/edge-bridge'
+import { SkewGuardOptionError, describe } from '../shared/options'
 
 /** What kind of skew was seen. */
 export type SkewKind =
@@ -157,7 +158,7 @@ export function logOnce(key: string, level: 'warn' | 'error' | 'info', message: 
 /** Subscribes to skew events; returns an unsubscribe function. */
 export function onSkew(listener: Listener): () => void {
   if (typeof listener !== 'function') {
-    throw Object.assign(new TypeError('onSkew expects a function (event) => void.'), { code: 'ERR_INVALID_ARG_TYPE' })
+    throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `onSkew expects a function (event) => void; received ${describe(listener)}.`)
   }
   const s = state()
   s.listeners.add(listener)

@@ -1,18 +1,17 @@
 /**
- * Option validation for the client guard. The client bundle must not import
- * the core (it pulls in the native loader), so this is a small local copy of
- * the core's conventions: `TypeError`s with a stable `code`, messages that say
- * what is accepted.
+ * Argument and option validation for every entry point outside the core: the config wrapper, the
+ * proxy guard, instrumentation, safe actions and the client guard. Runtime-neutral (no Node.js, no
+ * browser APIs), so the client bundle and Edge can import it. The conventions are the core's:
+ * `TypeError`s with a stable `code`, messages that say what is accepted and never echo a value
+ * that could be a secret.
  */
 
 /** Codes of {@link SkewGuardOptionError}. */
 export type OptionErrorCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_UNKNOWN_OPTION'
 
 /**
- * A prop or option the client guard cannot use. A `TypeError` (like Node's own
- * argument errors) with a stable `code`: branch on the code, not the message.
- * Thrown during render for `<SkewGuard>` props, so a typo in a layout shows up
- * in development instead of silently disabling the guard.
+ * An argument or option the package cannot use. A `TypeError` (like Node's own argument errors)
+ * with a stable `code`: branch on the code, not the message.
  */
 export class SkewGuardOptionError extends TypeError {
   /** `ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE` or `ERR_UNKNOWN_OPTION`. */
@@ -25,14 +24,22 @@ export class SkewGuardOptionError extends TypeError {
   }
 }
 
-/** Describes a value for a message: enum-like strings are quoted, objects named by type. */
+/**
+ * Describes a value for a message: numbers and booleans as they are, word-like strings (an enum
+ * value such as `"soon"`) quoted, other strings by length only (it could be a key), objects by type.
+ */
 export function describe(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'string') return value.length > 40 ? `a string of length ${value.length}` : JSON.stringify(value)
+  if (typeof value === 'string') return /^[a-z][a-z-]{0,23}$/i.test(value) ? JSON.stringify(value) : `a string of length ${value.length}`
   if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`
   if (typeof value === 'object') return `an instance of ${(value as object).constructor?.name ?? 'Object'}`
   return `type ${typeof value}`
+}
+
+/** Throws a {@link SkewGuardOptionError}; for checks that are not about one option. */
+export function fail(code: OptionErrorCode, message: string): never {
+  throw new SkewGuardOptionError(code, message)
 }
 
 /** Checks one option value; `where` names the function or component for the message. */
@@ -45,8 +52,8 @@ export type Check = (where: string, name: string, value: unknown) => void
  * without a word.
  */
 export function checkOptions<T extends object>(where: string, options: unknown, checks: Record<string, Check>): T {
-  if (options === undefined || options === null) return {} as T
-  if (typeof options !== 'object' || Array.isArray(options)) {
+  if (options === undefined) return {} as T
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `${where} expects an options object; received ${describe(options)}.`)
   }
   const valid = Object.keys(checks)
@@ -131,6 +138,68 @@ export function oneOf(values: readonly string[]): Check {
 export const fn: Check = (where, name, value) => {
   if (typeof value !== 'function') {
     throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `${where}: "${name}" must be a function; received ${describe(value)}.`)
+  }
+}
+
+/** A boolean. */
+export const bool: Check = (where, name, value) => {
+  if (typeof value !== 'boolean') {
+    throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `${where}: "${name}" must be a boolean; received ${describe(value)}.`)
+  }
+}
+
+/** A non-empty string (an empty one is almost always an unset variable: omit the option instead). */
+export const nonEmptyString: Check = (where, name, value) => {
+  if (typeof value !== 'string') {
+    throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `${where}: "${name}" must be a string; received ${describe(value)}.`)
+  }
+  if (value === '') throw new SkewGuardOptionError('ERR_INVALID_ARG_VALUE', `${where}: "${name}" must not be empty; omit it instead.`)
+}
+
+/** A string matching `pattern`, described by `rule` in the message. */
+export function matching(pattern: RegExp, rule: string): Check {
+  return (where, name, value) => {
+    if (typeof value !== 'string') {
+      throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `${where}: "${name}" must be ${rule}; received ${describe(value)}.`)
+    }
+    if (!pattern.test(value)) throw new SkewGuardOptionError('ERR_INVALID_ARG_VALUE', `${where}: "${name}" must be ${rule}; received ${describe(value)}.`)
+  }
+}
+
+/** An integer of at least `min`. */
+export function integer(min: number): Check {
+  return (where, name, value) => {
+    if (typeof value !== 'number') {
+      throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `${where}: "${name}" must be an integer; received ${describe(value)}.`)
+    }
+    if (!Number.isInteger(value) || value < min) {
+      throw new SkewGuardOptionError('ERR_INVALID_ARG_VALUE', `${where}: "${name}" must be an integer of at least ${min}; received ${value}.`)
+    }
+  }
+}
+
+/** One of `checks` (the first that accepts the value); the message of the last one otherwise. */
+export function either(...checks: Check[]): Check {
+  return (where, name, value) => {
+    let last: unknown
+    for (const check of checks) {
+      try {
+        check(where, name, value)
+        return
+      } catch (error) {
+        last = error
+      }
+    }
+    throw last
+  }
+}
+
+/** Exactly `expected` (e.g. `false` as the "off" value of an option). */
+export function literal(expected: unknown): Check {
+  return (where, name, value) => {
+    if (value !== expected) {
+      throw new SkewGuardOptionError('ERR_INVALID_ARG_VALUE', `${where}: "${name}" must be ${JSON.stringify(expected)}; received ${describe(value)}.`)
+    }
   }
 }
 
