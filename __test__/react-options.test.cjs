@@ -154,7 +154,9 @@ test('every export is documented in the published declarations', () => {
   assert.deepEqual(names.sort(), [
     'DEFAULT_COOLDOWN_MS',
     'SkewGuard',
+    'SkewGuardBanner',
     'SkewGuardOptionError',
+    'bannerText',
     'classifyActionResponse',
     'getClientBuildId',
     'getLastSkew',
@@ -176,4 +178,17 @@ test('every export is documented in the published declarations', () => {
       assert.ok(before.endsWith('*/'), `${file}: ${m[1]} has no doc comment`)
     }
   }
+})
+
+test('the default banner: an accessible notice with a Reload button, its sentence fitted to what happened', () => {
+  const { SkewGuardBanner, bannerText } = guard
+  const event = (over = {}) => ({ type: 'VERSION_SKEW', kind: 'build-mismatch', source: 'version-check', actionId: null, clientBuildId: 'a', serverBuildId: 'b', actionRan: false, at: 1, ...over })
+  const html = renderToString(React.createElement(SkewGuardBanner, { skew: event(), reload() {} }))
+  assert.match(html, /^<div role="status" aria-live="polite" class="next-skew-guard-banner" data-next-skew-guard="build-mismatch"/)
+  assert.match(html, /A new version of this app is available\./)
+  assert.match(html, /<button type="button"[^>]*>Reload<\/button>/)
+  assert.match(html, /<button type="button" aria-label="Dismiss"/)
+  assert.equal(bannerText(event({ kind: 'unknown-action', source: 'action', suppressed: true })), 'This page is out of date, so your last action did not go through. Reload and try again.')
+  assert.equal(bannerText(event({ kind: 'missing-chunk', source: 'chunk' })), 'Part of this page could not load because the app was updated.')
+  assert.equal(bannerText(event({ kind: 'build-mismatch', source: 'action', actionRan: true })), 'A new version of this app is available.')
 })

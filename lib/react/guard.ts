@@ -7,6 +7,7 @@
 import { Fragment, createElement, useEffect, useRef, useState, useSyncExternalStore } from 'react'
 import type { ReactElement, ReactNode } from 'react'
 import { DEFAULT_HEALTH_PATH, VERSION_SKEW } from '../shared/protocol'
+import { SkewGuardBanner } from './banner'
 import { getClientBuildId } from './build-id'
 import { confirmChunkSkew, watchChunkFailures } from './chunks'
 import {
@@ -142,7 +143,7 @@ export interface SkewGuardRenderState {
   skew: SkewEvent | null
   /** The version check's state. */
   version: VersionCheckResult
-  /** Reloads now (for a banner's button: a user's click is never loop-protected). */
+  /** Reloads now, keeping what the user typed (for a banner's button: a user's click is never loop-protected). */
   reload(): void
 }
 
@@ -179,7 +180,11 @@ export interface SkewGuardProps {
   cooldownMs?: number
   /** Rendered as is, or called with the guard's state (a render prop, from a client component). */
   children?: ReactNode | ((state: SkewGuardRenderState) => ReactNode)
-  /** Rendered after `children` once skew has been seen: a banner, or a render prop receiving the state. */
+  /**
+   * Rendered after `children` once skew has been seen. Default: {@link SkewGuardBanner}, a small
+   * notice with a Reload button. Pass your own element or a render prop receiving the state to
+   * replace it, or `false` to show nothing (the guard still reloads by its `reload` rule).
+   */
   fallback?: ReactNode | ((state: SkewGuardRenderState & { skew: SkewEvent }) => ReactNode)
 }
 
@@ -261,7 +266,7 @@ function watchMissingChunks(clientBuildId: string | null, healthPath: string | f
 
 /**
  * Keeps a page working across redeploys. Put it once in the root layout:
- * `<SkewGuard />` (it renders nothing by default). It watches Server Action responses (see
+ * `<SkewGuard />` (until skew is seen it renders nothing; then a small notice, see `fallback`). It watches Server Action responses (see
  * `installActionInterceptor`), polls the health endpoint (see `useVersionCheck`), catches lazily
  * loaded code that is gone from the server, and reloads the page by the `reload` rule when the
  * page and the server no longer belong to the same build, never twice within `cooldownMs`, and
@@ -311,17 +316,22 @@ export function SkewGuard(props: SkewGuardProps): ReactElement | null {
   const version = useVersionCheck({ buildId, healthPath: opts.healthPath, intervalMs: opts.pollIntervalMs })
   const skew = useSkewState()
   const reload = () => {
-    if (typeof window !== 'undefined') window.location.reload()
+    if (typeof window === 'undefined') return
+    // The user asked for it: reload even if something cannot be saved, but keep what can be.
+    saveBrowserInput()
+    window.location.reload()
   }
 
   const { children, fallback } = opts
   const content = typeof children === 'function' ? children({ skew, version, reload }) : children
   const banner =
-    skew === null || fallback === undefined
+    skew === null || fallback === false || fallback === null
       ? null
-      : typeof fallback === 'function'
-        ? fallback({ skew, version, reload })
-        : fallback
+      : fallback === undefined
+        ? createElement(SkewGuardBanner, { skew, reload })
+        : typeof fallback === 'function'
+          ? fallback({ skew, version, reload })
+          : fallback
   if ((content === undefined || content === null) && banner === null) return null
   return createElement(Fragment, null, content, banner)
 }

@@ -12,6 +12,8 @@
  */
 export { SkewGuard, useSkewState, useVersionCheck, DEFAULT_COOLDOWN_MS } from './guard'
 export type { SkewGuardProps, SkewGuardRenderState, VersionCheckOptions } from './guard'
+export { SkewGuardBanner, bannerText } from './banner'
+export type { SkewGuardBannerProps } from './banner'
 export { installActionInterceptor } from './interceptor'
 export type { ActionInterceptorOptions } from './interceptor'
 export { subscribeToSkew, getLastSkew, reportSkew } from './store'
