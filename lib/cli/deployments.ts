@@ -248,7 +248,9 @@ function add(args: string[], io: DeploymentsIo): number {
   const inventory = r.deployment.build
     ? `${r.deployment.actions.length} Server Action ID${r.deployment.actions.length === 1 ? '' : 's'} from ${r.deployment.build.dir}/${r.deployment.build.distDir}`
     : 'no action IDs recorded (no --dir)'
-  io.err(`${paint(io, '32', '✓')} ${r.replaced ? 'updated' : 'added'} ${id} at ${upstream} (${inventory}); next: next-skew-guard deployments promote ${id}`)
+  const current = r.deployment.promotedAt !== null && r.deployment.supersededAt === null
+  const next = current ? 'next: render and reload the proxy' : `next: next-skew-guard deployments promote ${id}`
+  io.err(`${paint(io, '32', '✓')} ${r.replaced ? 'updated' : 'added'} ${id} at ${upstream} (${inventory}); ${next}`)
   return 0
 }
 

@@ -117,6 +117,8 @@ export function checkConfig(proxy: ProxyKind, candidate: string, options: Partia
         ].join('\n'),
       )
       r = run(bin, ['-t', '-q', '-e', 'stderr', '-p', `${dir}/`, '-c', wrapper], o)
+      // nginx before 1.19.5 has no -e (it then logs to its default error log as well).
+      if (r.status !== 0 && /invalid option: "?e"?/.test(r.output)) r = run(bin, ['-t', '-q', '-p', `${dir}/`, '-c', wrapper], o)
     } else if (proxy === 'caddy') {
       const wrapper = path.join(dir, 'Caddyfile')
       fs.writeFileSync(wrapper, ['{', '\tadmin off', '\tauto_https off', '}', '', 'http://localhost:9 {', `\timport ${confPath(candidate)}`, '}', ''].join('\n'))

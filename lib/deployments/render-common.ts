@@ -60,7 +60,7 @@ export interface ResolvedOptions {
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/
 const CIDR = /^(?:private_ranges|(?:\d{1,3}\.){3}\d{1,3}(?:\/\d{1,2})?|[0-9A-Fa-f:]{2,39}(?:\/\d{1,3})?)$/
-const HOST = /^(?=.{1,253}$)[A-Za-z0-9*](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
+const HOST = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
 
 function bad(message: string): never {
   throw new DeploymentError('ERR_INVALID_ARG_VALUE', message)
