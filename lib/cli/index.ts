@@ -10,6 +10,8 @@ import { parseArgs } from 'node:util'
 import { ENV_KEY, checkKey, generateKey } from '../core'
 import { DiffUsageError, ManifestError, diffBuilds, formatAction } from './diff'
 import { DoctorUsageError, doctor } from './doctor'
+import { InitUsageError, applyInit, planInit } from './init'
+import { unifiedDiff } from './source-edit'
 import { runDeployments } from './deployments'
 
 /** Exit codes, documented in the README. */
@@ -28,6 +30,7 @@ const HELP: Record<string, string> = {
   main: `Usage: next-skew-guard <command> [options]
 
 Commands:
+  init      Add the guard to a Next.js app (config, instrumentation, proxy/middleware, layout, key)
   keygen    Generate a NEXT_SERVER_ACTIONS_ENCRYPTION_KEY
   check     Validate the key in the environment (or --key) and print its check value
   doctor    Check an app and its build for everything skew protection needs
@@ -39,6 +42,20 @@ Options:
   -v, --version  Show the version
 
 Exit codes: 0 ok, 1 a problem was found, 2 usage error.`,
+  init: `Usage: next-skew-guard init [dir] [--dry-run] [--json]
+
+Adds next-skew-guard to the Next.js app in dir (default: the current directory):
+  next.config.*        wrapped in withSkewGuard (created if missing)
+  instrumentation.*    the guard's register/onRequestError, called from yours if you have one
+  proxy.* (16) or middleware.*   the guard, running your own proxy/middleware after it
+  app/layout.*         <SkewGuard /> inside <body>
+  .env.local           a new NEXT_SERVER_ACTIONS_ENCRYPTION_KEY when none is set (never a tracked file)
+Prints every change as a diff. Running it again changes nothing. A file it cannot edit safely is
+left alone, with what to add by hand (exit 1).
+
+Options:
+  --dry-run   Show the changes without writing them
+  --json      Print the plan as JSON on stdout (key values left out)`,
   keygen: `Usage: next-skew-guard keygen [--bytes 16|24|32] [--format raw|env|docker|k8s]
 
 Prints a new random key (from the OS CSPRNG) for NEXT_SERVER_ACTIONS_ENCRYPTION_KEY.
@@ -172,6 +189,38 @@ function check(args: string[], io: Io): number {
   return EXIT.problem
 }
 
+function runInit(args: string[], io: Io): number {
+  const { values, positionals } = parsePositional(args, { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } }, 1)
+  if (values.help) return io.out(HELP.init), EXIT.ok
+  let plan
+  try {
+    plan = planInit(positionals[0] ?? '.', io.env)
+  } catch (e) {
+    if (e instanceof InitUsageError) throw new UsageError(e.message)
+    throw e
+  }
+  const dryRun = values['dry-run'] === true
+  if (!dryRun) applyInit(plan)
+  if (values.json) {
+    const changes = plan.changes.map((c) => ({ file: c.file, why: c.why, created: c.before === null, diff: unifiedDiff(c.file, c.shown?.before ?? c.before, c.shown?.after ?? c.after) }))
+    io.out(JSON.stringify({ ...plan, changes, written: !dryRun }, null, 2))
+    return plan.manual.length ? EXIT.problem : EXIT.ok
+  }
+  const mark = { ok: paint(io, '32', '✓'), fail: paint(io, '31', '✗'), warn: paint(io, '33', '!') }
+  io.out(`next-skew-guard init: ${plan.dir} (Next.js ${plan.nextVersion ?? 'not installed'}${plan.typescript ? ', TypeScript' : ''}${plan.appDir ? `, ${plan.appDir}` : ''})`)
+  for (const c of plan.changes) {
+    io.out(`\n${mark.ok} ${dryRun ? 'would ' : ''}${c.before === null ? 'create' : 'change'} ${c.file}: ${c.why}`)
+    io.out(unifiedDiff(c.file, c.shown?.before ?? c.before, c.shown?.after ?? c.after))
+  }
+  for (const p of plan.present) io.out(`${mark.ok} already in place: ${p}`)
+  for (const m of plan.manual) io.out(`${mark.fail} ${m.file}: not changed, because ${m.why}.\n    add by hand: ${m.what}`)
+  for (const n of plan.notes) io.out(`${mark.warn} ${n}`)
+  if (plan.changes.length === 0 && plan.manual.length === 0) io.out('Nothing to change: every touch point is in place.')
+  else if (dryRun) io.out('\nDry run: nothing was written. Run without --dry-run to apply.')
+  else io.out('\nNext: install next-skew-guard if you have not, run `next build`, then `npx next-skew-guard doctor`.')
+  return plan.manual.length ? EXIT.problem : EXIT.ok
+}
+
 function runDoctor(args: string[], io: Io): number {
   const { values, positionals } = parsePositional(args, { json: { type: 'boolean' }, 'dist-dir': { type: 'string' } }, 1)
   if (values.help) return io.out(HELP.doctor), EXIT.ok
@@ -254,6 +303,8 @@ export function main(argv: string[], io: Partial<Io> = {}): number {
   const [command, ...rest] = argv
   try {
     switch (command) {
+      case 'init':
+        return runInit(rest, full)
       case 'keygen':
         return keygen(rest, full)
       case 'check':
@@ -275,7 +326,7 @@ export function main(argv: string[], io: Partial<Io> = {}): number {
         full.out(version())
         return EXIT.ok
       default:
-        throw new UsageError(`Unknown command ${shown(command)}. Commands: keygen, check, doctor, diff, deployments.`)
+        throw new UsageError(`Unknown command ${shown(command)}. Commands: init, keygen, check, doctor, diff, deployments.`)
     }
   } catch (e) {
     if (!(e instanceof UsageError)) throw e
