@@ -72,8 +72,14 @@ const fs = require('node:fs')
 const os = require('node:os')
 const { generateKey } = require('..')
 
+const made = []
+test.after(() => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true })
+})
+
 function fakeBuild(actions, { key = generateKey(), shape = 16, buildId = 'b1', files = {} } = {}) {
   const app = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-cli-'))
+  made.push(app)
   const dist = path.join(app, '.next')
   fs.mkdirSync(path.join(dist, 'server'), { recursive: true })
   fs.writeFileSync(path.join(dist, 'BUILD_ID'), buildId)
@@ -88,7 +94,10 @@ function fakeBuild(actions, { key = generateKey(), shape = 16, buildId = 'b1', f
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ dependencies: { next: '16.4.6' } }))
   fs.mkdirSync(path.join(app, 'node_modules', 'next'), { recursive: true })
   fs.writeFileSync(path.join(app, 'node_modules', 'next', 'package.json'), JSON.stringify({ version: { 14: '14.2.35', 15: '15.5.29', 16: '16.4.6' }[shape] }))
-  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(app, name), text)
+  for (const [name, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(app, name)), { recursive: true })
+    fs.writeFileSync(path.join(app, name), text)
+  }
   return { app, dist, key }
 }
 
@@ -130,6 +139,7 @@ test('diff refuses bad input with clear messages and no stack traces', () => {
   const good = fakeBuild({ [id('a')]: 'save' })
   const notApp = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-cli-empty-'))
   const unbuilt = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-cli-unbuilt-'))
+  made.push(notApp, unbuilt)
   fs.writeFileSync(path.join(unbuilt, 'package.json'), '{}')
   const corrupt = fakeBuild({ [id('a')]: 'save' })
   fs.writeFileSync(path.join(corrupt.dist, 'server', 'server-reference-manifest.json'), '{"node": {"ab')
@@ -207,6 +217,74 @@ test('doctor reads the key from .env files as Next.js does, and knows which hook
   // A whitespace variant of the key is a warning (as in `check`), not a failure.
   const spaced = cli(['doctor', app.app], { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: `${key}\n` })
   assert.match(spaced.out, /^! key canonical: WARN_KEY_WHITESPACE/m)
+})
+
+test('doctor checks the client guard (rendered from the root layout) and how safe actions are called', () => {
+  const base = {
+    'next.config.mjs': "import { withSkewGuard } from 'next-skew-guard/config'\nexport default withSkewGuard({})\n",
+    'proxy.ts': "import { skewGuard } from 'next-skew-guard/proxy'\nexport const proxy = skewGuard()\n",
+    'instrumentation.ts': "export { register, onRequestError } from 'next-skew-guard/instrumentation'\n",
+    'app/actions.ts': "'use server'\nimport { createSafeAction } from 'next-skew-guard/action'\nexport const save = createSafeAction(async () => 1)\n",
+  }
+  const check = (files) => {
+    const app = fakeBuild({ [id('a')]: 'save' }, { files: { ...base, ...files } })
+    const r = cli(['doctor', app.app, '--json'], { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: app.key })
+    return Object.fromEntries(JSON.parse(r.out).findings.map((f) => [f.check, f]))
+  }
+  const missing = check({ 'app/layout.tsx': 'export default function L({ children }) { return <html><body>{children}</body></html> }\n' })
+  assert.equal(missing['client guard'].status, 'fail')
+  assert.match(missing['client guard'].fix, /next-skew-guard init/)
+  assert.equal(missing['safe actions'].status, 'warn')
+  const direct = check({
+    'app/layout.tsx': "import { SkewGuard } from 'next-skew-guard/react'\nexport default function L({ children }) { return <html><body>{children}<SkewGuard /></body></html> }\n",
+    'app/panel.tsx': "'use client'\nimport { callSafeAction } from 'next-skew-guard/action'\n",
+  })
+  assert.deepEqual([direct['client guard'].status, direct['safe actions'].status], ['ok', 'ok'])
+  // Through a component of the app's own, imported by the layout.
+  const wrapped = check({
+    'app/layout.tsx': "import Guard from '@/components/guard'\nexport default function L({ children }) { return <html><body>{children}<Guard /></body></html> }\n",
+    'components/guard.tsx': "'use client'\nimport { SkewGuard } from 'next-skew-guard/react'\nexport default function Guard() { return <SkewGuard reload=\"manual\" /> }\n",
+  })
+  assert.equal(wrapped['client guard'].status, 'ok')
+  assert.match(wrapped['client guard'].message, /components\/guard\.tsx, rendered by the root layout/)
+  const orphan = check({
+    'app/layout.tsx': 'export default function L({ children }) { return <html><body>{children}</body></html> }\n',
+    'components/guard.tsx': "'use client'\nimport { SkewGuard } from 'next-skew-guard/react'\nexport default function Guard() { return <SkewGuard /> }\n",
+  })
+  assert.match(orphan['client guard'].message, /but the root layout does not render it/)
+})
+
+test('doctor says truthfully where the build identity came from', () => {
+  const { buildIdentityFinding } = require('../dist/cli/doctor.js')
+  const cases = [
+    [['b-0123456789abcdef', true, false], 'warn', /random identity/],
+    [['git-0123456789abcdef', true, false], 'ok', /derived from the git commit/],
+    [['v1.2.3', true, true], 'ok', /from your generateBuildId/],
+    [['v1.2.3', true, false], 'ok', /SKEW_GUARD_BUILD_ID or the buildId option/],
+    [['build-TfctsWXpff2fKS', false, false], 'fail', /deploymentId is set without generateBuildId/],
+    [['Xy12', false, false], 'warn', /random per build/],
+  ]
+  for (const [args, status, message] of cases) {
+    const f = buildIdentityFinding(...args)
+    assert.equal(f.status, status, args[0])
+    assert.match(f.message, message)
+  }
+})
+
+test('doctor finds the build where the loaded config puts it (distDir from an environment variable)', () => {
+  const app = fakeBuild({ [id('a')]: 'save' }, {
+    files: { 'next.config.js': "module.exports = { distDir: process.env.MY_DIST || '.next' }\n" },
+  })
+  // The app's own Next.js loads the config; link the repository's.
+  fs.rmSync(path.join(app.app, 'node_modules', 'next'), { recursive: true })
+  fs.symlinkSync(path.join(__dirname, '..', 'node_modules', 'next'), path.join(app.app, 'node_modules', 'next'), 'dir')
+  fs.renameSync(app.dist, path.join(app.app, 'build-out'))
+  const found = cli(['doctor', app.app, '--json'], { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: app.key, MY_DIST: 'build-out' })
+  const byCheck = Object.fromEntries(JSON.parse(found.out).findings.map((f) => [f.check, f]))
+  assert.equal(byCheck.build, undefined, 'no "no build" warning')
+  assert.match(byCheck.actions.message, /1 Server Actions/)
+  const lost = cli(['doctor', app.app, '--json'], { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: app.key })
+  assert.match(Object.fromEntries(JSON.parse(lost.out).findings.map((f) => [f.check, f])).build.message, /no build in \.next/)
 })
 
 test("diff does not mistake an app's own server/ folder for build output", () => {

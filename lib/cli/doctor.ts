@@ -2,6 +2,7 @@
  * `next-skew-guard doctor [dir]`: one screen about an app and its build, each finding with its fix.
  */
 
+import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 
@@ -55,6 +56,45 @@ function firstExisting(dir: string, names: string[]): string | null {
     }
   }
   return null
+}
+
+/** What {@link loadedConfig} reads off the app's resolved Next.js config. */
+export interface LoadedConfig {
+  distDir: string
+  deploymentId: string | null
+  /** Whether the config has a `generateBuildId` of its own (Next.js's default returns null). */
+  ownBuildId: boolean
+}
+
+/**
+ * The app's config as `next start` resolves it (env vars, config functions, withSkewGuard), loaded
+ * by the app's own Next.js in a child process so that evaluating it cannot touch this one. Null
+ * when it cannot be loaded (Next.js not installed, a config that throws); the caller falls back to
+ * reading the file.
+ */
+export function loadedConfig(dir: string, env: Record<string, string | undefined>): LoadedConfig | null {
+  const script = `
+    const { createRequire } = require('node:module')
+    const req = createRequire(require('node:path').join(process.cwd(), 'package.json'))
+    const m = req('next/dist/server/config.js')
+    const load = m.default || m.loadConfig
+    const log = console.log
+    for (const k of ['log', 'info', 'warn', 'error']) console[k] = () => {}
+    load('phase-production-server', process.cwd()).then((c) => {
+      let own = false
+      try { own = typeof c.generateBuildId === 'function' && c.generateBuildId() !== null } catch { own = true }
+      process.stdout.write(JSON.stringify({ distDir: c.distDir, deploymentId: c.deploymentId || null, ownBuildId: own }))
+    }, () => process.exit(3))`
+  // The key and the identity variables stay out: the config is only read, not built.
+  const childEnv = { ...env, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' }
+  const r = spawnSync(process.execPath, ['-e', script], { cwd: dir, env: childEnv as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 30_000 })
+  if (r.status !== 0) return null
+  try {
+    const value = JSON.parse(r.stdout) as LoadedConfig
+    return typeof value.distDir === 'string' ? value : null
+  } catch {
+    return null
+  }
 }
 
 const EXT = ['ts', 'js', 'mjs', 'cjs', 'tsx', 'jsx', 'mts', 'cts']
@@ -126,22 +166,17 @@ export function doctor(
     for (const w of report.warnings) add({ status: 'warn', check: 'key canonical', message: `${w.code}: ${w.message}` })
   }
 
-  // Build
+  // Build: where Next.js puts it (the loaded config: an env var or a function may set distDir).
   const configFile = firstExisting(dir, withExt('next.config').filter((f) => !f.endsWith('x')))
   const config = configFile ? (read(configFile) ?? '') : ''
+  const loaded = distDirArg === undefined && nextVersion ? loadedConfig(dir, env) : null
   const distMatch = /distDir\s*:\s*['"`]([^'"`]+)['"`]/.exec(config)
-  const distDir = path.resolve(dir, distDirArg ?? distMatch?.[1] ?? '.next')
+  const distDir = path.resolve(dir, distDirArg ?? loaded?.distDir ?? distMatch?.[1] ?? '.next')
   if (!fs.existsSync(path.join(distDir, 'BUILD_ID'))) {
     add({ status: 'warn', check: 'build', message: `no build in ${path.relative(dir, distDir) || '.'}`, fix: 'Run `next build` to check the build too.' })
   } else {
     const buildId = (read(path.join(distDir, 'BUILD_ID')) ?? '').trim()
-    const stable = /withSkewGuard|generateBuildId/.test(config)
-    add({
-      status: stable ? 'ok' : 'warn',
-      check: 'build identity',
-      message: stable ? `BUILD_ID ${buildId}, set by your config` : `BUILD_ID ${buildId} is random per build`,
-      ...(stable ? {} : { fix: 'Wrap the config with withSkewGuard (next-skew-guard/config).' }),
-    })
+    add(buildIdentityFinding(buildId, /withSkewGuard/.test(config), loaded?.ownBuildId ?? /generateBuildId/.test(config)))
     try {
       const manifest = readActionManifest(distDir)
       add({ status: 'info', check: 'actions', message: `${manifest.actions.size} Server Actions in the build` })
@@ -222,7 +257,9 @@ export function doctor(
     add({
       status: 'warn',
       check: 'guard',
-      message: `${path.relative(dir, middleware!)} runs on Edge: no unknown-action check (it needs the manifest on disk)`,
+      message:
+        `${path.relative(dir, middleware!)} runs on Edge: its checks rely on the server process handing it the build's action IDs ` +
+        'and keyring (withSkewGuard under next start, register() in a standalone server); Edge hosted elsewhere gets fewer checks',
       fix: major === 14 ? 'Upgrade to Next.js 15.5+ for Node middleware.' : "Add `export const config = { runtime: 'nodejs' }`.",
     })
   }
@@ -240,7 +277,102 @@ export function doctor(
           fix: "export { register, onRequestError } from 'next-skew-guard/instrumentation'",
         },
   )
+
+  // The client guard: <SkewGuard /> rendered from the root layout (directly or through a component).
+  const appDir = ['src/app', 'app'].map((d) => path.join(dir, d)).find((d) => fs.existsSync(d)) ?? null
+  const sources = appDir ? sourceFiles(dir) : []
+  const texts = new Map(sources.map((f) => [f, read(f) ?? '']))
+  const guardFiles = [...texts].filter(([, t]) => /next-skew-guard\/react/.test(t) && /<SkewGuard\b/.test(t)).map(([f]) => f)
+  const layout = appDir ? firstExisting(appDir, ['layout.tsx', 'layout.jsx', 'layout.js', 'layout.ts']) : null
+  const layoutText = layout ? (texts.get(layout) ?? read(layout) ?? '') : ''
+  const rendered =
+    guardFiles.includes(layout ?? '') ||
+    guardFiles.some((f) => {
+      const name = path.basename(f).replace(/\.[^.]+$/, '')
+      return new RegExp(`from\\s+['"\`][^'"\`]*${name}['"\`]`).test(layoutText)
+    })
+  if (!appDir) {
+    add({ status: 'info', check: 'client guard', message: 'no App Router (app/): Server Actions and <SkewGuard /> need it' })
+  } else {
+    add(
+      rendered
+        ? { status: 'ok', check: 'client guard', message: `<SkewGuard /> in ${path.relative(dir, guardFiles.includes(layout ?? '') ? layout! : guardFiles[0])}, rendered by the root layout` }
+        : {
+            status: 'fail',
+            check: 'client guard',
+            message: guardFiles.length ? `<SkewGuard /> in ${path.relative(dir, guardFiles[0])}, but the root layout does not render it` : 'no <SkewGuard /> in the app',
+            fix: "Render <SkewGuard /> (import { SkewGuard } from 'next-skew-guard/react') inside <body> of the root layout, or run `npx next-skew-guard init`.",
+          },
+    )
+  }
+
+  // Safe actions: their results are only read correctly through callSafeAction/useSafeAction.
+  const safeServer = [...texts].filter(([, t]) => /\bcreateSafeAction\s*\(/.test(t)).map(([f]) => f)
+  if (safeServer.length) {
+    const called = [...texts].some(([, t]) => /\b(callSafeAction|useSafeAction)\b/.test(t))
+    add(
+      called
+        ? { status: 'ok', check: 'safe actions', message: `createSafeAction in ${safeServer.length} file(s), called through callSafeAction/useSafeAction` }
+        : {
+            status: 'warn',
+            check: 'safe actions',
+            message: 'createSafeAction is used, but nothing calls callSafeAction or useSafeAction: a call that did not run is not told apart on the client',
+            fix: "Call safe actions through callSafeAction(action, ...args) or useSafeAction(action) from 'next-skew-guard/action'.",
+          },
+    )
+  }
   return { dir, nextVersion, findings, ok: !findings.some((f) => f.status === 'fail') }
+}
+
+/** The app's source files under `root` (no node_modules, no build output), at most a few thousand. */
+function sourceFiles(root: string): string[] {
+  const out: string[] = []
+  const walk = (dir: string) => {
+    if (out.length > 5000) return
+    let entries: fs.Dirent[]
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true })
+    } catch {
+      return
+    }
+    for (const entry of entries) {
+      if (entry.name === 'node_modules' || entry.name === 'public' || entry.name.startsWith('.')) continue
+      const file = path.join(dir, entry.name)
+      if (entry.isDirectory()) walk(file)
+      else if (/\.(tsx?|jsx?|mjs|cjs|mts|cts)$/.test(entry.name)) out.push(file)
+    }
+  }
+  walk(root)
+  return out
+}
+
+/** Where a build's identity came from, said truthfully from what the build and the config show. */
+export function buildIdentityFinding(buildId: string, wrapped: boolean, ownBuildId: boolean): Finding {
+  const check = 'build identity'
+  if (buildId === 'build-TfctsWXpff2fKS') {
+    return {
+      status: 'fail',
+      check,
+      message: `BUILD_ID ${buildId} is Next.js 16's constant: a deploymentId is set without generateBuildId, so every build has the same identity and skew between builds goes unseen`,
+      fix: 'Wrap the config with withSkewGuard (it supplies generateBuildId), or add your own generateBuildId.',
+    }
+  }
+  if (!wrapped) {
+    return ownBuildId
+      ? { status: 'warn', check, message: `BUILD_ID ${buildId} from your generateBuildId, but the client bundle does not know it`, fix: 'Wrap the config with withSkewGuard (next-skew-guard/config).' }
+      : { status: 'warn', check, message: `BUILD_ID ${buildId} is random per build`, fix: 'Wrap the config with withSkewGuard (next-skew-guard/config).' }
+  }
+  if (/^b-[0-9a-f]{16}$/.test(buildId)) {
+    return {
+      status: 'warn',
+      check,
+      message: `BUILD_ID ${buildId} is a random identity: the build had no generateBuildId, no SKEW_GUARD_BUILD_ID and no git commit`,
+      fix: 'Build from a git checkout, set SKEW_GUARD_BUILD_ID (e.g. to the commit) at build time, or pass withSkewGuard(config, { buildId }).',
+    }
+  }
+  if (ownBuildId) return { status: 'ok', check, message: `BUILD_ID ${buildId}, from your generateBuildId` }
+  if (/^git-[0-9a-f]{16}$/.test(buildId)) return { status: 'ok', check, message: `BUILD_ID ${buildId}, derived from the git commit` }
+  return { status: 'ok', check, message: `BUILD_ID ${buildId}, fixed at build time (SKEW_GUARD_BUILD_ID or the buildId option)` }
 }
 
 /** The value of `name` in a dotenv file (last assignment wins, as in dotenv), quotes removed. */
