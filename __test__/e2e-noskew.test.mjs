@@ -3,7 +3,8 @@
 // real apps have: `basePath: '/base'`, `trailingSlash: true`, `generateBuildId` returning the commit
 // with git's newline, an explicit `bodySizeLimit`, and the app's own middleware composed with the
 // guard (`skewGuard({ next: appProxy })`); built and started the monorepo way, `next build web` /
-// `next start web` from the parent directory, which is the git root and holds another app's `.next`.
+// `next start web` from the parent directory, which is the git root and holds another app's `.next`;
+// the server's environment also sets `SKEW_GUARD_BUILD_ID` to another value, as an image might.
 // A small reverse proxy (scripts/e2e/gateway-proxy.mjs) answers some action calls itself (413, 429,
 // 403, 502, 504) or forwards them with a wrong `x-forwarded-host`.
 //
@@ -87,6 +88,9 @@ for (const version of ORDER) {
           // The home page: readiness must not depend on the health endpoint, which a case checks.
           readyPath: `${BASE}/`,
           expectBuildId: null,
+          // A container image that also sets the build ID at run time, to a value the build on disk
+          // does not have: the build on disk is what this server runs.
+          env: { SKEW_GUARD_BUILD_ID: 'set-in-the-image' },
           label: `noskew ${version}`,
         })
         s.proxy = await startGatewayProxy(s.server.url, exampleRules(BASE))
@@ -178,9 +182,14 @@ for (const version of ORDER) {
     })
 
     it('an upload over bodySizeLimit: the app shows the error (safe action: SERVER_ERROR; plain action: its rejection)', async (t) => {
-      // The bodies Next.js holds to the limit: 14 plain-text ones only (a data URL argument), 15.3
-      // multipart ones only (a FormData argument), 15.5 and 16 both. The others go through.
-      const limited = { 'upload-safe': version !== '15.3', 'upload-plain': version !== '15.3', 'upload-form-safe': version !== '14', 'upload-form-plain': version !== '14' }
+      // What Next.js does with a 2 MB body: 15.5 and 16 refuse both kinds; 14 refuses a plain-text
+      // body (a data URL argument) and lets a multipart one (a FormData argument) through; 15.3 lets
+      // a plain-text body through and never answers a multipart one (left out here).
+      const limited = {
+        'upload-safe': version !== '15.3',
+        'upload-plain': version !== '15.3',
+        ...(version === '15.3' ? {} : { 'upload-form-safe': version !== '14', 'upload-form-plain': version !== '14' }),
+      }
       const buttons = Object.keys(limited)
       const results = buttons.map((id) => `#${id}-result`)
       const before = await serverEvents()
@@ -190,7 +199,7 @@ for (const version of ORDER) {
       // Under the limit, every way works.
       await page.setInputFiles('#upload-file', file('small.bin', 10_000))
       const small = {}
-      for (const id of buttons) {
+      for (const id of ['upload-safe', 'upload-plain', 'upload-form-safe', 'upload-form-plain']) {
         await page.click(`#${id}`)
         small[id] = await waitShown(tab, `#${id}-result`, (v) => v !== '', `the small upload (${id})`)
         assert.match(small[id], /^ok: small\.bin: \d+ received$/, id)
@@ -202,8 +211,12 @@ for (const version of ORDER) {
         await waitShown(tab, `#${id}-result`, (v) => v !== small[id], `the large upload (${id})`, 30_000)
       }
       await assertNoSkew(tab, before, 'the oversized upload', results)
-      for (const id of buttons.filter((b) => limited[b])) {
+      for (const id of buttons) {
         const shown = await page.locator(`#${id}-result`).textContent()
+        if (!limited[id]) {
+          assert.match(shown, /^ok: large\.bin: \d+ received$/, `${id}: Next.js takes this body`)
+          continue
+        }
         if (id.endsWith('-plain')) {
           assert.match(shown, /^failed: /, `${id} shows the rejection`)
           continue
@@ -390,10 +403,15 @@ for (const version of ORDER) {
   })
 }
 
-/** `shout`'s action ID in the build: from the manifest's names (15, 16), or computed as 14 does (sha1 of the absolute path and name). */
+/**
+ * `shout`'s action ID in the build: from the manifest's names (15.5, 16), else computed as webpack
+ * builds do: 14 `sha1(<absolute path>:shout)`; 15.x `40` (one parameter) + `sha1(<key><absolute path>:shout)`.
+ */
 function shoutId(s) {
   if (s.build.actions.shout) return s.build.actions.shout
-  const id = createHash('sha1').update(`${path.join(s.app.dir, 'app', 'actions.ts')}:shout`).digest('hex')
+  const file = path.join(s.app.dir, 'app', 'actions.ts')
+  const sha1 = (text) => createHash('sha1').update(text).digest('hex')
+  const id = s.build.actionIds[0]?.length === 40 ? sha1(`${file}:shout`) : `40${sha1(`${s.key}${file}:shout`)}`
   assert.ok(s.build.actionIds.includes(id), `shout's ID ${id} is not in the build (${s.build.actionIds.join(', ')})`)
   return id
 }

@@ -180,17 +180,18 @@ for (const version of ORDER) {
       await page.click('#rev-bump')
       await reaction(tab, before, 'the action to answer')
       await settle(tab)
-      const selectors = ['#rev-badge', '#rev-count']
+      const selectors = ['#rev-badge', '#rev-ribbon', '#rev-count']
       const observed = {
         documents: await documents(tab),
         crashScreen: await crashScreen(page),
         documentBuild: await page.locator('#doc-build').textContent().catch(() => null),
         badge: await page.locator('#rev-badge').textContent().catch(() => null),
+        ribbon: await page.locator('#rev-ribbon').textContent({ timeout: 1_000 }).catch(() => null),
         count: await page.locator('#rev-count').textContent().catch(() => null),
       }
       assert.deepEqual(
         observed,
-        { documents: 2, crashScreen: null, documentBuild: s.v2.buildId, badge: 'badge v2', count: '1' },
+        { documents: 2, crashScreen: null, documentBuild: s.v2.buildId, badge: 'badge v2', ribbon: 'new in v2', count: '1' },
         `after the revalidating action\n${await tabReport(tab, selectors)}`,
       )
       assert.equal(tab.actions.at(-1)?.status, 200, JSON.stringify(tab.actions))
