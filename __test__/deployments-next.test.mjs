@@ -22,7 +22,7 @@ import { after, before, describe, it } from 'node:test'
 
 import { launchChromium } from '../scripts/e2e/browser.mjs'
 import { progress, step } from '../scripts/e2e/log.mjs'
-import { recoverAfterRetire, runRoutedStory } from '../scripts/e2e/routed.mjs'
+import { recoverAfterRetire, routedResultsFile, runRoutedStory, summarize } from '../scripts/e2e/routed.mjs'
 import { startServer } from '../scripts/e2e/server.mjs'
 import { MATRIX, ROOT, applyV2Overlay, build, ensureChromium, prepareApp } from '../scripts/e2e/setup.mjs'
 import { ensureProxies } from '../scripts/proxies/install.mjs'
@@ -113,7 +113,7 @@ async function eventually(check, what, timeoutMs = 30_000) {
 for (const version of VERSIONS) {
   const pins = MATRIX[version]
   describe(`routed deployments on Next.js ${pins?.next ?? version}`, { skip: SKIP || (pins ? false : `unknown version ${version}`), timeout: 30 * 60_000 }, () => {
-    const ctx = { app: null, key: generateKey(), v1: null, v2: null, servers: {}, ids: {}, state: null, v1Only: null, chunk: null }
+    const ctx = { app: null, key: generateKey(), v1: null, v2: null, servers: {}, ids: {}, state: null, v1Only: null, chunk: null, results: {} }
 
     const startV = (name, port) =>
       startServer({ app: ctx.app, build: ctx[name], key: ctx.key, label: `routed ${version} ${name}`, port, env: { SKEW_GUARD_DEPLOYMENT_COOKIE: '1' } })
@@ -160,6 +160,10 @@ for (const version of VERSIONS) {
 
     after(async () => {
       await Promise.all(Object.values(ctx.servers).map((s) => s?.stop().catch(() => {})))
+      // What the browser saw, per proxy, for generated docs (a table column "guarded + routed").
+      if (ctx.app && Object.keys(ctx.results).length) {
+        fs.writeFileSync(routedResultsFile(ctx.app.work), `${JSON.stringify({ next: pins.next, proxies: ctx.results }, null, 2)}\n`)
+      }
     })
 
     it('the registry holds both builds with their action inventories', () => {
@@ -285,6 +289,8 @@ for (const version of VERSIONS) {
             },
           })
           p.oldTab = story.oldTab
+          p.story = story
+          ctx.results[kind] = summarize(story)
           const v1 = ctx.v1.buildId
           assert.deepEqual(story.openedOn, [v1, v1], 'both tabs opened on v1')
           assert.equal(story.cookie, ctx.ids.v1, 'the guard pinned the page (__vdpl)')
@@ -336,6 +342,7 @@ for (const version of VERSIONS) {
           // The old tab: its next action reaches v2, the guard's recovery reloads it once, then it works.
           if (p.oldTab) {
             const recovered = await recoverAfterRetire(p.oldTab)
+            if (p.story) ctx.results[kind] = summarize(p.story, recovered)
             assert.deepEqual([recovered.first?.status, recovered.first?.build], [409, ctx.v2.buildId], JSON.stringify(recovered))
             assert.equal(recovered.reloads, 1)
             assert.equal(recovered.pageBuild, ctx.v2.buildId)

@@ -173,7 +173,8 @@ export function parseState(text: string, file = 'the deployment registry'): Regi
     try {
       upstream = parseUpstream(d.upstream).address
     } catch (e) {
-      return fail(`${name}.upstream`, (e as Error).message)
+      if (!(e instanceof DeploymentError)) throw e
+      return fail(`${name}.upstream`, e.message)
     }
     if (upstreams.has(upstream)) fail(`${name}.upstream`, `${upstream} is also the upstream of ${quote(upstreams.get(upstream))}.`)
     upstreams.set(upstream, id)
@@ -197,6 +198,7 @@ export function parseState(text: string, file = 'the deployment registry'): Regi
       try {
         return validateActionId(a, `${name}.actions[${j}]`)
       } catch (e) {
+        if (!(e instanceof DeploymentError)) throw e
         return fail(`${name}.actions[${j}]`, `${quote(a)} is not a Server Action ID (40 or 42 lowercase hex digits).`)
       }
     })

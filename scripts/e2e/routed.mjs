@@ -125,3 +125,30 @@ export async function recoverAfterRetire(oldTab) {
   const retry = await textWhen(oldTab.page, '#say-hello-result', (s) => s !== '', 'the action after the reload')
   return { first, reloads: (await documentsSeen(oldTab.page)) - before, pageBuild, retry, restored }
 }
+
+/** Where the routed suite leaves its observations for a Next.js version's work dir (read by doc generators). */
+export function routedResultsFile(work) {
+  return `${work}/routed-results.json`
+}
+
+/**
+ * One line per case of a story, as a table cell: what the old tab showed and which build answered
+ * (`v1`/`v2`), e.g. `"Hello, Ada!" from v1`. `recovered`: the result of recoverAfterRetire.
+ */
+export function summarize(story, recovered = null) {
+  const who = (build) => (build === story.builds.v1 ? 'v1' : build === story.builds.v2 ? 'v2' : String(build))
+  const action = (i) => story.actions[i]
+  const post = story.noJsRequests.find((r) => r.type === 'document' && r.method === 'POST')
+  return {
+    plain: `"${story.plain}" from ${who(action(0)?.build)}`,
+    changed: `"${story.changed}" from ${who(action(1)?.build)}`,
+    closure: `${story.closure === story.closureExpected ? 'the sealed note' : `"${story.closure}"`} from ${who(action(2)?.build)}`,
+    jsForm: `"${story.jsForm}" from ${[...new Set(story.jsFormRequests.filter((r) => r.build).map((r) => who(r.build)))].join('+')}`,
+    noJsForm: `HTTP ${post?.status} from ${who(post?.build)}, then "${story.noJsShown}"`,
+    asset: `HTTP ${story.asset.status} (?dpl=${story.asset.dpl === story.ids.v1 ? 'v1' : story.asset.dpl})`,
+    reloads: story.documents - 1,
+    typedKept: story.typedKept === 'typed after the deploy',
+    newTab: who(story.newTab),
+    ...(recovered ? { afterRetire: `HTTP ${recovered.first?.status} from ${who(recovered.first?.build)}, ${recovered.reloads} reload, then "${recovered.retry}"` } : {}),
+  }
+}
