@@ -22,7 +22,8 @@
 
 import { bool, checkOptions, fn, nonEmptyString } from '../shared/options'
 import { actionResponsesSince } from '../shared/protocol'
-import { compareBuildIdsForClient, isDigestError, notifySkew, resolveClientOptions, skewReasonOfRejection, type SafeActionClientOptions } from './client'
+import { compareBuildIdsForClient, isDigestError, skewReasonOfRejection } from './classify'
+import { notifySkew, resolveClientOptions, type SafeActionClientOptions } from './client'
 import { resolveServerBuildId } from './server'
 import type { RanOnOtherBuild, SkewReason, VersionSkewResult } from './types'
 

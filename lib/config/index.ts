@@ -103,7 +103,7 @@ const OPTION_CHECKS: Record<keyof SkewGuardConfigOptions, Check> = {
 function gitCommit(): string | undefined {
   for (const name of ['GIT_COMMIT', 'SOURCE_COMMIT', 'GITHUB_SHA', 'CI_COMMIT_SHA', 'VERCEL_GIT_COMMIT_SHA']) {
     const value = process.env[name]
-    if (value && /^[\w.-]{1,128}$/.test(value)) return value
+    if (value && BUILD_ID_SHAPE.test(value)) return value
   }
   try {
     return execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString().trim() || undefined
@@ -201,13 +201,11 @@ function assertBuildKey(major: number | null): void {
     return
   }
   if (key === undefined || key === '') {
-    const why =
-      major === 14
-        ? 'Next.js 14 then encrypts closure arguments with a random key per build, so after every deploy open tabs fail with an OperationError.'
-        : 'Next.js then generates a random key per build (always inside Docker), which changes every Server Action ID: after every deploy, open tabs hit "Failed to find Server Action".'
     throw new SkewGuardConfigError(
       'ERR_KEY_MISSING',
-      `NEXT_SERVER_ACTIONS_ENCRYPTION_KEY is not set for this production build. ${why} Generate a key once ` +
+      'NEXT_SERVER_ACTIONS_ENCRYPTION_KEY is not set for this production build. Next.js then generates a random key per ' +
+        'build (always inside Docker), which changes every Server Action ID: after every deploy, open tabs hit "Failed to ' +
+        'find Server Action". Generate a key once ' +
         "(`node -e \"console.log(require('next-skew-guard').generateKey())\"` or `openssl rand -base64 32`), store it as a " +
         `secret, and set it both at build time and at runtime. ${optOut}`,
     )
