@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// `npm run test:unit`: the fast loop while developing. Compiles the TypeScript and runs every
+// node:test suite except the ones that build or serve real Next.js apps, drive Chromium, start
+// real proxies or put load on a server (e2e-*, deployments-next, deployments-proxies, load).
+// Installs dependencies and builds the native module only when they are missing; the Rust tests
+// run with `cargo test --release`, and everything together with `npm test`.
+import { spawnSync } from 'node:child_process'
+import { existsSync, readdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const SLOW = /^(e2e-|deployments-next\.|deployments-proxies\.|load\.)/
+
+function run(title, command, args, env = process.env) {
+  console.log(`▶ ${title}`)
+  const result = spawnSync(command, args, { cwd: root, env, stdio: 'inherit' })
+  if (result.status !== 0) {
+    console.error(`✗ ${title} failed (exit ${result.status ?? result.signal})`)
+    process.exit(result.status ?? 1)
+  }
+}
+
+if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) run('install dependencies', 'npm', ['ci', '--no-audit', '--no-fund'])
+if (!readdirSync(join(root, 'native')).some((f) => f.endsWith('.node'))) run('build native module', 'npm', ['run', '--silent', 'build:native'])
+run('compile TypeScript', process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'])
+const files = readdirSync(join(root, '__test__'))
+  .filter((f) => /\.test\.(c|m)?js$/.test(f) && !SLOW.test(f))
+  .map((f) => join('__test__', f))
+run('unit tests', process.execPath, ['--test', '--test-concurrency=2', ...files], { ...process.env, NSG_SKIP_E2E: '1' })
