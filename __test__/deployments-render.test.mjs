@@ -243,10 +243,14 @@ const SNAPSHOT = {
     '          maxFailedAttempts: 1',
     '        servers:',
     '          - url: \'http://127.0.0.1:3001\'',
+    '        serversTransport: \'nsg-retained\'',
     '    nsg-current:',
     '      loadBalancer:',
     '        servers:',
     '          - url: \'http://127.0.0.1:3002\'',
+    '  serversTransports:',
+    '    nsg-retained:',
+    '      maxIdleConnsPerHost: -1',
   ],
 }
 

@@ -69,6 +69,7 @@ export function traefikConfig(plan: RoutingPlan, options: RenderOptions = {}): Y
     }
     if (o.passiveHealthCheck) primary.passiveHealthCheck = { failureWindow: `${o.failTimeoutSeconds}s`, maxFailedAttempts: 1 }
     primary.servers = [{ url: `http://${r.upstream.address}` }]
+    primary.serversTransport = 'nsg-retained'
     services[`#${r.id}`] = `${r.id}: the current deployment takes over while its health checks fail`
     services[service] = { failover: { service: `${service}-primary`, fallback: 'nsg-current' } }
     services[`${service}-primary`] = { loadBalancer: primary }
@@ -85,6 +86,13 @@ export function traefikConfig(plan: RoutingPlan, options: RenderOptions = {}): Y
     }
   }
   http.services = services
+  if (plan.retained.length > 0) {
+    http.serversTransports = {
+      '#transport':
+        'No kept-alive connections to retained deployments: a pooled connection to a process that just\ndied fails after the request was sent, which nothing may retry. They see little traffic.',
+      'nsg-retained': { maxIdleConnsPerHost: -1 },
+    }
+  }
   return { http }
 }
 
@@ -101,11 +109,14 @@ export function validateTraefikConfig(config: YamlValue): void {
   const isMap = (v: unknown): v is YamlMap => typeof v === 'object' && v !== null && !Array.isArray(v)
   if (!isMap(config) || !isMap(config.http)) fail('expected a top-level "http" mapping.')
   const http = (config as YamlMap).http as YamlMap
-  for (const key of Object.keys(http)) if (!['routers', 'services', 'middlewares'].includes(key)) fail(`unknown section http.${key}.`)
+  for (const key of Object.keys(http)) if (!['routers', 'services', 'middlewares', 'serversTransports'].includes(key)) fail(`unknown section http.${key}.`)
   const routers = http.routers
   const services = http.services
   const middlewares = http.middlewares ?? {}
-  if (!isMap(routers) || !isMap(services) || !isMap(middlewares)) fail('http.routers, http.services (and http.middlewares) must be mappings.')
+  const transports = http.serversTransports ?? {}
+  if (!isMap(routers) || !isMap(services) || !isMap(middlewares) || !isMap(transports)) {
+    fail('http.routers, http.services (and http.middlewares, http.serversTransports) must be mappings.')
+  }
   for (const [name, raw] of Object.entries(routers as YamlMap)) {
     if (!isMap(raw)) fail(`router ${name} is not a mapping.`)
     const r = raw as YamlMap
@@ -136,6 +147,10 @@ export function validateTraefikConfig(config: YamlValue): void {
       if (!Array.isArray(servers) || servers.length === 0) fail(`service ${name}: a load balancer needs servers.`)
       for (const server of servers as YamlValue[]) {
         if (!isMap(server) || typeof server.url !== 'string' || !/^http:\/\/[^/\s]+$/.test(server.url)) fail(`service ${name}: every server needs an http:// url.`)
+      }
+      const transport = s.loadBalancer.serversTransport
+      if (transport !== undefined && (typeof transport !== 'string' || !(transport in (transports as YamlMap)))) {
+        fail(`service ${name}: servers transport ${String(transport)} is not defined.`)
       }
     } else if (isMap(s.failover)) {
       for (const key of ['service', 'fallback'] as const) {
