@@ -240,3 +240,29 @@ test('nextStartDir: the project directory of a `next start [dir]` command line',
   assert.equal(nextStartDir([node, '/r/server.js'], '/r'), null)
   assert.equal(nextStartDir([node, '/r/node_modules/.bin/next', 'build', 'apps/web'], '/r'), null)
 })
+
+test('an install linked to a source checkout (npm install <folder>) is refused at build with the way out; store links pass', () => {
+  const { assertNotLinkedCheckout } = require('../dist/config/index.js')
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-config-link-'))
+  try {
+    const checkout = path.join(root, 'next-skew-guard')
+    const appDir = path.join(root, 'app')
+    fs.mkdirSync(checkout)
+    fs.mkdirSync(path.join(appDir, 'node_modules'), { recursive: true })
+    fs.symlinkSync(checkout, path.join(appDir, 'node_modules', 'next-skew-guard'), 'dir')
+    assert.throws(() => assertNotLinkedCheckout(appDir), { code: 'ERR_LINKED_INSTALL', message: /npm run pack.*npm install <the \.tgz files>/s })
+    // A monorepo app below the project: the link is found walking up, as Node resolves.
+    fs.mkdirSync(path.join(appDir, 'apps', 'web'), { recursive: true })
+    assert.throws(() => assertNotLinkedCheckout(path.join(appDir, 'apps', 'web')), { code: 'ERR_LINKED_INSTALL' })
+    // pnpm: a link into the store is an ordinary install.
+    const store = path.join(root, 'pnpm-app', 'node_modules', '.pnpm', 'next-skew-guard@0.1.0', 'node_modules', 'next-skew-guard')
+    fs.mkdirSync(store, { recursive: true })
+    fs.symlinkSync(store, path.join(root, 'pnpm-app', 'node_modules', 'next-skew-guard'), 'dir')
+    assertNotLinkedCheckout(path.join(root, 'pnpm-app'))
+    // A copied (tarball) install.
+    fs.mkdirSync(path.join(root, 'tar-app', 'node_modules', 'next-skew-guard'), { recursive: true })
+    assertNotLinkedCheckout(path.join(root, 'tar-app'))
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true })
+  }
+})

@@ -329,6 +329,22 @@ const TRIGGERS = {
       ),
     },
   ],
+  ERR_LINKED_INSTALL: [
+    {
+      label: 'withSkewGuard at build, linked to a checkout',
+      run: () => {
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-catalogue-link-'))
+        try {
+          fs.mkdirSync(path.join(root, 'checkout'))
+          fs.mkdirSync(path.join(root, 'app', 'node_modules'), { recursive: true })
+          fs.symlinkSync(path.join(root, 'checkout'), path.join(root, 'app', 'node_modules', 'next-skew-guard'), 'dir')
+          return caught(() => require('../dist/config/index.js').assertNotLinkedCheckout(path.join(root, 'app')))
+        } finally {
+          fs.rmSync(root, { recursive: true, force: true })
+        }
+      },
+    },
+  ],
   ERR_KEY_MISMATCH: [
     {
       label: 'register() with another build key',

@@ -11,7 +11,7 @@
 
 import { execFileSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { lstatSync, readFileSync, realpathSync } from 'node:fs'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -244,6 +244,38 @@ export function configFileDir(stack: string | undefined): string | null {
   return null
 }
 
+/**
+ * Refuses an install that links `next-skew-guard` to a source checkout (`npm install ../next-skew-guard`
+ * makes a symlink): Next.js's bundlers do not build a package from a linked folder outside the
+ * project (Turbopack fails with "Can't resolve 'next-skew-guard/action'"). Links into a package
+ * manager's store (pnpm's `node_modules/.pnpm/…`) are installs like any other and pass.
+ */
+export function assertNotLinkedCheckout(projectDir: string): void {
+  let dir = projectDir
+  for (;;) {
+    const candidate = path.join(dir, 'node_modules', 'next-skew-guard')
+    let target: string | null = null
+    try {
+      if (lstatSync(candidate).isSymbolicLink()) target = realpathSync(candidate)
+      else return
+    } catch {
+      target = null
+    }
+    if (target !== null) {
+      if (target.split(path.sep).includes('node_modules')) return
+      throw new SkewGuardConfigError(
+        'ERR_LINKED_INSTALL',
+        `next-skew-guard is installed as a link to the folder ${target} (what \`npm install <folder>\` does). Next.js cannot ` +
+          "build a package from a linked source checkout (Turbopack: \"Can't resolve 'next-skew-guard/action'\"). In that " +
+          'checkout run `npm run pack`, then install the tarballs it lists: `npm install <the .tgz files>`.',
+      )
+    }
+    const parent = path.dirname(dir)
+    if (parent === dir) return
+    dir = parent
+  }
+}
+
 /** The build's identity as written to disk, for `next start`, which loads the config again. */
 function builtBuildId(dir: string): string | null {
   try {
@@ -294,6 +326,7 @@ async function apply(
     if (deploymentId) out.deploymentId = deploymentId
   }
   if (phase === PHASE_BUILD) {
+    assertNotLinkedCheckout(projectDir ?? nextStartDir() ?? process.cwd())
     const buildId = await resolveBuildId(config, options)
     const deploymentId = chooseDeploymentId(config, options, buildId)
     if (deploymentId) out.deploymentId = deploymentId

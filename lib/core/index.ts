@@ -10,18 +10,44 @@ import { createNativeBackend } from './backend-native'
 import { nodeCrypto } from './crypto-node'
 import type { Backend, BackendName, BuildIdComparison, KeyCheckReport, KeyInfo } from './types'
 
+/** The platform package napi-rs publishes for this machine (`next-skew-guard-native-linux-x64-gnu`, …). */
+function platformPackage(): string {
+  let suffix: string = process.arch
+  if (process.platform === 'linux') {
+    const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header
+    suffix = `${process.arch}-${header?.glibcVersionRuntime ? 'gnu' : 'musl'}`
+  } else if (process.platform === 'win32') {
+    suffix = `${process.arch}-msvc`
+  }
+  return `next-skew-guard-native-${process.platform}-${suffix}`
+}
+
+const WARNED = Symbol.for('next-skew-guard.native-warning')
+
 function loadBackend(): Backend {
   if (process.env.NEXT_SKEW_GUARD_BACKEND === 'js') return createJsBackend(nodeCrypto)
   try {
     return createNativeBackend(require('next-skew-guard-native'))
   } catch (e) {
-    process.emitWarning(
-      `The native binary for ${process.platform}-${process.arch} could not be loaded ` +
-        `(${(e as Error).message.split('\n')[0]}); using the JS backend (node:crypto), which behaves the same ` +
-        'but is slower. Reinstall with optional dependencies (`npm install --include=optional`), or set ' +
-        'NEXT_SKEW_GUARD_BACKEND=js to choose the JS backend and silence this warning.',
-      { type: 'NextSkewGuardWarning', code: 'NEXT_SKEW_GUARD_NATIVE_UNAVAILABLE' },
-    )
+    // Once per process: Next.js may load this module in several bundles.
+    const g = globalThis as unknown as Record<symbol, boolean | undefined>
+    if (!g[WARNED]) {
+      g[WARNED] = true
+      const pkg = platformPackage()
+      const message = (e as Error).message
+      const reason = /Cannot find module 'next-skew-guard-native'/.test(message)
+        ? 'the package next-skew-guard-native is not installed'
+        : /Cannot find native binding/.test(message)
+          ? `neither the package ${pkg} nor a next-skew-guard.*.node file beside next-skew-guard-native is installed`
+          : `it did not load: ${message.split('\n')[0]}`
+      process.emitWarning(
+        `next-skew-guard: no usable native binary for ${process.platform}-${process.arch} (${reason}); using the JS backend ` +
+          '(node:crypto), which gives the same results, a few microseconds slower per check. To get the binary, install ' +
+          `${pkg} (from the registry, or the tarball \`npm run pack\` made in a checkout), or build it from source with a Rust ` +
+          'toolchain (`npm run build:native`). Set NEXT_SKEW_GUARD_BACKEND=js to use the JS backend on purpose and silence this message.',
+        { type: 'NextSkewGuardWarning', code: 'NEXT_SKEW_GUARD_NATIVE_UNAVAILABLE' },
+      )
+    }
     return createJsBackend(nodeCrypto)
   }
 }
