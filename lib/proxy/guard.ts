@@ -1,7 +1,13 @@
 /**
  * The proxy/middleware guard, independent of the runtime: `index.ts` binds it
  * to the Node runtime (native core, build files on disk), `edge.ts` to Edge
- * (WebCrypto, values inlined at build).
+ * (WebCrypto, values inlined at build). What a request calls is read by
+ * `request.ts` (Next.js's wire format); this file decides the verdict.
+ *
+ * Cost model (docs/performance.md): a request that is no Server Action costs a
+ * few header reads; an action's ID and build checks read headers only; only
+ * inline closures (per the manifest) and no-JS form posts read the body, once,
+ * from Next.js's own copy for the proxy where there is one.
  */
 
 import { NextResponse } from 'next/server'
@@ -36,10 +42,16 @@ import {
   type GuardVerdict,
   type HealthBody,
 } from '../shared/protocol'
+import { findActionCall, isProxyRequest, type ActionCall, type BodyReading } from './request'
 
-/** The part of a keyring the guard uses (both core entries' `Keyring` fit). */
+/**
+ * The part of a keyring the guard uses (both core entries' `Keyring` fit). `verifySync`, where a
+ * keyring has it (the Node entry's), is used for small payloads: a thread-pool round trip costs
+ * more than the check itself.
+ */
 export interface GuardKeyring {
   verify(payload: string, actionId: string): Promise<{ status: string }>
+  verifySync?(payload: string, actionId: string): { status: string }
 }
 
 /** What to do when a page from another build calls an action whose ID this build also has. */
@@ -53,7 +65,11 @@ export interface SkewGuardOptions<R extends Request = Request, E = unknown> {
   healthPath?: string | false
   /** `'reload-after'` (default): let the action run and tell the page to reload; `'reject'`: refuse it (409). */
   policy?: StalePolicy
-  /** Most body bytes read to find action IDs and closure payloads; larger bodies pass unchecked. Default 1 MiB. */
+  /**
+   * Most body bytes read to find action IDs and closure payloads; bodies declared larger, or
+   * without a `content-length`, pass unchecked. Default 1 MiB. Only inline closures' calls and
+   * no-JS form posts are read at all.
+   */
   maxBodyBytes?: number
   /** Keyring for closure payloads; default `Keyring.fromEnv()`; `false` turns payload checks off. */
   keyring?: GuardKeyring | false
@@ -74,6 +90,13 @@ export interface SkewGuardOptions<R extends Request = Request, E = unknown> {
    * Default true; `false` (or `SKEW_GUARD_LOG=off`) silences them. Counters and `onSkew` are unaffected.
    */
   log?: boolean
+  /**
+   * Read action bodies from a clone of the request. By default the guard reads the request Next.js
+   * hands the proxy directly: its body is Next.js's copy for the proxy, and the action gets its
+   * own. With a `next` proxy the guard always reads a clone, so `next` gets an unread request. Set
+   * `true` if your code calls the guard itself and reads the request's body afterwards.
+   */
+  cloneBody?: boolean
 }
 
 const DEFAULT_MAX_BODY = 1024 * 1024
@@ -105,92 +128,26 @@ const OPTION_CHECKS: Record<keyof SkewGuardOptions, Check> = {
   deploymentId: nonEmptyString,
   deploymentCookie: bool,
   log: bool,
+  cloneBody: bool,
 }
 
-/** A Server Action call found in a request. */
-interface ActionCall {
-  id: string
-  /** No-JS form post (the browser expects an HTML page back). */
-  form: boolean
-  /**
-   * The encrypted bound-args payload, when the call carries one. For JS calls the body is read
-   * only when this is called, after the ID checks: a flood of unknown IDs costs no body parsing.
-   */
-  payload(): Promise<string | undefined>
-}
+/** Payloads up to this length are verified synchronously (≈ 12 µs at most); longer ones off-thread. */
+const SYNC_VERIFY_MAX_CHARS = 16 * 1024
 
-function parseJson(text: FormDataEntryValue | null): unknown {
-  if (typeof text !== 'string') return undefined
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
-  }
-}
+/** Keyrings whose `verifySync` is unavailable (the Edge entry's): asked asynchronously from then on. */
+const asyncOnly = new WeakSet<GuardKeyring>()
 
-/** `"$@1f"` → `31`: React's outlined-row reference (hex) → the form field name (decimal). */
-function rowRef(value: unknown): string | undefined {
-  if (typeof value !== 'string' || !/^\$@[0-9a-f]{1,6}$/.test(value)) return undefined
-  return String(Number.parseInt(value.slice(2), 16))
-}
-
-/** JS call: field `0` is `[boundRef, ...args]`; `boundRef` names the field holding the payload as a JSON string. */
-function payloadOfCall(form: FormData): string | undefined {
-  const root = parseJson(form.get('0'))
-  const field = Array.isArray(root) ? rowRef(root[0]) : undefined
-  const payload = field === undefined ? undefined : parseJson(form.get(field))
-  return typeof payload === 'string' ? payload : undefined
-}
-
-/**
- * No-JS post: `$ACTION_ID_<id>`, or `$ACTION_REF_n` with rows `$ACTION_n:k` leading to the payload.
- * A form can carry two (`<form action={a}>` with `<button formAction={b}>`); React runs the last
- * one in the body, so that is the call to check.
- */
-function callOfForm(form: FormData): ActionCall | undefined {
-  let last: string | undefined
-  for (const name of form.keys()) if (/^\$ACTION_(ID_[0-9a-f]+|REF_\d+)$/.test(name)) last = name
-  if (last === undefined) return undefined
-  if (last.startsWith('$ACTION_ID_')) return { id: last.slice('$ACTION_ID_'.length), form: true, payload: async () => undefined }
-  const prefix = `$ACTION_${last.slice('$ACTION_REF_'.length)}:`
-  const row0 = parseJson(form.get(`${prefix}0`)) as { id?: unknown; bound?: unknown } | undefined
-  if (typeof row0?.id !== 'string') return undefined
-  const boundField = rowRef(row0.bound)
-  const bound = boundField === undefined ? undefined : parseJson(form.get(prefix + boundField))
-  const payloadField = Array.isArray(bound) ? rowRef(bound[0]) : undefined
-  const payload = payloadField === undefined ? undefined : parseJson(form.get(prefix + payloadField))
-  return { id: row0.id, form: true, payload: async () => (typeof payload === 'string' ? payload : undefined) }
-}
-
-async function readForm(request: Request, maxBodyBytes: number): Promise<FormData | undefined> {
-  const type = request.headers.get('content-type') ?? ''
-  const length = Number(request.headers.get('content-length') ?? NaN)
-  // Unknown or large bodies are not read: the guard must not buffer uploads or stall a stream.
-  if (!type.startsWith('multipart/form-data') || !(length <= maxBodyBytes)) return undefined
-  try {
-    return await request.clone().formData()
-  } catch {
-    return undefined
-  }
-}
-
-async function findAction(request: Request, maxBodyBytes: number): Promise<ActionCall | undefined> {
-  if (request.method !== 'POST') return undefined
-  const header = request.headers.get('next-action')
-  if (header !== null) {
-    return {
-      id: header,
-      form: false,
-      payload: async () => {
-        const form = await readForm(request, maxBodyBytes)
-        return form ? payloadOfCall(form) : undefined
-      },
+/** `keyring.verifySync` for small payloads where the keyring has it, else `keyring.verify`. */
+function verifyPayload(keyring: GuardKeyring, payload: string, actionId: string): { status: string } | Promise<{ status: string }> {
+  if (typeof keyring.verifySync === 'function' && payload.length <= SYNC_VERIFY_MAX_CHARS && !asyncOnly.has(keyring)) {
+    try {
+      return keyring.verifySync(payload, actionId)
+    } catch (e) {
+      if ((e as { code?: unknown })?.code !== 'ERR_SYNC_UNAVAILABLE') throw e
+      asyncOnly.add(keyring)
     }
   }
-  // A browser's no-JS form submission asks for HTML; skip everything else unread.
-  if (!(request.headers.get('accept') ?? '').includes('text/html')) return undefined
-  const form = await readForm(request, maxBodyBytes)
-  return form ? callOfForm(form) : undefined
+  return keyring.verify(payload, actionId)
 }
 
 type Refusal = Exclude<GuardVerdict, 'reload' | 'unknown-key'>
@@ -239,7 +196,13 @@ export function createSkewGuard(runtime: GuardRuntime) {
     const policy = o.policy ?? 'reload-after'
     const maxBodyBytes = o.maxBodyBytes ?? DEFAULT_MAX_BODY
     let keyring: GuardKeyring | null | undefined = o.keyring === false ? null : o.keyring
-    const buildId = () => o.buildId ?? runtime.readBuildId()
+    // A build identity, once found, is final for this server (a build cannot change under it);
+    // while none is found (no build yet) it is looked up again on the next request.
+    let knownBuildId: string | null = o.buildId ?? null
+    const buildId = () => (knownBuildId ??= runtime.readBuildId())
+    // Next.js's copy of the body is the proxy's own unless a `next` proxy may want it too.
+    const ownBody = !o.next && o.cloneBody !== true
+    const reading = (request: Request): BodyReading => ({ maxBodyBytes, ownBody: ownBody && isProxyRequest(request) })
     // Next.js inlines an unset NEXT_DEPLOYMENT_ID as `false`: only a non-empty string counts.
     const deploymentId = (): string | null => {
       const id = o.deploymentId ?? process.env.NEXT_DEPLOYMENT_ID
@@ -249,8 +212,8 @@ export function createSkewGuard(runtime: GuardRuntime) {
 
     /** The deployment pin for a document response, or null. */
     function cookieFor(request: Request): string | null {
-      const wanted = o.deploymentCookie ?? process.env.SKEW_GUARD_DEPLOYMENT_COOKIE === '1'
-      if (!wanted || request.method !== 'GET' || request.headers.get('sec-fetch-dest') !== 'document') return null
+      if (request.method !== 'GET' || request.headers.get('sec-fetch-dest') !== 'document') return null
+      if (!(o.deploymentCookie ?? process.env.SKEW_GUARD_DEPLOYMENT_COOKIE === '1')) return null
       const id = deploymentId()
       if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) return null
       const secure = new URL(request.url).protocol === 'https:' || request.headers.get('x-forwarded-proto') === 'https'
@@ -280,12 +243,13 @@ export function createSkewGuard(runtime: GuardRuntime) {
         if (policy === 'reject') return 'stale-build'
         verdict = 'reload'
       }
-      // Only inline closures carry sealed bound args; without a manifest (Edge) trust the shape.
-      if (!manifest || isInlineAction(manifest.actions.get(call.id)) || manifestHasNoNames(manifest)) {
+      // Only inline closures carry sealed bound args, so only their calls are read; without a
+      // manifest (Edge functions hosted elsewhere) every call that carries a payload is checked.
+      if (!manifest || sealedActions(manifest).has(call.id)) {
         if (keyring === undefined) keyring = runtime.keyringFromEnv()
         const payload = keyring ? await call.payload() : undefined
         if (keyring && payload) {
-          const { status } = await keyring.verify(payload, call.id)
+          const { status } = await verifyPayload(keyring, payload, call.id)
           if (status === 'previous-key') {
             event('key-rotated')
             return 'key-rotated'
@@ -312,7 +276,7 @@ export function createSkewGuard(runtime: GuardRuntime) {
       let verdict: GuardVerdict | null = null
       try {
         // Under `next dev` action IDs and builds change with every edit: no checks there.
-        const call = runtime.isProduction() ? await findAction(request, maxBodyBytes) : undefined
+        const call = runtime.isProduction() ? await findActionCall(request, reading(request)) : undefined
         if (call) verdict = await check(call, request, serverBuildId)
         if (call && verdict && verdict !== 'reload' && verdict !== 'unknown-key') return refuse(verdict, call, serverBuildId)
       } catch (e) {
@@ -346,18 +310,23 @@ function utf8Length(text: string): number {
 }
 
 /** Whether a manifest entry is an inline closure (which carries encrypted bound args). */
-function isInlineAction(entry: ActionEntry | undefined): boolean {
-  return !!entry?.exportedName && /^\$\$(RSC_SERVER_)?ACTION_\d+$/.test(entry.exportedName)
+function isInlineAction(entry: ActionEntry): boolean {
+  return !!entry.exportedName && /^\$\$(RSC_SERVER_)?ACTION_\d+$/.test(entry.exportedName)
 }
 
-const unnamed = new WeakMap<ActionManifest, boolean>()
+const sealedByManifest = new WeakMap<ActionManifest, ReadonlySet<string>>()
 
-/** Next.js 14 manifests have no export names, so inline actions cannot be told apart there. */
-function manifestHasNoNames(manifest: ActionManifest): boolean {
-  let result = unnamed.get(manifest)
-  if (result === undefined) {
-    result = ![...manifest.actions.values()].some((entry) => entry.exportedName)
-    unnamed.set(manifest, result)
+/**
+ * The IDs whose calls may carry a sealed payload: the manifest's inline closures, worked out once
+ * per manifest. Next.js 14 manifests have no export names, so there every action counts.
+ */
+function sealedActions(manifest: ActionManifest): ReadonlySet<string> {
+  let ids = sealedByManifest.get(manifest)
+  if (!ids) {
+    const entries = [...manifest.actions]
+    const named = entries.some(([, entry]) => entry.exportedName)
+    ids = new Set(entries.filter(([, entry]) => !named || isInlineAction(entry)).map(([id]) => id))
+    sealedByManifest.set(manifest, ids)
   }
-  return result
+  return ids
 }
