@@ -4,22 +4,58 @@
  * Set `NEXT_SKEW_GUARD_BACKEND=js` to choose the JS backend explicitly.
  */
 
+import * as fs from 'node:fs'
+import { createRequire } from 'node:module'
+import * as path from 'node:path'
+
 import { Keyring as KeyringBase, createCore, type ForceRefreshOptions } from './api'
 import { createJsBackend } from './backend-js'
 import { createNativeBackend } from './backend-native'
 import { nodeCrypto } from './crypto-node'
+import { nativeFileProblem } from './native-file'
 import type { Backend, BackendName, BuildIdComparison, KeyCheckReport, KeyInfo } from './types'
+
+/** This machine's napi platform name (`linux-x64-gnu`, `darwin-arm64`, `win32-x64-msvc`, …). */
+function platformName(): string {
+  if (process.platform === 'linux') {
+    const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header
+    return `linux-${process.arch}-${header?.glibcVersionRuntime ? 'gnu' : 'musl'}`
+  }
+  return process.platform === 'win32' ? `win32-${process.arch}-msvc` : `${process.platform}-${process.arch}`
+}
 
 /** The platform package napi-rs publishes for this machine (`next-skew-guard-native-linux-x64-gnu`, …). */
 function platformPackage(): string {
-  let suffix: string = process.arch
-  if (process.platform === 'linux') {
-    const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header
-    suffix = `${process.arch}-${header?.glibcVersionRuntime ? 'gnu' : 'musl'}`
-  } else if (process.platform === 'win32') {
-    suffix = `${process.arch}-msvc`
+  return `next-skew-guard-native-${platformName()}`
+}
+
+/**
+ * Throws when the binary the generated loader would open first is cut short: opening it would
+ * kill the process (see native-file.ts). The loader's own order: an explicit
+ * `NAPI_RS_NATIVE_LIBRARY_PATH`, a file beside the loader, then the platform package.
+ */
+function assertNativeFileComplete(): void {
+  let file: string | undefined = process.env.NAPI_RS_NATIVE_LIBRARY_PATH || undefined
+  if (!file) {
+    const resolve = createRequire(path.join(process.cwd(), 'package.json')).resolve
+    const beside = (() => {
+      try {
+        return path.join(path.dirname(resolve('next-skew-guard-native')), `next-skew-guard.${platformName()}.node`)
+      } catch {
+        return undefined
+      }
+    })()
+    file = beside && fs.existsSync(beside) ? beside : undefined
+    if (!file) {
+      try {
+        file = resolve(platformPackage())
+      } catch {
+        file = undefined
+      }
+    }
   }
-  return `next-skew-guard-native-${process.platform}-${suffix}`
+  const problem = file ? nativeFileProblem(fs, file) : null
+  if (problem) throw new Error(problem)
 }
 
 const WARNED = Symbol.for('next-skew-guard.native-warning')
@@ -27,6 +63,7 @@ const WARNED = Symbol.for('next-skew-guard.native-warning')
 function loadBackend(): Backend {
   if (process.env.NEXT_SKEW_GUARD_BACKEND === 'js') return createJsBackend(nodeCrypto)
   try {
+    assertNativeFileComplete()
     return createNativeBackend(require('next-skew-guard-native'))
   } catch (e) {
     // Once per process: Next.js may load this module in several bundles.
