@@ -9,7 +9,33 @@ import { skewGuard } from 'next-skew-guard/proxy'
 // Read when the server starts, so one build can run under either policy.
 export const proxy = skewGuard({ policy: process.env.SKEW_POLICY === 'reject' ? 'reject' : 'reload-after' })
 
+// Where the proxy runs (docs/performance.md, "The matcher"). Next.js runs a proxy through a second
+// request/response round trip that costs more than the guard itself, so it is kept off everything
+// that cannot be skew. The first three entries are the recipe every app needs.
 export const config = {
-  // Static files never carry Server Actions: keep the proxy off them.
-  matcher: ['/((?!_next/static|_next/image|favicon.ico).*)'],
+  matcher: [
+    // Server Action calls from JavaScript: Next.js's client sends the action ID in this header.
+    { source: '/:path*', has: [{ type: 'header', key: 'next-action' }] },
+    // Server Action form posts without JavaScript: multipart, from a browser asking for HTML.
+    {
+      source: '/:path*',
+      has: [
+        { type: 'header', key: 'content-type', value: 'multipart/form-data.*' },
+        { type: 'header', key: 'accept', value: '.*text/html.*' },
+      ],
+    },
+    // The health endpoint the client guard polls (`healthPath`; `/api/health/` matches too).
+    '/api/health',
+    // This example also runs on pages (not on client navigations' RSC requests): its version-routing
+    // demo sets the deployment cookie (SKEW_GUARD_DEPLOYMENT_COOKIE=1) and its tests read which
+    // build answered a page from `x-build-id`. An app without version routing leaves this out; one
+    // with it needs documents only: `has: [{ type: 'header', key: 'sec-fetch-dest', value: 'document' }]`.
+    {
+      source: '/((?!_next/static|_next/image|favicon.ico).*)',
+      missing: [
+        { type: 'header', key: 'rsc' },
+        { type: 'header', key: 'next-router-prefetch' },
+      ],
+    },
+  ],
 }

@@ -5,7 +5,26 @@ import { skewGuard } from 'next-skew-guard/proxy'
 
 export const middleware = skewGuard({ policy: process.env.SKEW_POLICY === 'reject' ? 'reject' : 'reload-after' })
 
+// Where the middleware runs: the same matcher as proxy.ts (see the comments there and
+// docs/performance.md, "The matcher").
 export const config = {
   runtime: 'nodejs',
-  matcher: ['/((?!_next/static|_next/image|favicon.ico).*)'],
+  matcher: [
+    { source: '/:path*', has: [{ type: 'header', key: 'next-action' }] },
+    {
+      source: '/:path*',
+      has: [
+        { type: 'header', key: 'content-type', value: 'multipart/form-data.*' },
+        { type: 'header', key: 'accept', value: '.*text/html.*' },
+      ],
+    },
+    '/api/health',
+    {
+      source: '/((?!_next/static|_next/image|favicon.ico).*)',
+      missing: [
+        { type: 'header', key: 'rsc' },
+        { type: 'header', key: 'next-router-prefetch' },
+      ],
+    },
+  ],
 }
