@@ -110,10 +110,12 @@ export function requestKinds({ v1, v2, payloads }) {
       kind: 'unknown-key closure',
       why:
         "closure arguments no key of the server opens (skew or tampering): the guard records unknown-key and lets Next.js answer; " +
-        "Next.js's answer is its own 500 with an error digest, expected here",
+        "Next.js's answer is its own 500 with an error digest, which the guard marks x-skew-guard: unknown-key so the page can recover",
       requests: [{ variant: 'foreign key', ...closureCall(payloads.foreign) }],
       expect: (status, headers, body) =>
-        status === 500 && !headers['x-skew-guard'] && /^1:E\{"digest":/m.test(body) ? '500 Next.js refused (digest)' : null,
+        status === 500 && headers['x-skew-guard'] === 'unknown-key' && /^1:E\{"digest":/m.test(body)
+          ? '500 Next.js refused (digest), marked unknown-key'
+          : null,
     },
     {
       kind: 'malformed',
