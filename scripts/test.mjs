@@ -42,6 +42,15 @@ const installed = join(root, 'node_modules', '.package-lock.json')
 const stale = !existsSync(installed) || statSync(installed).mtimeMs < statSync(join(root, 'package-lock.json')).mtimeMs
 if (stale) run('install dependencies', 'npm', ['ci', '--no-audit', '--no-fund'])
 
+// The native core is Rust: say how to get the toolchain instead of failing inside napi's build.
+if (spawnSync('cargo', ['--version'], { stdio: 'ignore' }).status !== 0) {
+  console.error(
+    '✗ npm test builds the native core from Rust source and needs a Rust toolchain (cargo), which is not installed.\n' +
+      '  Install it from https://rustup.rs (curl --proto =https --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y),\n' +
+      '  open a new shell (or `source "$HOME/.cargo/env"`), then run npm test again.',
+  )
+  process.exit(1)
+}
 run('build native module (release)', 'npm', ['run', '--silent', 'build:native'])
 run('compile TypeScript', npx('tsc'), ['-p', 'tsconfig.json'])
 // Next.js 14 and 15 (16 is a devDependency) for the tests that run Next.js's own client code.
