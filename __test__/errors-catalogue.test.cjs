@@ -432,6 +432,109 @@ const TRIGGERS = {
     },
   ],
   reload: [{ label: 'guard', run: () => quiet(async () => verdict(await guardOver(false)(await actionCall(INLINE_ACTION, { build: 'build-1' }), undefined))) }],
+  ERR_DEPLOYMENT_ID: [{ label: 'validateDeploymentId', run: () => caught(() => require('../dist/deployments/index.js').validateDeploymentId('a b')) }],
+  ERR_DEPLOYMENT_UPSTREAM: [{ label: 'parseUpstream', run: () => caught(() => require('../dist/deployments/index.js').parseUpstream('http://x:1')) }],
+  ERR_DEPLOYMENT_UNKNOWN: [
+    {
+      label: 'promoteDeployment of an unknown ID',
+      run: () => {
+        const d = require('../dist/deployments/index.js')
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-catalogue-deployments-'))
+        try {
+          const state = path.join(dir, 'deployments.json')
+          d.addDeployment(state, { id: 'dpl_v1', upstream: '127.0.0.1:3001' })
+          return caught(() => d.promoteDeployment(state, 'dpl_v9'))
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true })
+        }
+      },
+    },
+  ],
+  ERR_DEPLOYMENT_EXISTS: [
+    {
+      label: 'addDeployment twice',
+      run: () => {
+        const d = require('../dist/deployments/index.js')
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-catalogue-deployments-'))
+        try {
+          const state = path.join(dir, 'deployments.json')
+          d.addDeployment(state, { id: 'dpl_v1', upstream: '127.0.0.1:3001' })
+          return caught(() => d.addDeployment(state, { id: 'dpl_v1', upstream: '127.0.0.1:3001' }))
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true })
+        }
+      },
+    },
+  ],
+  ERR_DEPLOYMENT_CURRENT: [{ label: 'planRouting before promote', run: () => caught(() => require('../dist/deployments/index.js').planRouting(require('../dist/deployments/index.js').emptyState())) }],
+  ERR_DEPLOYMENT_DOWN: [
+    {
+      label: 'deployments add --require-listening',
+      run: () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-catalogue-deployments-'))
+        try {
+          const { message } = runCli(['deployments', 'add', 'x', '--upstream', '127.0.0.1:1', '--require-listening', '--state', path.join(dir, 'deployments.json')])
+          const m = /✗ (ERR_\w+): (.*)/.exec(message)
+          assert.ok(m, `no error line: ${message}`)
+          assert.ok(!fs.existsSync(path.join(dir, 'deployments.json')), 'nothing is registered')
+          return { code: m[1], message: m[2] }
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true })
+        }
+      },
+    },
+  ],
+  ERR_DEPLOYMENTS_STATE: [{ label: 'parseState of an empty file', run: () => caught(() => require('../dist/deployments/index.js').parseState('')) }],
+  ERR_DEPLOYMENTS_LOCKED: [
+    {
+      label: 'withLock on a held lock',
+      run: () => {
+        const d = require('../dist/deployments/index.js')
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-catalogue-deployments-'))
+        try {
+          const lock = path.join(dir, 'deployments.json.lock')
+          // Held by this (live) process: never stale, so the 50 ms wait runs out.
+          fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, host: os.hostname(), since: new Date().toISOString(), token: 'x', purpose: 'a test' }))
+          return caught(() => d.withLock(lock, () => 1, { timeoutMs: 50 }))
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true })
+        }
+      },
+    },
+  ],
+  ERR_PROXY_CHECK: [{ label: 'validateTraefikConfig', run: () => caught(() => require('../dist/deployments/index.js').validateTraefikConfig({})) }],
+  ERR_PROXY_RELOAD: [
+    {
+      label: 'reloadProxy with a failing command',
+      run: () => {
+        const d = require('../dist/deployments/index.js')
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-catalogue-deployments-'))
+        try {
+          const out = path.join(dir, 'next-skew-guard.conf')
+          fs.writeFileSync(out, '')
+          return caught(() => d.reloadProxy({ proxy: 'nginx', out, reloadCommand: 'exit 3' }))
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true })
+        }
+      },
+    },
+  ],
+  ERR_PROXY_UNAVAILABLE: [
+    {
+      label: 'checkConfig without the proxy binary',
+      run: () => {
+        const d = require('../dist/deployments/index.js')
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-catalogue-deployments-'))
+        try {
+          const file = path.join(dir, 'next-skew-guard.conf')
+          fs.writeFileSync(file, '')
+          return caught(() => d.checkConfig('nginx', file, { bin: '/nonexistent/nginx' }))
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true })
+        }
+      },
+    },
+  ],
   'exit 0': [{ label: 'keygen', run: () => runCli(['keygen']) }],
   'exit 1': [{ label: 'check a hex key', run: () => runCli(['check', '--key', '0f'.repeat(32)]) }],
   'exit 2': [{ label: 'an unknown command', run: () => runCli(['deploy']) }],
