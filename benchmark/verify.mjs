@@ -3,8 +3,10 @@
 // measured in one run and printed as one table (case, time, baseline, ratio, target, pass/fail);
 // the same data, with the machine it ran on, goes to benchmark/results.json. See README.md here.
 //
-//   BENCH_SKIP_LOAD=1    skip the `next start` load rows (four Next.js builds, 2 rounds × 4 × 20 s of load)
-//   BENCH_LOAD_PROXIES=0 load: only guarded and plain, without the two proxy-only reference variants
+//   BENCH_SKIP_LOAD=1    skip the `next start` rows (six Next.js builds, then 5 rounds × 11 variants × 8 s of load)
+//   BENCH_LOAD_SECONDS / BENCH_LOAD_ROUNDS   seconds per variant per round (8), rounds (5)
+//   BENCH_SKIP_CLIENT=1  skip the client-share build (<SkewGuard /> alone) and its rows
+//   BENCH_SKIP_PHASES=1  skip the in-process profile of the guard's phases
 //   BENCH_SKIP_RUST=1    skip the Rust-level benchmark (cargo bench --bench verify)
 //   BENCH_SKIP_MEMORY=1  skip the 5-million-call memory row
 //   BENCH_ROUNDS=n       rounds per in-process case (default 9; the median is reported)
@@ -64,40 +66,24 @@ async function main() {
   let load = null
   if (!skip('LOAD')) {
     const { measureLoad } = await import('./cases/load.mjs')
-    log('load: guarded vs plain `next start` (Next.js 16), closure calls…')
+    log('load: the example on next start (Next.js 16), no proxy / empty / body-reading / guarded proxy, action mix and page GETs…')
     load = await measureLoad({ log })
-    rows.push({
-      case: `load: closure calls, next start (Next.js ${load.nextVersion}), c=${load.connections}, ${load.rounds}×${load.seconds} s`,
-      oursText: `${load.guarded.rps.toFixed(0)} req/s`,
-      baselineText: `plain Next.js ${load.plain.rps.toFixed(0)} req/s`,
-      ratio: load.throughputRatio,
-      ratioText: `${(load.throughputRatio * 100).toFixed(1)} %`,
-      target: '≥ 95 %',
-      pass: load.throughputRatio >= 0.95,
-      note: `median latency ${load.guarded.p50Ms} ms vs ${load.plain.p50Ms} ms (${load.addedMedianLatencyMs >= 0 ? '+' : ''}${load.addedMedianLatencyMs.toFixed(1)} ms)`,
-      load,
-    })
-    // Where the guard's cost comes from: Next.js's proxy machinery alone, and with the body read.
-    const what = { 'noop-proxy': 'plain + proxy.ts returning NextResponse.next()', 'body-proxy': 'plain + proxy.ts reading action bodies' }
-    for (const [name, label] of Object.entries(what)) {
-      const v = load.variants[name]
-      if (!v) continue
-      rows.push({
-        case: `load: ${label}`,
-        oursText: `${v.rps.toFixed(0)} req/s`,
-        baselineText: `plain Next.js ${load.plain.rps.toFixed(0)} req/s`,
-        ratio: v.rps / load.plain.rps,
-        ratioText: `${((v.rps / load.plain.rps) * 100).toFixed(1)} %`,
-        info: true,
-        note: `median latency ${v.p50Ms} ms`,
-      })
-    }
+    rows.push(...loadRows(load))
+    if (load.client) rows.push(...clientRows(load.client))
+  }
+
+  let phases = null
+  if (!skip('PHASES')) {
+    const { measurePhases } = await import('./cases/phases.mjs')
+    log("the guard's own CPU per action request, by phase (in-process profile)…")
+    phases = await measurePhases()
+    rows.push(...phaseRows(phases))
   }
 
   printTable(rows, machine)
   const scored = rows.filter((r) => r.pass != null)
   const failed = scored.filter((r) => !r.pass)
-  const skipped = ['LOAD', 'RUST', 'MEMORY'].filter(skip)
+  const skipped = ['LOAD', 'RUST', 'MEMORY', 'PHASES', 'CLIENT'].filter(skip)
   console.log(`\n${scored.length - failed.length} of ${scored.length} targets met${skipped.length ? ` (skipped: ${skipped.join(', ')})` : ''}; ${((Date.now() - started) / 1000).toFixed(0)} s.`)
 
   const results = {
@@ -107,6 +93,7 @@ async function main() {
     rows: rows.map(({ memory: _m, load: _l, ...r }) => r),
     memory,
     load,
+    phases,
     rust,
   }
   fs.writeFileSync(path.join(HERE, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
@@ -128,10 +115,74 @@ function printTable(rows, machine) {
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)))
   const line = (c) => c.map((x, i) => (i === 3 ? x.padStart(widths[i]) : x.padEnd(widths[i]))).join('  ').trimEnd()
   console.log(`\nnext-skew-guard ${machine.platform}, ${machine.cpu} (${machine.cores} cores), Node ${machine.node}, ${ROUNDS} rounds, AES-256-GCM`)
-  console.log('ratio: how many times faster than the baseline (keyring row: time relative to one key; load: throughput relative to plain)\n')
+  console.log('ratio: how many times faster than the baseline (keyring row: time relative to one key; load: throughput relative to the named baseline, same run)\n')
   console.log(line(head))
   console.log(line(widths.map((w) => '-'.repeat(w))))
   for (const c of cells) console.log(line(c))
+}
+
+const pct = (r) => `${(r * 100).toFixed(1)} %`
+const ms = (x) => `${x.toFixed(2)} ms`
+const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`
+
+/** Rows of the load run: every variant's throughput and the ratios the issue sets targets for. */
+function loadRows(load) {
+  const v = load.variants
+  const what = `next start (Next.js ${load.nextVersion}), c=${load.connections}, ${load.rounds}×${load.seconds} s`
+  const row = (label, name, base, target, limit) => ({
+    case: label,
+    oursText: `${v[name].rps.toFixed(0)} req/s`,
+    baselineText: `${base} ${v[BASES[base]].rps.toFixed(0)} req/s`,
+    ratio: v[name].rps / v[BASES[base]].rps,
+    ratioText: pct(v[name].rps / v[BASES[base]].rps),
+    ...(target ? { target: `≥ ${limit * 100} %`, pass: v[name].rps / v[BASES[base]].rps >= limit } : { info: true }),
+    note: `p50 ${v[name].p50Ms} ms, server CPU ${ms(v[name].cpuMsPerRequest)}/request`,
+  })
+  const rows = [
+    { case: `load: action mix (the load run's), ${what}: app without proxy.ts`, oursText: `${v.app.rps.toFixed(0)} req/s`, info: true, note: `p50 ${v.app.p50Ms} ms, server CPU ${ms(v.app.cpuMsPerRequest)}/request` },
+    row('load: action mix, + empty pass-through proxy (recipe matcher)', 'empty', 'no proxy', false),
+    row('load: action mix, + body-reading pass-through proxy (clone().text())', 'body', 'empty proxy', false),
+    row('load: action mix, guarded, no previous keys', 'guarded-0', 'empty proxy', true, 0.95),
+    row('load: action mix, guarded, one previous key (closure check on)', 'guarded-1', 'empty proxy', true, 0.85),
+    row('load: action mix, plain Next.js (no next-skew-guard at all)', 'plain', 'no proxy', false),
+    row('load: closure calls only, guarded, no previous keys (body read + verify on every request)', 'guarded-0 closure', 'empty proxy, closures', false),
+    row('load: page GETs, guarded with the recipe matcher', 'guarded-0 GET', 'no proxy, GETs', true, 0.97),
+    row('load: page GETs, plain Next.js (no next-skew-guard at all)', 'plain GET', 'no proxy, GETs', false),
+  ]
+  const unexpected = Object.entries({ ...prefixed('guarded-0', v['guarded-0'].answers), ...prefixed('guarded-1', v['guarded-1'].answers), ...prefixed('GET', v['guarded-0 GET'].answers) }).filter(([k]) => k.includes('UNEXPECTED'))
+  rows.push({
+    case: 'load: every answer of the guarded variants is the documented one (the load run\'s classification)',
+    oursText: `${unexpected.reduce((n, [, c]) => n + c, 0)} unexpected`,
+    target: '0',
+    pass: unexpected.length === 0,
+    note: unexpected.map(([k, c]) => `${k}: ${c}`).join('; ').slice(0, 200),
+  })
+  return rows
+}
+
+const BASES = { 'no proxy': 'app', 'empty proxy': 'empty', 'empty proxy, closures': 'empty closure', 'no proxy, GETs': 'app GET' }
+
+function prefixed(prefix, answers) {
+  return Object.fromEntries(Object.entries(answers ?? {}).map(([k, n]) => [`${prefix} ${k}`, n]))
+}
+
+/** Rows of the client's share: first-load JS of the example's page with and without the package. */
+function clientRows(client) {
+  const guard = client.guardOnly.gzip - client.plain.gzip
+  const all = client.example.gzip - client.plain.gzip
+  return [
+    { case: 'client: first-load JS of / (gzip -9), plain Next.js', oursText: kb(client.plain.gzip), info: true, note: `${client.plain.files.length} scripts, ${kb(client.plain.bytes)} raw` },
+    { case: 'client: what <SkewGuard /> adds to it', oursText: kb(guard), baselineText: `${kb(client.guardOnly.gzip)} in all`, target: '≤ 6 KB', pass: guard <= 6 * 1024 },
+    { case: 'client: what the example adds (<SkewGuard />, useSkewState banner, callSafeAction + isVersionSkew)', oursText: kb(all), baselineText: `${kb(client.example.gzip)} in all`, info: true },
+  ]
+}
+
+/** Rows of the phase profile. */
+function phaseRows(p) {
+  return [
+    { case: `guard in-process on the action mix (one previous key): the guard vs the empty proxy's NextResponse.next()`, oursText: `${p.guardUs.toFixed(1)} µs`, baselineText: `empty ${p.emptyUs.toFixed(1)} µs`, info: true, note: `own share ${(p.guardUs - p.emptyUs).toFixed(1)} µs/request` },
+    ...p.phases.map(({ phase, us }) => ({ case: `guard phase (profile): ${phase}`, ours: us, info: true })),
+  ]
 }
 
 main().catch((e) => {

@@ -1,47 +1,102 @@
-// The load row: the example app (examples/next-app) on a real `next start` (Next.js 16), guarded as
-// the README integrates it, against the same app as plain Next.js (applyPlainOverlay: no
-// withSkewGuard, no proxy, no instrumentation), both taking closure Server Action calls with
-// autocannon at concurrency 32. Each call carries sealed bound arguments, so the guarded server
-// verifies a payload on every request. Rounds alternate plain, guarded, guarded, plain, … so drift
-// in the machine's load hits both alike.
+// The load rows: the example app (examples/next-app) on a real `next start` (Next.js 16) under
+// autocannon at concurrency 64, one build per variant, every variant measured once per round in
+// rotating order (interleaved), medians of the rounds:
+//
+//   app      the example as the README integrates it (withSkewGuard, instrumentation, <SkewGuard />,
+//            safe actions) without proxy.ts: what Next.js costs with no proxy at all
+//   empty    + a proxy.ts that returns NextResponse.next(), with the recipe's matcher
+//   body     + a proxy.ts that also reads every action body through a clone (what a naive check does)
+//   guarded  + proxy.ts = skewGuard() with the recipe's matcher (docs/performance.md), started twice:
+//            without previous keys (guarded-0) and with one (guarded-1)
+//   plain    the example without any next-skew-guard touch point (applyPlainOverlay), for reference
+//
+// Requests: the load run's action mix (scripts/load/mix.mjs: valid calls and closures, unknown IDs,
+// stale builds, previous-key and unknown-key closures, malformed bodies), the closure call alone,
+// and page GETs (a browser's document request for `/`). The server's own CPU time per request comes
+// from /proc (every process of its group), so what Next.js itself spends is visible next to the
+// guard's share. Every answer of the guarded variants is classified as the load run classifies it.
 //
 // Work copy: prepareApp({ name: 'bench' }) (os.tmpdir()/nsg-e2e/next-16/bench), never the e2e
-// suite's or the demo's. Both servers listen on 127.0.0.1 and are stopped by their PID.
+// suite's. Servers listen on 127.0.0.1 and are stopped by their PID.
 import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
-import * as path from 'node:path'
 import { createRequire } from 'node:module'
+import * as path from 'node:path'
 
 import { loadPage } from '../../scripts/e2e/http.mjs'
 import { startServer } from '../../scripts/e2e/server.mjs'
 import { EXAMPLE, applyPlainOverlay, build, prepareApp, resetSources } from '../../scripts/e2e/setup.mjs'
+import { requestKinds } from '../../scripts/load/mix.mjs'
 import { median } from '../lib/measure.mjs'
+import { recipeConfig } from '../lib/recipe.mjs'
+import { measureFirstLoad } from './client.mjs'
 
 const require = createRequire(import.meta.url)
 const autocannon = require('autocannon')
-const { generateKey } = require('../..')
+const { generateKey, Keyring } = require('../..')
 
-export const CONNECTIONS = 32
-export const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 20)
-export const ROUNDS = Number(process.env.BENCH_LOAD_ROUNDS ?? 2)
+export const CONNECTIONS = 64
+export const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 8)
+export const ROUNDS = Number(process.env.BENCH_LOAD_ROUNDS ?? 5)
 const WARMUP_SECONDS = 3
-const BOUNDARY = '----nsg-bench-boundary'
+const CLOCK_TICK_MS = 10 // USER_HZ = 100 on Linux
 
-/** A closure call as React's client sends it: multipart, field `1` the payload, `0` the arguments. */
-function closureRequest(server, closureId, payload, extraHeaders) {
-  const part = (name, value) => `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`
-  return {
-    url: `${server.url}/`,
-    method: 'POST',
-    headers: {
-      'next-action': closureId,
-      accept: 'text/x-component',
-      'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
-      ...extraHeaders,
-    },
-    body: part('1', JSON.stringify(payload)) + part('0', JSON.stringify(['$@1'])) + `--${BOUNDARY}--\r\n`,
-  }
+/** proxy.ts of each proxied variant; the recipe's matcher is appended to each. */
+const PROXIES = {
+  empty: `import { NextResponse } from 'next/server'
+
+export function proxy() {
+  return NextResponse.next()
 }
+`,
+  body: `import { NextResponse, type NextRequest } from 'next/server'
+
+export async function proxy(request: NextRequest) {
+  await request.clone().text()
+  return NextResponse.next()
+}
+`,
+  guarded: `import { skewGuard } from 'next-skew-guard/proxy'
+
+export const proxy = skewGuard()
+`,
+}
+
+/** The layout of the client-share variant: <SkewGuard /> alone (no banner, no action helpers). */
+const GUARD_ONLY_LAYOUT = `import type { ReactNode } from 'react'
+import { SkewGuard } from 'next-skew-guard/react'
+
+export const metadata = { title: 'next-skew-guard example' }
+
+export default function RootLayout({ children }: { children: ReactNode }) {
+  return (
+    <html lang="en">
+      <body>
+        {children}
+        <SkewGuard />
+      </body>
+    </html>
+  )
+}
+`
+
+/** Its action panel: the plain one's calls (no callSafeAction), typed for the safe actions. */
+const GUARD_ONLY_PANEL = `'use client'
+import { useState } from 'react'
+import { greet, shout } from './actions'
+
+export function ActionPanel({ readNote }: { readNote: () => Promise<unknown> }) {
+  const [shown, setShown] = useState('')
+  return (
+    <section>
+      <button id="say-hello" onClick={async () => setShown(JSON.stringify(await greet('Ada')))}>Say hello</button>
+      <button id="shout" onClick={async () => setShown(JSON.stringify(await shout('hello')))}>Shout</button>
+      <button id="read-note" onClick={async () => setShown(JSON.stringify(await readNote()))}>Read the note</button>
+      <output>{shown}</output>
+    </section>
+  )
+}
+`
 
 /**
  * Each build writes route types for its own sources and adds its directory to tsconfig.json; the
@@ -54,115 +109,203 @@ function hideFromTypeCheck(app, distDirs) {
   fs.writeFileSync(path.join(app.dir, 'tsconfig.json'), `${JSON.stringify(tsconfig, null, 2)}\n`)
 }
 
-/** One autocannon run; rejects when any answer is not a 2xx or a request fails. */
-async function hammer(request, seconds) {
-  const r = await autocannon({ ...request, connections: CONNECTIONS, duration: seconds })
-  if (r.non2xx || r.errors || r.timeouts) {
-    throw new Error(`${request.url}: ${r.non2xx} non-2xx answers, ${r.errors} errors, ${r.timeouts} timeouts`)
+/** CPU time (ms) of every process in the group led by `pid` (the server and any workers). */
+function groupCpuMs(pid) {
+  let ticks = 0
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let stat
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
+    } catch {
+      continue
+    }
+    // Fields after the command name (which may hold spaces): state is field 3, pgrp 5, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    if (Number(fields[2]) === pid) ticks += Number(fields[11]) + Number(fields[12])
   }
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total }
+  return ticks * CLOCK_TICK_MS
 }
+
+/** One autocannon run; `classify(status, headers, body, variant)` → label or null for unexpected answers. */
+function hammer(target, seconds) {
+  const tally = new Map()
+  const requests = target.requests.map(({ classify, variant, ...request }) => ({
+    ...request,
+    ...(classify
+      ? {
+          onResponse(status, body, _context, headers) {
+            const label = classify(status, headers, body, variant) ?? `UNEXPECTED ${status} ${headers['x-skew-guard'] ?? ''}`.trim()
+            const key = `${variant}: ${label}`
+            tally.set(key, (tally.get(key) ?? 0) + 1)
+          },
+        }
+      : {}),
+  }))
+  const cpuBefore = groupCpuMs(target.server.pid)
+  return new Promise((resolve, reject) => {
+    autocannon({ url: target.server.url, connections: CONNECTIONS, duration: seconds, requests, timeout: 30 }, (error, r) => {
+      if (error) return reject(error)
+      const cpuMs = groupCpuMs(target.server.pid) - cpuBefore
+      if (r.errors || r.timeouts) return reject(new Error(`${target.name}: ${r.errors} errors, ${r.timeouts} timeouts`))
+      resolve({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, cpuMsPerRequest: cpuMs / r.requests.total, answers: Object.fromEntries(tally) })
+    })
+  })
+}
+
+/** The load run's mix against one server, each request with its expected answer where the guard runs. */
+async function actionMix(server, b, { guard, previousKey, keys }) {
+  const closure = b.actions.readNote
+  const page = await loadPage(server.url, closure)
+  const { rows } = new Keyring({ current: keys.current }).openSync(page.payload, closure)
+  const payloads = {
+    current: page.payload,
+    previous: new Keyring({ current: keys.previous }).sealSync(closure, rows),
+    foreign: new Keyring({ current: generateKey() }).sealSync(closure, rows),
+  }
+  // The deploy before this one: an old page's build and its renamed action (an ID no build has).
+  const v1 = { buildId: 'bench-previous-deploy', actions: { greet: `7f${randomBytes(20).toString('hex')}` } }
+  const kinds = requestKinds({ v1, v2: b, payloads })
+  return kinds.flatMap(({ kind, requests, expect }) =>
+    requests.map(({ variant, method, path: p, headers, body }) => {
+      let classify = null
+      if (guard) {
+        if (kind === 'malformed') classify = (status, h) => (status === 500 && !h['x-skew-guard'] ? `${status} Next.js refused` : null)
+        else if (kind === 'previous-key closure' && !previousKey) {
+          // Without previous keys that key is one the server never had: Next.js's 500, marked.
+          classify = (status, h) => (status === 500 && h['x-skew-guard'] === 'unknown-key' ? '500 marked unknown-key' : null)
+        } else classify = expect
+      }
+      return { kind, variant: `${kind} / ${variant}`, method, path: p, headers, body, classify }
+    }),
+  )
+}
+
+/** A browser's document request for the page. */
+const PAGE_GET = [
+  {
+    variant: 'GET /',
+    method: 'GET',
+    path: '/',
+    headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', 'sec-fetch-dest': 'document', 'sec-fetch-mode': 'navigate' },
+  },
+]
 
 /**
- * Two more plain variants locate the guard's cost: the plain app plus a `proxy.ts` that only
- * returns `NextResponse.next()` (what Next.js's proxy machinery costs by itself), and one whose
- * proxy also reads the body of Server Action calls, as any payload check must.
- */
-const PROXIES = {
-  'noop-proxy': `import { NextResponse } from 'next/server'
-
-export function proxy() {
-  return NextResponse.next()
-}
-`,
-  'body-proxy': `import { NextResponse, type NextRequest } from 'next/server'
-
-export async function proxy(request: NextRequest) {
-  if (request.method === 'POST' && request.headers.get('next-action')) await request.clone().text()
-  return NextResponse.next()
-}
-`,
-}
-const MATCHER = `
-export const config = { matcher: ['/((?!_next/static|_next/image|favicon.ico).*)'] }
-`
-
-/**
- * Resolves `{ plain, guarded, throughputRatio, addedMedianLatencyMs, variants, … }`; with
- * BENCH_LOAD_PROXIES=0 only plain and guarded are built and measured.
+ * Builds every variant, measures them in interleaved rounds, and resolves
+ * `{ nextVersion, connections, seconds, rounds, variants: { name: summary }, perRound, client }`.
+ * BENCH_SKIP_CLIENT=1 leaves out the client-share build.
  */
 export async function measureLoad({ log = console.error } = {}) {
   const run = randomBytes(3).toString('hex')
-  const key = generateKey()
+  const keys = { current: generateKey(), previous: generateKey() }
   const app = await prepareApp({ major: 16, name: 'bench' })
   const servers = []
-  const variants = {}
-  const serve = async (name, b, headers = {}) => {
-    const server = await startServer({ app, build: b, key, label: `bench ${name}` })
+  const built = []
+  const serve = async (name, b, options = {}) => {
+    const server = await startServer({ app, build: b, key: keys.current, label: `bench ${name}`, ...options })
     servers.push(server)
-    const closure = b.actions.readNote
-    const { payload } = await loadPage(server.url, closure)
-    const request = closureRequest(server, closure, payload, headers)
-    const check = await fetch(request.url, request)
-    const body = await check.text()
-    if (check.status !== 200 || !body.includes('the server sealed')) {
-      throw new Error(`${name}: the closure call answered ${check.status}: ${body.slice(0, 300)}`)
-    }
-    variants[name] = request
+    return server
   }
+  const buildVariant = async (name) => {
+    hideFromTypeCheck(app, built)
+    const b = await build(app, { name: `bench-${name}`, distDir: `.next-${name}`, buildId: `bench-${name}-${run}`, key: keys.current })
+    built.push(`.next-${name}`)
+    return b
+  }
+  const noHealth = { readyPath: '/', expectBuildId: null }
+  const targets = []
+  const target = (name, server, requests, extra = {}) => targets.push({ name, server, requests, ...extra })
   try {
     // Each variant is started right after its build: next start reads next.config.mjs when it
     // starts, the rest comes from its build directory, so the next overlay cannot affect it.
     resetSources(app)
-    const guardedBuild = await build(app, { name: 'bench-guarded', distDir: '.next-guarded', buildId: `bench-guarded-${run}`, key })
-    await serve('guarded', guardedBuild, { 'x-skew-guard-build': guardedBuild.buildId })
+    fs.rmSync(path.join(app.dir, 'proxy.ts'), { force: true })
+    const appBuild = await buildVariant('app')
+    const appServer = await serve('app', appBuild, noHealth)
+    const mixOf = (server, b, options) => actionMix(server, b, { keys, ...options })
+    target('app', appServer, await mixOf(appServer, appBuild, {}))
+    target('app GET', appServer, PAGE_GET)
+
+    const proxied = {}
+    for (const name of ['empty', 'body', 'guarded']) {
+      fs.writeFileSync(path.join(app.dir, 'proxy.ts'), `${PROXIES[name]}\nexport const config = ${recipeConfig()}\n`)
+      proxied[name] = await buildVariant(name)
+      if (name !== 'guarded') {
+        const server = await serve(name, proxied[name], noHealth)
+        target(name, server, await mixOf(server, proxied[name], {}))
+        if (name === 'empty') target('empty closure', server, (await mixOf(server, proxied[name], {})).filter((r) => r.kind === 'valid closure'))
+      }
+    }
+    const guarded0 = await serve('guarded-0', proxied.guarded)
+    const guarded1 = await serve('guarded-1', proxied.guarded, { previousKeys: [keys.previous] })
+    target('guarded-0', guarded0, await mixOf(guarded0, proxied.guarded, { guard: true, previousKey: false }))
+    target('guarded-1', guarded1, await mixOf(guarded1, proxied.guarded, { guard: true, previousKey: true }))
+    target('guarded-0 closure', guarded0, (await mixOf(guarded0, proxied.guarded, { guard: true })).filter((r) => r.kind === 'valid closure'))
+    target('guarded-0 GET', guarded0, PAGE_GET.map((r) => ({ ...r, classify: (status, h) => (status === 200 && !h['x-build-id'] ? '200, proxy not run' : null) })))
+
+    let client = null
+    if (process.env.BENCH_SKIP_CLIENT !== '1') {
+      // <SkewGuard /> alone: the guarded sources with its layout and the plain action panel.
+      fs.rmSync(path.join(app.dir, 'proxy.ts'), { force: true })
+      fs.writeFileSync(path.join(app.dir, 'app', 'layout.tsx'), GUARD_ONLY_LAYOUT)
+      fs.writeFileSync(path.join(app.dir, 'app', 'action-panel.tsx'), GUARD_ONLY_PANEL)
+      const guardOnly = await serve('guard-only', await buildVariant('guard-only'), noHealth)
+      client = { guardOnly: await measureFirstLoad(guardOnly.url), example: await measureFirstLoad(appServer.url) }
+      await guardOnly.stop()
+    }
+
     applyPlainOverlay(app)
-    const built = ['.next-guarded']
-    hideFromTypeCheck(app, built)
-    await serve('plain', await build(app, { name: 'bench-plain', distDir: '.next-plain', buildId: `bench-plain-${run}`, key }))
-    built.push('.next-plain')
-    if (process.env.BENCH_LOAD_PROXIES !== '0') {
-      for (const [name, source] of Object.entries(PROXIES)) {
-        fs.writeFileSync(path.join(app.dir, 'proxy.ts'), source + MATCHER)
-        hideFromTypeCheck(app, built)
-        await serve(name, await build(app, { name: `bench-${name}`, distDir: `.next-${name}`, buildId: `bench-${name}-${run}`, key }))
-        built.push(`.next-${name}`)
-      }
+    const plainBuild = await buildVariant('plain')
+    const plainServer = await serve('plain', plainBuild, noHealth)
+    target('plain', plainServer, await mixOf(plainServer, plainBuild, {}))
+    target('plain GET', plainServer, PAGE_GET)
+    if (client) client.plain = await measureFirstLoad(plainServer.url)
+
+    for (const t of targets) {
+      log(`  load: warm-up ${t.name} (${WARMUP_SECONDS} s)…`)
+      await hammer(t, WARMUP_SECONDS)
     }
-    const names = Object.keys(variants)
-    for (const name of names) {
-      log(`  load: warm-up ${name} (${WARMUP_SECONDS} s)…`)
-      await hammer(variants[name], WARMUP_SECONDS)
-    }
-    const results = Object.fromEntries(names.map((n) => [n, []]))
+    const perRound = Object.fromEntries(targets.map((t) => [t.name, []]))
     for (let r = 0; r < ROUNDS; r++) {
-      // plain, guarded, … then … guarded, plain: drift in the machine's load hits all alike.
-      const order = r % 2 === 0 ? [...names].reverse() : names
-      for (const name of order) {
-        log(`  load: round ${r + 1}/${ROUNDS}, ${name}, ${CONNECTIONS} connections, ${SECONDS} s…`)
-        results[name].push(await hammer(variants[name], SECONDS))
+      // A different starting variant each round, and every other round backwards: drift in the
+      // machine's load hits every variant alike.
+      const rotated = targets.map((_, i) => targets[(i + r) % targets.length])
+      const order = r % 2 ? rotated.reverse() : rotated
+      for (const t of order) {
+        log(`  load: round ${r + 1}/${ROUNDS}, ${t.name}, c=${CONNECTIONS}, ${SECONDS} s…`)
+        perRound[t.name].push(await hammer(t, SECONDS))
       }
     }
-    const summary = (list) => ({
-      rps: median(list.map((x) => x.rps)),
-      p50Ms: median(list.map((x) => x.p50)),
-      p99Ms: median(list.map((x) => x.p99)),
-      requests: list.reduce((n, x) => n + x.total, 0),
-    })
-    const all = Object.fromEntries(names.map((n) => [n, summary(results[n])]))
+    const variants = Object.fromEntries(
+      Object.entries(perRound).map(([name, list]) => [
+        name,
+        {
+          rps: median(list.map((x) => x.rps)),
+          p50Ms: median(list.map((x) => x.p50)),
+          p99Ms: median(list.map((x) => x.p99)),
+          cpuMsPerRequest: median(list.map((x) => x.cpuMsPerRequest)),
+          requests: list.reduce((n, x) => n + x.total, 0),
+          answers: mergeAnswers(list.map((x) => x.answers)),
+        },
+      ]),
+    )
     return {
       nextVersion: require(`${app.dir}/node_modules/next/package.json`).version,
       connections: CONNECTIONS,
       seconds: SECONDS,
       rounds: ROUNDS,
-      plain: all.plain,
-      guarded: all.guarded,
-      throughputRatio: all.guarded.rps / all.plain.rps,
-      addedMedianLatencyMs: all.guarded.p50Ms - all.plain.p50Ms,
-      variants: all,
-      perRound: results,
+      variants,
+      perRound,
+      client,
     }
   } finally {
     for (const s of servers) await s.stop().catch(() => {})
   }
+}
+
+function mergeAnswers(list) {
+  const out = {}
+  for (const answers of list) for (const [k, n] of Object.entries(answers)) out[k] = (out[k] ?? 0) + n
+  return out
 }

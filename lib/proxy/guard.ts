@@ -186,6 +186,13 @@ function health(buildId: string | null, deploymentId: string | null, method: str
   return new Response(method === 'HEAD' ? null : JSON.stringify(body), { status: 200, headers })
 }
 
+/** Stamps a passed-on response: the build identity, the verdict, the deployment pin. */
+function stamp(response: Response, buildId: string | null, verdict: GuardVerdict | null, cookie: string | null): void {
+  if (buildId) response.headers.set(BUILD_ID_HEADER, buildId)
+  if (verdict) response.headers.set(GUARD_HEADER, verdict)
+  if (cookie) response.headers.append('set-cookie', cookie)
+}
+
 /** Builds the guard over one runtime. */
 export function createSkewGuard(runtime: GuardRuntime) {
   return function skewGuard<R extends Request = Request, E = unknown>(
@@ -264,14 +271,16 @@ export function createSkewGuard(runtime: GuardRuntime) {
       return verdict
     }
 
+    // With `trailingSlash: true` Next.js redirects the poll to `<path>/` before the proxy runs.
+    const healthPaths = healthPath ? [healthPath, `${healthPath}/`] : []
+
     return async function guard(request: R, ev: E): Promise<Response> {
       const serverBuildId = buildId()
-      // NextRequest's pathname leaves out basePath, which the client guard adds.
-      const pathname = (request as { nextUrl?: { pathname?: string } }).nextUrl?.pathname ?? new URL(request.url).pathname
-      // With `trailingSlash: true` Next.js redirects the poll to `<path>/` before the proxy runs.
-      const isHealth = healthPath && (pathname === healthPath || pathname === `${healthPath}/`)
-      if (isHealth && (request.method === 'GET' || request.method === 'HEAD')) {
-        return health(serverBuildId, deploymentId(), request.method)
+      const method = request.method
+      if ((method === 'GET' || method === 'HEAD') && healthPaths.length) {
+        // NextRequest's pathname leaves out basePath, which the client guard adds.
+        const pathname = (request as { nextUrl?: { pathname?: string } }).nextUrl?.pathname ?? new URL(request.url).pathname
+        if (healthPaths.includes(pathname)) return health(serverBuildId, deploymentId(), method)
       }
       let verdict: GuardVerdict | null = null
       try {
@@ -283,19 +292,14 @@ export function createSkewGuard(runtime: GuardRuntime) {
         // The guard's own failure must never block the app.
         recordConfigError('ERR_GUARD', `the guard failed on a request and let it through: ${(e as Error)?.message ?? e}`)
       }
-      let response = (await o.next?.(request, ev)) ?? NextResponse.next()
-      const cookie = cookieFor(request)
-      const stamp = (r: Response) => {
-        if (serverBuildId) r.headers.set(BUILD_ID_HEADER, serverBuildId)
-        if (verdict) r.headers.set(GUARD_HEADER, verdict)
-        if (cookie) r.headers.append('set-cookie', cookie)
-      }
+      let response = (o.next ? await o.next(request, ev) : null) ?? NextResponse.next()
+      const cookie = method === 'GET' ? cookieFor(request) : null
       try {
-        stamp(response)
+        stamp(response, serverBuildId, verdict, cookie)
       } catch {
         // Responses like Response.redirect() have immutable headers: stamp a copy.
         response = new Response(response.body, response)
-        stamp(response)
+        stamp(response, serverBuildId, verdict, cookie)
       }
       return response
     }
