@@ -1,6 +1,7 @@
 /** `onRequestError` classification, shared by the Node and Edge instrumentation entries. */
 
 import { recordSkew } from '../server/events'
+import { ACTION_HEADER, CLIENT_BUILD_HEADER } from '../shared/protocol'
 
 /** The request as Next.js passes it to `onRequestError`. */
 export interface RequestInfo {
@@ -31,9 +32,9 @@ export function createOnRequestError(readBuildId: () => string | null) {
   return function onRequestError(error: unknown, request: RequestInfo, context: ErrorContext): void {
     try {
       if (context?.routeType !== 'action' || !isDecryptFailure(error)) return
-      const header = request?.headers?.['next-action']
+      const header = request?.headers?.[ACTION_HEADER]
       const actionId = typeof header === 'string' ? header : undefined
-      const clientBuild = request?.headers?.['x-skew-guard-build']
+      const clientBuild = request?.headers?.[CLIENT_BUILD_HEADER]
       recordSkew({
         kind: 'key-mismatch',
         ...(actionId ? { actionId } : {}),
