@@ -212,7 +212,7 @@ for (const version of ORDER) {
       }
       await assertNoSkew(tab, before, 'the oversized upload', results)
       for (const id of buttons) {
-        const shown = await page.locator(`#${id}-result`).textContent()
+        const shown = await text(page, `#${id}-result`)
         if (!limited[id]) {
           assert.match(shown, /^ok: large\.bin: \d+ received$/, `${id}: Next.js takes this body`)
           continue
@@ -246,7 +246,7 @@ for (const version of ORDER) {
         { error: 'SERVER_ERROR', requiresRefresh: false },
         `safe call result: ${JSON.stringify(result)}`,
       )
-      assert.match(await page.locator('#call-plain-result').textContent(), /^failed: /)
+      assert.match(await text(page, '#call-plain-result'), /^failed: /)
       assert.ok(s.proxy.counts.forwarded > 0)
     })
 
@@ -267,10 +267,10 @@ for (const version of ORDER) {
         assert.deepEqual(
           { error: result?.error, success: result?.success, requiresRefresh: result?.requiresRefresh, ...(mayHaveRun ? { actionRan: result?.actionRan } : {}) },
           { error: 'TRANSPORT_ERROR', success: false, requiresRefresh: false, ...(mayHaveRun ? { actionRan: 'unknown' } : {}) },
-          `safe call result: ${JSON.stringify(result)}; shown ${JSON.stringify(await page.locator('#call-safe-result').textContent())}`,
+          `safe call result: ${JSON.stringify(result)}; shown ${JSON.stringify(await text(page, '#call-safe-result'))}`,
         )
         // Next.js 15/16 reject with their own message; 14 resolves `undefined` ("no answer").
-        assert.match(await page.locator('#call-plain-result').textContent(), /^(failed: .+|no answer)$/)
+        assert.match(await text(page, '#call-plain-result'), /^(failed: .+|no answer)$/)
       })
     }
 
@@ -285,13 +285,13 @@ for (const version of ORDER) {
       await page.click('#call-safe')
       await waitShown(tab, '#call-safe-result', (v) => v !== '', 'the safe action')
       await assertNoSkew(tab, before, 'the failing actions', ['#call-throws-result', '#call-refused-result', '#call-safe-result'])
-      assert.match(await page.locator('#call-throws-result').textContent(), /^failed: /)
-      assert.equal(await page.locator('#call-refused-result').textContent(), 'error: NOT_ALLOWED')
+      assert.match(await text(page, '#call-throws-result'), /^failed: /)
+      assert.equal(await text(page, '#call-refused-result'), 'error: NOT_ALLOWED')
       const refused = await resultOf(page, '#call-refused-result')
       assert.deepEqual([refused.success, refused.error, refused.message, refused.requiresRefresh], [false, 'NOT_ALLOWED', 'You may not do that.', false])
       const ok = await resultOf(page, '#call-safe-result')
       assert.deepEqual(
-        [ok.success, ok.data, ok.buildId, ok.requiresRefresh, await page.locator('#call-safe-result').textContent()],
+        [ok.success, ok.data, ok.buildId, ok.requiresRefresh, await text(page, '#call-safe-result')],
         [true, 'echo: ping', s.build.buildId, false, 'ok: echo: ping'],
         JSON.stringify(ok),
       )
@@ -301,12 +301,12 @@ for (const version of ORDER) {
       const before = await serverEvents()
       const tab = await visit(t, `${direct()}/revalidate/`, '#rev-bump')
       const { page } = tab
-      const count = Number(await page.locator('#rev-count').textContent())
+      const count = Number(await text(page, '#rev-count'))
       await page.click('#rev-bump')
       await waitShown(tab, '#rev-clicked', (v) => v === '1', 'the action to finish')
       await waitShown(tab, '#rev-count', (v) => Number(v) === count + 1, 'the revalidated count')
       await assertNoSkew(tab, before, 'the revalidating action', ['#rev-count', '#rev-badge'])
-      assert.equal(await page.locator('#rev-badge').textContent(), 'badge v1')
+      assert.equal(await text(page, '#rev-badge'), 'badge v1')
     })
 
     it('code loaded on demand (next/dynamic and import()) loads without a reload', async (t) => {
@@ -349,7 +349,7 @@ for (const version of ORDER) {
       const before = await serverEvents()
       const tab = await visit(t, `${direct()}/bad-prop/`, '#ping')
       const { page } = tab
-      assert.equal(await page.locator('#bad-prop-content').textContent(), 'This page rendered.')
+      assert.equal(await text(page, '#bad-prop-content'), 'This page rendered.')
       await page.click('#ping')
       await waitShown(tab, '#ping-count', (v) => v === '1', 'the page to respond')
       await assertNoSkew(tab, before, 'the page with a NaN prop', ['#bad-prop-content', '#ping-count'])
@@ -382,11 +382,11 @@ for (const version of ORDER) {
       await typeDraft(page, 'all')
       await page.click('#keep-save')
       await waitShown(tab, '#keep-status', (v) => v.startsWith('saved') || v.startsWith('not saved'), 'the save')
-      assert.equal(await page.locator('#keep-status').textContent(), `saved: ${describedDraft('all')}`)
+      assert.equal(await text(page, '#keep-status'), `saved: ${describedDraft('all')}`)
       await page.click('#keep-save-closure')
-      const draft = await page.locator('#draft-id').textContent()
+      const draft = await text(page, '#draft-id')
       await waitShown(tab, '#keep-status', (v) => v.startsWith(`saved: ${draft}`) || v.startsWith('not saved'), 'the closure save')
-      assert.equal(await page.locator('#keep-status').textContent(), `saved: ${draft}: ${describedDraft('all')}`)
+      assert.equal(await text(page, '#keep-status'), `saved: ${draft}: ${describedDraft('all')}`)
       await assertNoSkew(tab, before, 'typing and saving', ['#keep-status'])
       assert.deepEqual(await readDraft(page, 'all'), typedFor('all'))
     })
@@ -395,11 +395,11 @@ for (const version of ORDER) {
       const before = await serverEvents()
       const tab = await visit(t, `${direct()}/closure/`, '#closure-read')
       const { page } = tab
-      const ticket = await page.locator('#ticket').textContent()
+      const ticket = await text(page, '#ticket')
       await page.click('#closure-read')
       await waitShown(tab, '#closure-result', (v) => v !== '', 'the closure')
       await assertNoSkew(tab, before, 'the closure', ['#closure-result'])
-      assert.equal(await page.locator('#closure-result').textContent(), `the server sealed "${ticket}"`)
+      assert.equal(await text(page, '#closure-result'), `the server sealed "${ticket}"`)
     })
   })
 }
@@ -417,4 +417,9 @@ function shoutId(s) {
   const id = s.build.actionIds.find((candidate) => candidate.endsWith(hash))
   assert.ok(id, `no action ID ending in ${hash} (shout) in the build: ${s.build.actionIds.join(', ')}`)
   return id
+}
+
+/** The element's text, failing within 2 s when it is not there. */
+function text(page, selector) {
+  return page.locator(selector).textContent({ timeout: 2_000 })
 }

@@ -6,8 +6,9 @@
 //   and uncontrolled inputs, textarea, select, contenteditable), whatever the guard reloads;
 // - a component loaded on demand (next/dynamic, import()) whose chunk the new deploy no longer has
 //   costs exactly one document load, then renders the new deploy's component, never a crash screen;
-// - a revalidating action answered by the new deploy ends on the new deploy's document (one load),
-//   with the action's effect shown and no crash;
+// - a revalidating action answered by the new deploy (its page adds a client component and changes
+//   another) ends on the new deploy's document (one load), with the action's effect shown and no
+//   crash (Next.js 15.5 alone throws "e[o] is not a function" and shows "Application error");
 // - an inline closure the app awaits itself, sealed with a key the server no longer has: one
 //   reload, then it works.
 //
@@ -136,14 +137,14 @@ for (const version of ORDER) {
         assert.deepEqual(await readDraft(page, fields), typedFor(fields), `the fields after the refused Save\n${await report()}`)
         assert.equal(await crashScreen(page), null)
         if (fields !== 'notes') {
-          assert.equal(await page.locator('#keep-title-echo').textContent(), TYPED.title, `the controlled input's state\n${await report()}`)
+          assert.equal(await text(page, '#keep-title-echo'), TYPED.title, `the controlled input's state\n${await report()}`)
         }
         // Whatever the guard did, the user's next Save stores exactly what was typed.
         await page.click('#keep-save')
         await waitShown(tab, '#keep-status', (v) => v.startsWith('saved') || v.startsWith('not saved'), 'the second Save')
         await settle(tab)
-        assert.equal(await page.locator('#keep-status').textContent(), `saved: ${describedDraft(fields)}`, await report())
-        assert.equal(await page.locator('#doc-build').textContent(), s.v2.buildId, 'the page is the new deploy’s')
+        assert.equal(await text(page, '#keep-status'), `saved: ${describedDraft(fields)}`, await report())
+        assert.equal(await text(page, '#doc-build'), s.v2.buildId, 'the page is the new deploy’s')
       })
     }
 
@@ -164,7 +165,7 @@ for (const version of ORDER) {
           throw new Error(`${error.message}\n${await tabReport(tab, [output])}`)
         })
         await settle(tab)
-        const observed = { documents: await documents(tab), crashScreen: await crashScreen(page), documentBuild: await page.locator('#doc-build').textContent().catch(() => null) }
+        const observed = { documents: await documents(tab), crashScreen: await crashScreen(page), documentBuild: await page.locator('#doc-build').textContent({ timeout: 1_000 }).catch(() => null) }
         assert.deepEqual(observed, { documents: 2, crashScreen: null, documentBuild: s.v2.buildId }, `after the click\n${await tabReport(tab, [output])}`)
         await page.click(button)
         await waitShown(tab, output, (v) => v.startsWith(`${key} v2`), `the new deploy's ${key}`)
@@ -184,10 +185,10 @@ for (const version of ORDER) {
       const observed = {
         documents: await documents(tab),
         crashScreen: await crashScreen(page),
-        documentBuild: await page.locator('#doc-build').textContent().catch(() => null),
-        badge: await page.locator('#rev-badge').textContent().catch(() => null),
+        documentBuild: await page.locator('#doc-build').textContent({ timeout: 1_000 }).catch(() => null),
+        badge: await page.locator('#rev-badge').textContent({ timeout: 1_000 }).catch(() => null),
         ribbon: await page.locator('#rev-ribbon').textContent({ timeout: 1_000 }).catch(() => null),
-        count: await page.locator('#rev-count').textContent().catch(() => null),
+        count: await page.locator('#rev-count').textContent({ timeout: 1_000 }).catch(() => null),
       }
       assert.deepEqual(
         observed,
@@ -222,12 +223,12 @@ for (const version of ORDER) {
         const first = tab.actions[before.actions]
         assert.equal(await documents(tab), 2, `one reload after the closure call (answer: ${JSON.stringify(first)})\n${await tabReport(tab, ['#closure-result'])}`)
         assert.deepEqual([first?.status, first?.guard], [500, 'unknown-key'], `the answer was marked: ${JSON.stringify(first)}`)
-        const ticket = await page.locator('#ticket').textContent()
+        const ticket = await text(page, '#ticket')
         await page.click('#closure-read')
         await waitShown(tab, '#closure-result', (v) => v !== '', 'the closure after the reload')
         await settle(tab)
         assert.deepEqual(
-          [await page.locator('#closure-result').textContent(), await documents(tab), await crashScreen(page)],
+          [await text(page, '#closure-result'), await documents(tab), await crashScreen(page)],
           [`the server sealed "${ticket}"`, 2, null],
           await tabReport(tab, ['#closure-result']),
         )
@@ -242,13 +243,18 @@ for (const version of ORDER) {
         await settle(tab)
         const report = async () => tabReport(tab, KEEP_SELECTORS)
         assert.deepEqual(await readDraft(page, 'all'), typedFor('all'), `the fields after the failed closure Save\n${await report()}`)
-        assert.equal(await page.locator('#keep-title-echo').textContent(), TYPED.title, `the controlled input's state\n${await report()}`)
-        const draft = await page.locator('#draft-id').textContent()
+        assert.equal(await text(page, '#keep-title-echo'), TYPED.title, `the controlled input's state\n${await report()}`)
+        const draft = await text(page, '#draft-id')
         await page.click('#keep-save-closure')
         await waitShown(tab, '#keep-status', (v) => v.startsWith('saved') || v.startsWith('not saved'), 'the second closure Save')
         await settle(tab)
-        assert.equal(await page.locator('#keep-status').textContent(), `saved: ${draft}: ${describedDraft('all')}`, await report())
+        assert.equal(await text(page, '#keep-status'), `saved: ${draft}: ${describedDraft('all')}`, await report())
       })
     })
   })
+}
+
+/** The element's text, failing within 2 s when it is not there. */
+function text(page, selector) {
+  return page.locator(selector).textContent({ timeout: 2_000 })
 }

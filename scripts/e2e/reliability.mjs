@@ -155,7 +155,7 @@ export async function crashScreen(page) {
  * Waits until the tab is quiet: no new document for `quietMs` (a reload the guard does after an
  * answer, or after a chunk failed, comes within that time), the last document loaded and hydrated.
  */
-export async function settle(tab, { quietMs = 2_000, timeoutMs = 30_000 } = {}) {
+export async function settle(tab, { quietMs = 1_200, timeoutMs = 30_000 } = {}) {
   const deadline = Date.now() + timeoutMs
   let last = null
   let since = Date.now()
