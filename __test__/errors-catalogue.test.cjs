@@ -484,6 +484,18 @@ const TRIGGERS = {
       },
     },
   ],
+  ERR_DEPLOYMENTS_LIMIT: [
+    {
+      label: 'renderKubernetes of 16 retained deployments',
+      run: () => {
+        const d = require('../dist/deployments/index.js')
+        const at = (n) => new Date(Date.UTC(2026, 0, 1, n)).toISOString()
+        const deployments = Array.from({ length: 17 }, (_, i) => ({ id: `v${i}`, upstream: `shop-v${i}:3000`, addedAt: at(i), promotedAt: at(i), supersededAt: i < 16 ? at(i + 1) : null, build: null, actions: [] }))
+        const plan = d.planRouting(d.parseState(JSON.stringify({ format: 'next-skew-guard/deployments@1', current: 'v16', deployments })))
+        return caught(() => d.renderKubernetes(plan, { app: 'shop', image: 'shop:{id}', gateway: 'public' }))
+      },
+    },
+  ],
   ERR_DEPLOYMENTS_STATE: [{ label: 'parseState of an empty file', run: () => caught(() => require('../dist/deployments/index.js').parseState('')) }],
   ERR_DEPLOYMENTS_LOCKED: [
     {

@@ -9,7 +9,11 @@
 import { spawnSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
 
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+
 import { applyConfig } from '../deployments/apply'
+import { writeFileAtomic } from '../deployments/atomic'
 import { DeploymentError } from '../deployments/errors'
 import { DEPLOYMENT_ID_RULE, formatDuration, parseDuration, parseUpstream, refused, validateDeploymentId } from '../deployments/ids'
 import { withLock } from '../deployments/lock'
@@ -25,6 +29,8 @@ import {
 } from '../deployments/registry'
 import { renderConfig, validateProxy } from '../deployments/render'
 import type { ProxyKind, RenderOptions } from '../deployments/render-common'
+import { COMPOSE_TARGETS, composeUpstreamWarnings, renderCompose, type ComposeTarget } from '../deployments/render-compose'
+import { kubernetesStream, renderKubernetes } from '../deployments/render-gateway'
 import { planRouting } from '../deployments/routing'
 import { STATE_ENV, resolveStatePath } from '../deployments/state'
 import { ManifestError } from '../server/build-info'
@@ -58,6 +64,8 @@ Commands:
   retire <id>                     Remove a deployment (render, reload, then stop its process)
   gc --keep N --max-age D         Remove previous deployments past the retention
   render --proxy P                Write the routing config for nginx, caddy, traefik or haproxy
+  render --target T               Kubernetes (gateway-api) or Docker Compose (compose-traefik,
+                                  compose-caddy) manifests with the routing built in
 
 A deploy: build with deploymentId set, start the new build on its own port, then
   next-skew-guard deployments add dpl_v2 --upstream 127.0.0.1:3002 --dir /srv/app/v2
@@ -156,7 +164,44 @@ Options:
   --health-interval S     traefik, haproxy: seconds between health checks (default 2)
   --fail-timeout S        Seconds a dead retained deployment is skipped (default 10)
   --no-check              Write without running the checker (not recommended)
-${STATE_HELP}`,
+${STATE_HELP}
+
+Usage: next-skew-guard deployments render --target gateway-api|compose-traefik|compose-caddy [--out PATH] [options]
+
+Writes every registered deployment as workloads whose routing is built in. Without --out it
+prints the manifests. Same registry and options, same bytes.
+
+  gateway-api       Kubernetes: a Deployment and a Service per deployment and one Gateway API
+                    HTTPRoute. --out DIR writes a Kustomize directory (kustomization.yaml,
+                    workloads.yaml, httproute.yaml, post-apply.sh): kubectl apply -k DIR, then
+                    sh DIR/post-apply.sh (owner references; deletes what left the registry).
+  compose-traefik   Docker Compose: a service per deployment whose labels carry its Traefik
+                    routers (Docker provider). --out FILE: docker compose -f FILE up -d
+                    --remove-orphans; no proxy reload.
+  compose-caddy     The same for caddy-docker-proxy (labels; no Next-Action routing).
+
+Options:
+  --target T              gateway-api, compose-traefik or compose-caddy
+  --out PATH              gateway-api: a directory (created if needed); compose: the file
+  --app NAME              The app's name: label app, object and service names (<app>-<id>)
+  --image REF             The image of a deployment, {id} for its ID (shop:{id})
+  --health-path PATH      Readiness probe / healthcheck path (default /api/health)
+gateway-api:
+  --gateway NAME          The Gateway the route attaches to (required)
+  --gateway-namespace NS  Its namespace, when not the route's
+  --listener NAME         The Gateway listener (sectionName) to attach to
+  --hostname NAME         Host names of the route (repeatable)
+  --namespace NS          Namespace of every object (else kubectl's)
+  --replicas N            Replicas of the current deployment (default 2)
+  --retained-replicas N   Replicas of every other deployment (default 1)
+  --key-secret NAME       Secret with NEXT_SERVER_ACTIONS_ENCRYPTION_KEY (default <app>-server-actions)
+  --settle S              Seconds post-apply.sh waits before deleting old workloads (default 15)
+compose-traefik, compose-caddy:
+  --network NAME          The Docker network shared with the proxy (default web)
+  --env-file FILE         Env file with the key, relative to the Compose file (default app.env)
+  --host NAME             The site's host (Traefik: Host rule; caddy: the site address, required)
+  --entrypoint NAME       compose-traefik: entry point of the routers (repeatable)
+  --tls, --cert-resolver  compose-traefik: serve TLS (with this certificate resolver)`,
 }
 
 function paint(io: DeploymentsIo, code: string, text: string): string {
@@ -351,6 +396,133 @@ function caddyVersion(bin: string): string | null {
   return r.status === 0 && m ? m[1] : null
 }
 
+/** Options of `render --target` only (the shared ones, --out, --host, --entrypoint, --tls, --cert-resolver, --health-path, are parsed with --proxy's). */
+const TARGET_OPTIONS: Spec = {
+  target: { type: 'string' },
+  app: { type: 'string' },
+  image: { type: 'string' },
+  gateway: { type: 'string' },
+  'gateway-namespace': { type: 'string' },
+  listener: { type: 'string' },
+  hostname: { type: 'string', multiple: true },
+  namespace: { type: 'string' },
+  replicas: { type: 'string' },
+  'retained-replicas': { type: 'string' },
+  'key-secret': { type: 'string' },
+  settle: { type: 'string' },
+  network: { type: 'string' },
+  'env-file': { type: 'string' },
+}
+
+const TARGETS = ['gateway-api', ...COMPOSE_TARGETS] as const
+
+function whole(v: unknown, name: string, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined
+  if (typeof v !== 'string' || !/^\d{1,4}$/.test(v) || Number(v) < min || Number(v) > max) throw new UsageError(`${name} must be a whole number from ${min} to ${max}; got ${refused(v)}.`)
+  return Number(v)
+}
+
+/** `render --target`: Kubernetes or Compose manifests, printed or written under the registry's lock. */
+function renderTarget(values: Record<string, string | boolean | string[] | undefined>, state: string, io: DeploymentsIo): number {
+  const target = values.target as string
+  if (!(TARGETS as readonly string[]).includes(target)) throw new UsageError(`--target must be one of ${TARGETS.join(', ')}; got ${refused(target)}.`)
+  const proxyOnly = ['reload', 'reload-command', 'proxy-bin', 'proxy-config', 'pid-file', 'caddy-admin', 'caddy-version', 'trusted-proxies', 'no-passive-health', 'health-interval', 'fail-timeout', 'no-check']
+  for (const flag of proxyOnly) if (values[flag] !== undefined) throw new UsageError(`--${flag} is for --proxy; --target ${target} has no proxy to check or reload.`)
+  const kube = ['gateway', 'gateway-namespace', 'listener', 'hostname', 'namespace', 'replicas', 'retained-replicas', 'key-secret', 'settle']
+  const compose = ['network', 'env-file', 'host', 'entrypoint', 'tls', 'cert-resolver']
+  for (const flag of target === 'gateway-api' ? compose : kube) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} is for --target ${target === 'gateway-api' ? 'compose-traefik or compose-caddy' : 'gateway-api'}.`)
+  }
+  for (const flag of ['app', 'image', ...(target === 'gateway-api' ? ['gateway'] : [])]) {
+    if (values[flag] === undefined) throw new UsageError(`--target ${target} needs --${flag}.`)
+  }
+  const out = str(values.out)
+  if (out === '') throw new UsageError('--out needs a path.')
+  return withLock(
+    lockPathFor(state),
+    () => {
+      const registry = readRegistry(state)
+      const plan = planRouting(registry)
+      for (const w of plan.warnings) io.err(`${paint(io, '33', '!')} ${w}`)
+      const what = `${plan.retained.length + 1} deployment${plan.retained.length === 0 ? '' : 's'}, current ${plan.current.id}`
+      if (target === 'gateway-api') {
+        const manifests = arg(() =>
+          renderKubernetes(plan, {
+            app: values.app as string,
+            image: values.image as string,
+            gateway: values.gateway as string,
+            gatewayNamespace: str(values['gateway-namespace']),
+            listener: str(values.listener),
+            hostnames: values.hostname as string[] | undefined,
+            namespace: str(values.namespace),
+            replicas: whole(values.replicas, '--replicas', 1, 100),
+            retainedReplicas: whole(values['retained-replicas'], '--retained-replicas', 1, 100),
+            keySecret: str(values['key-secret']),
+            healthPath: str(values['health-path']),
+            settleSeconds: whole(values.settle, '--settle', 0, 3600),
+          }),
+        )
+        for (const w of manifests.warnings) io.err(`${paint(io, '33', '!')} ${w}`)
+        if (out === undefined) {
+          io.out(kubernetesStream(manifests).replace(/\n$/, ''))
+          io.err(`${paint(io, '32', '✓')} rendered ${what}; with --out DIR you also get kustomization.yaml and post-apply.sh`)
+          return 0
+        }
+        const dir = path.resolve(out)
+        if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UsageError(`--out ${out} is a file; --target gateway-api writes a directory.`)
+        fs.mkdirSync(dir, { recursive: true })
+        // Each file is replaced atomically; the kustomization last, so `kubectl apply -k` never
+        // lists a file that is not there yet.
+        let changed = 0
+        for (const f of manifests.files) {
+          const file = path.join(dir, f.name)
+          let previous: string | null = null
+          try {
+            previous = fs.readFileSync(file, 'utf8')
+          } catch {
+            previous = null
+          }
+          if (previous === f.content) continue
+          writeFileAtomic(file, f.content, f.name.endsWith('.sh') ? 0o755 : 0o644)
+          changed++
+        }
+        io.err(
+          `${paint(io, '32', '✓')} ${changed > 0 ? 'wrote' : 'unchanged:'} ${dir} (gateway-api, ${what}). Next: kubectl apply -k ${out} && sh ${path.join(out, 'post-apply.sh')}`,
+        )
+        return 0
+      }
+      const options = {
+        app: values.app as string,
+        image: values.image as string,
+        network: str(values.network),
+        envFile: str(values['env-file']),
+        host: str(values.host),
+        entryPoints: values.entrypoint as string[] | undefined,
+        tls: values.tls === true ? true : undefined,
+        certResolver: str(values['cert-resolver']),
+        healthPath: str(values['health-path']),
+      }
+      const text = arg(() => renderCompose(target as ComposeTarget, registry, plan, options))
+      for (const w of composeUpstreamWarnings(plan, options)) io.err(`${paint(io, '33', '!')} ${w}`)
+      if (out === undefined) {
+        io.out(text.replace(/\n$/, ''))
+        return 0
+      }
+      const file = path.resolve(out)
+      let previous: string | null = null
+      try {
+        previous = fs.readFileSync(file, 'utf8')
+      } catch {
+        previous = null
+      }
+      if (previous !== text) writeFileAtomic(file, text)
+      io.err(`${paint(io, '32', '✓')} ${previous !== text ? 'wrote' : 'unchanged:'} ${file} (${target}, ${what}). Next: docker compose -f ${out} up -d --remove-orphans`)
+      return 0
+    },
+    { timeoutMs: 120_000, purpose: `deployments render --target ${target}` },
+  )
+}
+
 function render(args: string[], io: DeploymentsIo): number {
   const { values } = parse(
     args,
@@ -374,12 +546,20 @@ function render(args: string[], io: DeploymentsIo): number {
       'health-interval': { type: 'string' },
       'fail-timeout': { type: 'string' },
       'no-check': { type: 'boolean' },
+      ...TARGET_OPTIONS,
     },
     0,
   )
   if (values.help) return io.out(DEPLOYMENTS_HELP.render), 0
   const state = stateFile(values, io)
-  if (values.proxy === undefined) throw new UsageError('deployments render needs --proxy nginx|caddy|traefik|haproxy.')
+  if (values.target !== undefined) {
+    if (values.proxy !== undefined) throw new UsageError('--proxy and --target exclude each other: --proxy writes a proxy config, --target workloads with their routing.')
+    return renderTarget(values, state, io)
+  }
+  for (const flag of Object.keys(TARGET_OPTIONS)) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} is for --target (gateway-api, compose-traefik, compose-caddy).`)
+  }
+  if (values.proxy === undefined) throw new UsageError('deployments render needs --proxy nginx|caddy|traefik|haproxy, or --target gateway-api|compose-traefik|compose-caddy.')
   const proxy: ProxyKind = arg(() => validateProxy(values.proxy))
   const out = str(values.out)
   if (out === '') throw new UsageError('--out needs a file path.')

@@ -27,6 +27,8 @@ export type DeploymentErrorCode =
   | 'ERR_PROXY_RELOAD'
   /** The proxy's binary (for the checker or the reload) was not found. */
   | 'ERR_PROXY_UNAVAILABLE'
+  /** More deployments than the target can route (one Kubernetes HTTPRoute: 16 rules, fewer than 128 matches). */
+  | 'ERR_DEPLOYMENTS_LIMIT'
   /** Any other argument with a wrong value (a duration, a count, a path). */
   | 'ERR_INVALID_ARG_VALUE'
 

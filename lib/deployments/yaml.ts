@@ -1,6 +1,6 @@
 /**
- * The small YAML subset the Traefik renderer writes, and a reader for exactly that subset, so a
- * rendered file is read back and compared with what was meant before it replaces the live one.
+ * The small YAML subset the Traefik, Kubernetes and Compose renderers write, and a reader for
+ * exactly that subset, so a rendered file is read back and compared with what was meant before it replaces the live one.
  * No dependency: block mappings, block sequences (of scalars or of mappings), single-quoted
  * strings, integers, booleans, `{}`, and full-line comments.
  */
@@ -14,7 +14,9 @@ export interface YamlMap {
   [key: string]: YamlValue
 }
 
-const PLAIN_KEY = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
+// Kubernetes label keys carry a prefix with "/" (app.kubernetes.io/managed-by), caddy-docker-proxy
+// labels an "@" (caddy.@matcher.header): both are plain in YAML anywhere but in front.
+const PLAIN_KEY = /^[A-Za-z0-9_][A-Za-z0-9_./@-]*$/
 
 function scalar(value: string | number | boolean): string {
   if (typeof value === 'number') {
@@ -97,7 +99,7 @@ export function parseYaml(text: string): YamlMap {
     const map: YamlMap = {}
     while (pos < lines.length && lines[pos].indent === indent && !lines[pos].text.startsWith('- ')) {
       const line = lines[pos]
-      const m = /^([A-Za-z0-9_][A-Za-z0-9_.-]*):(?: (.*))?$/.exec(line.text)
+      const m = /^([A-Za-z0-9_][A-Za-z0-9_./@-]*):(?: (.*))?$/.exec(line.text)
       if (!m) fail(line, `expected "key: value", got ${JSON.stringify(line.text)}.`)
       const [, key, rest] = m as RegExpExecArray
       if (key in map) fail(line, `key ${key} appears twice.`)
@@ -115,7 +117,7 @@ export function parseYaml(text: string): YamlMap {
     while (pos < lines.length && lines[pos].indent === indent && lines[pos].text.startsWith('- ')) {
       const line = lines[pos]
       const item = line.text.slice(2)
-      if (/^[A-Za-z0-9_][A-Za-z0-9_.-]*:( |$)/.test(item)) {
+      if (/^[A-Za-z0-9_][A-Za-z0-9_./@-]*:( |$)/.test(item)) {
         // "- key: value" opens a mapping whose further keys sit two columns right of the dash.
         lines[pos] = { no: line.no, indent: indent + 2, text: item }
         seq.push(readMap(indent + 2))
