@@ -1,0 +1,119 @@
+// A rolling update without routing: replicas of build v1 and build v2 behind one round-robin
+// balancer (scripts/e2e/round-robin.mjs), so a tab's health polls and actions alternate between
+// builds. The client guard must neither reload in a loop nor announce an update that has not
+// settled: at most one reload per tab for one version change. Real `next build` + `next start` of
+// Next.js 16 (two builds of the example app), headless Chromium, a fake clock for the polls.
+// NSG_SKIP_E2E=1 skips it.
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { createRequire } from 'node:module'
+import { after, before, describe, it } from 'node:test'
+
+import { launchChromium, openTab } from '../scripts/e2e/browser.mjs'
+import { step } from '../scripts/e2e/log.mjs'
+import { startRoundRobin } from '../scripts/e2e/round-robin.mjs'
+import { startServer, waitFor } from '../scripts/e2e/server.mjs'
+import { applyV2Overlay, build, ensureChromium, prepareApp, resetSources } from '../scripts/e2e/setup.mjs'
+
+const require = createRequire(import.meta.url)
+const { generateKey } = require('next-skew-guard')
+
+const SKIP = process.env.NSG_SKIP_E2E === '1' ? 'NSG_SKIP_E2E=1' : false
+const RUN = randomBytes(3).toString('hex')
+const MINUTE = 60_000
+
+const state = { servers: [], tabs: [] }
+
+after(async () => {
+  for (const tab of state.tabs) await tab.close().catch(() => {})
+  await state.browser?.close().catch(() => {})
+  await state.lb?.stop().catch(() => {})
+  await Promise.all(state.servers.map((s) => s.stop().catch(() => {})))
+})
+
+/** The build the page in `tab` came from. */
+const pageBuild = (tab) => tab.page.locator('#page-build').textContent()
+
+/** A tab through the balancer whose document came from `buildId` (documents alternate, so at most a few tries). */
+async function tabOf(buildId, { clock = false } = {}) {
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const tab = await openTab(state.browser, state.lb.url, { clock })
+    state.tabs.push(tab)
+    if ((await pageBuild(tab)) === buildId) return tab
+    await tab.close()
+  }
+  throw new Error(`no document from ${buildId} in four tries`)
+}
+
+/** Moves the tab's fake clock on by `ms` and lets the polls it starts finish. */
+async function advance(tab, ms) {
+  const before = tab.health.length
+  await tab.page.clock.fastForward(ms)
+  await waitFor(async () => tab.health.length > before || null, 'a health poll', { timeoutMs: 10_000 }).catch(() => {})
+  await tab.page.waitForTimeout(300)
+}
+
+const banner = (tab) => tab.page.locator('.next-skew-guard-banner').count()
+
+describe('a mixed fleet (v1 and v2 replicas behind one round-robin balancer, no routing), Next.js 16', { skip: SKIP, timeout: 15 * MINUTE }, () => {
+  before(
+    async () => {
+      await ensureChromium()
+      const app = await prepareApp({ version: '16', name: 'fleet' })
+      const key = generateKey()
+      resetSources(app)
+      state.v1 = await build(app, { name: 'fleet-v1', distDir: '.next-fleet-v1', buildId: `fleet-v1-${RUN}`, key })
+      applyV2Overlay(app)
+      state.v2 = await build(app, { name: 'fleet-v2', distDir: '.next-fleet-v2', buildId: `fleet-v2-${RUN}`, key })
+      const [s1, s2] = await Promise.all([
+        startServer({ app, build: state.v1, key, label: 'fleet v1' }),
+        startServer({ app, build: state.v2, key, label: 'fleet v2' }),
+      ])
+      state.servers.push(s1, s2)
+      state.s1 = s1
+      state.s2 = s2
+      // The deployment IDs withSkewGuard derived from the identities (they are plain already).
+      state.lb = await startRoundRobin([s1.url, s2.url], { assets: { [state.v1.buildId]: s1.url, [state.v2.buildId]: s2.url } })
+      state.browser = await step('launching Chromium', () => launchChromium())
+    },
+    { timeout: 12 * MINUTE },
+  )
+
+  it('health polls alternating between builds never settle: no announcement, no reload; once the fleet settles, one notice and still no reload', async () => {
+    state.lb.setUpstreams([state.s1.url, state.s2.url])
+    const tab = await tabOf(state.v1.buildId, { clock: true })
+    for (let i = 0; i < 12; i++) await advance(tab, i % 3 === 0 ? 1.25 * MINUTE : 4_000)
+    assert.ok(tab.health.length >= 6, `polled ${tab.health.length} times`)
+    assert.equal(await banner(tab), 0, 'no update announced while replicas of both builds answer')
+    assert.equal(tab.loads, 1, 'no reload')
+    // v1's replicas are gone: every answer names v2.
+    state.lb.setUpstreams([state.s2.url])
+    for (let i = 0; i < 6 && (await banner(tab)) === 0; i++) await advance(tab, i === 0 ? 1.25 * MINUTE : 4_000)
+    assert.equal(await banner(tab), 1, 'the settled update is announced')
+    assert.match(await tab.page.locator('.next-skew-guard-banner').textContent(), /A new version of this app is available/)
+    assert.equal(tab.loads, 1, 'a visible page is never reloaded for a version check')
+  })
+
+  it('a v1 tab whose clicks bounce between replicas reloads at most once, never in a loop', async () => {
+    state.lb.setUpstreams([state.s1.url, state.s2.url])
+    const tab = await tabOf(state.v1.buildId)
+    // greet exists on v1 only: every other click lands on v2, which refuses it.
+    for (let i = 0; i < 6; i++) {
+      await tab.page.locator('#say-hello').click().catch(() => {})
+      await tab.page.waitForTimeout(1_500)
+    }
+    assert.ok(tab.actions.some((a) => a.guard === 'unknown-action'), 'some clicks reached v2 and were refused')
+    assert.ok(tab.loads <= 2, `at most one reload (loads: ${tab.loads})`)
+  })
+
+  it('a v2 tab whose action lands on a v1 replica reloads at most once', async () => {
+    state.lb.setUpstreams([state.s1.url, state.s2.url])
+    const tab = await tabOf(state.v2.buildId)
+    for (let i = 0; i < 4; i++) {
+      await tab.page.locator('#say-hello').click().catch(() => {})
+      await tab.page.waitForTimeout(1_500)
+    }
+    assert.ok(tab.actions.some((a) => a.serverBuild === state.v1.buildId), 'some clicks reached a v1 replica')
+    assert.ok(tab.loads <= 2, `at most one reload (loads: ${tab.loads})`)
+  })
+})
