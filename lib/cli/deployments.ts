@@ -194,7 +194,8 @@ gateway-api:
   --namespace NS          Namespace of every object (else kubectl's)
   --replicas N            Replicas of the current deployment (default 2)
   --retained-replicas N   Replicas of every other deployment (default 1)
-  --key-secret NAME       Secret with NEXT_SERVER_ACTIONS_ENCRYPTION_KEY (default <app>-server-actions)
+  --key-secret NAME       Secret with NEXT_SERVER_ACTIONS_ENCRYPTION_KEY (default
+                          next-server-actions-key, as keygen --format k8s names it)
   --settle S              Seconds post-apply.sh waits before deleting old workloads (default 15)
 compose-traefik, compose-caddy:
   --network NAME          The Docker network shared with the proxy (default web)

@@ -68,7 +68,7 @@ export interface KubernetesRenderOptions {
   replicas?: number
   /** Replicas of every other (retained or staged) deployment. Default 1. */
   retainedReplicas?: number
-  /** The Secret holding NEXT_SERVER_ACTIONS_ENCRYPTION_KEY (under that key). Default `<app>-server-actions`. */
+  /** The Secret holding NEXT_SERVER_ACTIONS_ENCRYPTION_KEY (under that key). Default `next-server-actions-key`, the one `next-skew-guard keygen --format k8s` prints. */
   keySecret?: string
   /** The readiness probe's path. Default `/api/health`, the guard's endpoint. */
   healthPath?: string
@@ -137,7 +137,7 @@ export function resolveKubernetesOptions(options: KubernetesRenderOptions): Reso
     bad(`The host names ${quote(String(hostnames))} must be at most 16 names such as shop.example.com or *.example.com (lower case, no port).`)
   }
   const namespace = options.namespace === undefined ? null : validateNamespace(options.namespace)
-  const keySecret = validateSubdomainName(options.keySecret ?? `${app}-server-actions`, 'The key Secret name')
+  const keySecret = validateSubdomainName(options.keySecret ?? 'next-server-actions-key', 'The key Secret name')
   const healthPath = options.healthPath ?? '/api/health'
   if (typeof healthPath !== 'string' || !/^\/[A-Za-z0-9_\-./~]*$/.test(healthPath)) bad(`The health path ${quote(healthPath)} must start with "/" and hold only letters, digits and - _ . / ~.`)
   const settle = options.settleSeconds
