@@ -425,8 +425,8 @@ export function renderKubernetes(plan: RoutingPlan, options: KubernetesRenderOpt
       'Gateway API defines between matches (method, then the number of header matches, then the',
       'number of query matches, then rule order): each carrier also matches with the lower carriers\'',
       'headers present (RegularExpression ".*"), one header match more than any lower carrier. The',
-      'cookie and action ID tests are RegularExpression matches, which your Gateway implementation',
-      'must support (Envoy Gateway, Istio, Cilium and NGINX Gateway Fabric do).',
+      'cookie and action ID tests are RegularExpression matches, which the Gateway API leaves to each',
+      'implementation: check that yours supports them for headers.',
     ]) + emitYaml(route)
   const resources: YamlMap = { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization' }
   if (o.namespace !== null) resources.namespace = o.namespace
