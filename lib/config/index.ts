@@ -297,7 +297,9 @@ async function apply(
   options: SkewGuardConfigOptions,
   projectDir: string | null,
 ): Promise<NextConfigObject> {
-  const major = options.nextMajor ?? nextMajor()
+  // The app's own Next.js, from its directory: `next build apps/web` runs in the monorepo root.
+  const appDir = projectDir ?? nextStartDir() ?? process.cwd()
+  const major = options.nextMajor ?? nextMajor(appDir)
   const out: NextConfigObject = { ...config }
   if (major === 14) {
     out.experimental = {
@@ -317,7 +319,7 @@ async function apply(
   }
   // The server runtime reads BUILD_ID and the manifest from here: absolute, because `next start
   // apps/web` runs in another working directory than the project.
-  const dist = path.resolve(projectDir ?? nextStartDir() ?? process.cwd(), config.distDir ?? '.next')
+  const dist = path.resolve(appDir, config.distDir ?? '.next')
   process.env[DIST_DIR_ENV] = dist
   if (phase === PHASE_SERVER) {
     // `next start` loads the config in the server process, before the Edge sandbox exists.
@@ -326,7 +328,7 @@ async function apply(
     if (deploymentId) out.deploymentId = deploymentId
   }
   if (phase === PHASE_BUILD) {
-    assertNotLinkedCheckout(projectDir ?? nextStartDir() ?? process.cwd())
+    assertNotLinkedCheckout(appDir)
     const buildId = await resolveBuildId(config, options)
     const deploymentId = chooseDeploymentId(config, options, buildId)
     if (deploymentId) out.deploymentId = deploymentId

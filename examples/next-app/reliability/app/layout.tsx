@@ -11,7 +11,6 @@ export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
       <body>
-        <SkewBanner />
         {children}
         <footer>
           <small>
@@ -20,7 +19,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
         </footer>
         {/* Before <SkewGuard />: its effect subscribes before the guard's effects start publishing. */}
         <SkewEventLog />
-        <SkewGuard />
+        <SkewGuard fallback={<SkewBanner />} />
       </body>
     </html>
   )
