@@ -4,8 +4,8 @@
 // fed the HTTP responses recorded from `next start` (docs/nextjs-internals.md §4).
 // So the errors and resolved values are exactly what a browser tab sees.
 //
-// Next.js 16.4.6 comes from the repo's devDependencies (always runs); 14.2.35
-// and 15.5.29 from the `npm run vectors` install (NSG_NEXT_VECTORS_DIR, default
+// Next.js 16 comes from the repo's devDependencies (always runs); 14 and 15
+// (scripts/next-versions.json) from the `npm run vectors` install (NSG_NEXT_VECTORS_DIR, default
 // <tmpdir>/nsg-next-vectors), skipped with a note when absent.
 //
 // Each scenario runs in a child process (this file, with NSG_ACTION_HARNESS
@@ -157,10 +157,12 @@ const assert = require('node:assert/strict')
 const { spawnSync } = require('node:child_process')
 
 const vectorsDir = process.env.NSG_NEXT_VECTORS_DIR || path.join(os.tmpdir(), 'nsg-next-vectors')
+const pins = require('../scripts/next-versions.json')
 const installs = [
-  { label: 'next 14.2.35', dir: path.join(vectorsDir, 'next-14.2.35/node_modules/next') },
-  { label: 'next 15.5.29', dir: path.join(vectorsDir, 'next-15.5.29/node_modules/next') },
-  { label: 'next 16.4.6 (devDependency)', dir: path.join(root, 'node_modules/next') },
+  ...pins.vectors
+    .filter((key) => key !== '16')
+    .map((key) => ({ label: `next ${pins.matrix[key].next}`, dir: path.join(vectorsDir, `next-${pins.matrix[key].next}/node_modules/next`) })),
+  { label: `next ${pins.matrix['16'].next} (devDependency)`, dir: path.join(root, 'node_modules/next') },
 ]
 
 /** The Flight body of an action response: row 0 per major (§3.1 (b) as observed), row 1 the action result. */

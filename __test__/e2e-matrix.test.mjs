@@ -1,6 +1,6 @@
-// The browser matrix: Next.js 14.2.35 (React 18.3.1, Edge middleware), 15.3.8 (the 15.0–15.4.0
-// range, where an unknown action ID gets a silent 200 HTML page; Edge middleware), 15.5.29 (Node
-// middleware) and 16.4.6 (proxy.ts), each with its default bundler, real `next build` +
+// The browser matrix: Next.js 14.2 (React 18, Edge middleware), 15.3 (the 15.0–15.4.0 range, where
+// an unknown action ID gets a silent 200 HTML page; Edge middleware), 15.5 (Node middleware) and 16
+// (proxy.ts), pinned in scripts/next-versions.json, each with its default bundler, real `next build` +
 // `next start` of examples/next-app, and headless Chromium.
 //
 // Per version the deploy story of scripts/e2e/scenario.mjs runs twice: on plain Next.js (the

@@ -1,4 +1,4 @@
-// End to end on a real Next.js 16.4.6: `next build` + `next start` of examples/next-app with the
+// End to end on a real Next.js 16 (scripts/next-versions.json): `next build` + `next start` of examples/next-app with the
 // packed package installed, HTTP requests in Next.js's own wire format, and headless Chromium.
 //
 // Two deploys of one checkout, as in production: build "v1", then the v2 overlay
@@ -29,7 +29,7 @@ import {
 import { actionResult, callAction, callClosure, loadPage, postNoJsForm, skewStats } from '../scripts/e2e/http.mjs'
 import { progress, step } from '../scripts/e2e/log.mjs'
 import { freePort, startServer, waitFor } from '../scripts/e2e/server.mjs'
-import { applyV2Overlay, build, ensureChromium, prepareApp } from '../scripts/e2e/setup.mjs'
+import { applyV2Overlay, build, ensureChromium, prepareApp, VERSIONS } from '../scripts/e2e/setup.mjs'
 import { startSplitProxy } from '../scripts/e2e/split-proxy.mjs'
 
 const require = createRequire(import.meta.url)
@@ -103,7 +103,7 @@ async function tab(t, url, options) {
 
 const header = (response, name) => response.headers.get(name)
 
-describe('Next.js 16.4.6, next start: the server-side guard', { skip: SKIP, timeout: 5 * 60_000 }, () => {
+describe(`Next.js ${VERSIONS.next}, next start: the server-side guard`, { skip: SKIP, timeout: 5 * 60_000 }, () => {
   it('two deploys of one checkout: unchanged actions keep their IDs, the renamed one does not', () => {
     const { v1, v2 } = e2e
     assert.equal(v1.actions.shout, v2.actions.shout, 'shout (reimplemented, same name) keeps its ID')
@@ -248,7 +248,7 @@ describe('Next.js 16.4.6, next start: the server-side guard', { skip: SKIP, time
   })
 })
 
-describe('Next.js 16.4.6 in Chromium: the client guard', { skip: SKIP, timeout: 5 * 60_000 }, () => {
+describe(`Next.js ${VERSIONS.next} in Chromium: the client guard`, { skip: SKIP, timeout: 5 * 60_000 }, () => {
   it('a tab without skew never reloads', async (t) => {
     const v1 = await shared('v1')
     // A controllable clock, to let the guard's health polling (every ~60 s) run a few times.
@@ -451,7 +451,7 @@ describe('Next.js 16.4.6 in Chromium: the client guard', { skip: SKIP, timeout: 
   })
 })
 
-describe('Next.js 16.4.6: the operator CLI on these real builds', { skip: SKIP, timeout: 5 * 60_000 }, () => {
+describe(`Next.js ${VERSIONS.next}: the operator CLI on these real builds`, { skip: SKIP, timeout: 5 * 60_000 }, () => {
   /** The CLI as installed in the app (from the packed tarball), run the way `npx` would. */
   function cli(args, env = {}) {
     const bin = path.join(e2e.app.dir, 'node_modules', 'next-skew-guard', 'bin', 'next-skew-guard.js')

@@ -1,5 +1,5 @@
 // The no-skew suite: a healthy app must never see the guard misfire. One build per Next.js version
-// (14.2.35, 15.3.8, 15.5.29, 16.4.6) of the example with the reliability/ pages and the settings
+// (14.2, 15.3, 15.5, 16: scripts/next-versions.json) of the example with the reliability/ pages and the settings
 // real apps have: `basePath: '/base'`, `trailingSlash: true`, `generateBuildId` returning the commit
 // with git's newline, an explicit `bodySizeLimit`, and the app's own middleware composed with the
 // guard (`skewGuard({ next: appProxy })`); built and started the monorepo way, `next build web` /

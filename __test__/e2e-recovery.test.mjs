@@ -1,5 +1,5 @@
-// The skew-recovery suite: a guarded v1/v2 pair per Next.js version (14.2.35, 15.3.8, 15.5.29,
-// 16.4.6) of the example with the reliability/ pages, deployed one after the other on the same
+// The skew-recovery suite: a guarded v1/v2 pair per Next.js version (14.2, 15.3, 15.5, 16:
+// scripts/next-versions.json) of the example with the reliability/ pages, deployed one after the other on the same
 // port, with tabs of the old deploy open in headless Chromium. What must hold:
 // - typed text is never lost: a Save the new deploy refuses (its action was renamed), or a closure
 //   sealed with a key the server no longer has, leaves every typed value in its field (controlled

@@ -19,6 +19,7 @@ import { before, describe, it } from 'node:test'
 import { callAction } from '../scripts/e2e/http.mjs'
 import { setProgressPrefix } from '../scripts/e2e/log.mjs'
 import { startServer } from '../scripts/e2e/server.mjs'
+import { VERSIONS } from '../scripts/e2e/setup.mjs'
 import { prepareBuilds } from '../scripts/load/builds.mjs'
 import { formatReport } from '../scripts/load/report.mjs'
 import { runLoad, verdicts } from '../scripts/load/run.mjs'
@@ -35,7 +36,7 @@ before(
   { timeout: 12 * 60_000 },
 )
 
-describe('load: a guarded next start (Next.js 16.4.6)', { skip: SKIP }, () => {
+describe(`load: a guarded next start (Next.js ${VERSIONS.next})`, { skip: SKIP }, () => {
   it('takes 20,000 mixed Server Action requests at concurrency 64', { timeout: 20 * 60_000 }, async () => {
     const total = Number(process.env.NSG_LOAD_REQUESTS || 20_000)
     const report = await runLoad(builds, { total, connections: 64 })

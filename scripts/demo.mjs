@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run demo`: the example app (examples/next-app) on a real Next.js 16.4.6, deployed twice on the
+// `npm run demo`: the example app (examples/next-app) on a real Next.js 16, deployed twice on the
 // same port while a tab of the first deploy stays open — once as plain Next.js, once with
 // next-skew-guard — and a table of what the user of that old tab saw, click by click.
 //

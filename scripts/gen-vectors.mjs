@@ -4,7 +4,7 @@
 //   node scripts/gen-vectors.mjs [--out __test__/fixtures/next-vectors.json]
 //                                [--work-dir DIR] [--sealer=package|node-crypto]
 //
-// 1. Installs next@14.2.35 / 15.5.29 / 16.4.6 into throwaway dirs (reused when
+// 1. Installs the Next.js versions of scripts/next-versions.json (vectors) into throwaway dirs (reused when
 //    the installed versions already match).
 // 2. Runs Next's encryptActionBoundArgs / decryptActionBoundArgs standalone in
 //    child processes (scripts/next-harness/child.cjs, one process per key and
@@ -23,18 +23,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import tagged from './next-harness/tagged.cjs';
+import { VECTOR_VERSIONS } from './next-versions.mjs';
 import { b64, fail, negativeDefs, openWithNodeCrypto, sealWithIv, vectorDefs } from './next-harness/vectors.mjs';
 
 const SCRIPT_DIR = path.dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = path.resolve(SCRIPT_DIR, '..');
 const CHILD = path.join(SCRIPT_DIR, 'next-harness', 'child.cjs');
 
-/** The exact installs. React 18.3.1 is 14's peer; 15/16 take React 19. */
-const NEXT = {
-  14: { next: '14.2.35', react: '18.3.1' },
-  15: { next: '15.5.29', react: '19.2.9' },
-  16: { next: '16.4.6', react: '19.2.9' },
-};
+/** The exact installs (scripts/next-versions.json). React 18 is 14's peer; 15/16 take React 19. */
+const NEXT = VECTOR_VERSIONS;
 const MAJORS = ['14', '15', '16'];
 
 const CHILD_TIMEOUT_MS = 180_000;

@@ -17,6 +17,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
+import { LATEST, NEXT_MATRIX } from '../next-versions.mjs'
 import { progress, step } from './log.mjs'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -24,21 +25,18 @@ export const EXAMPLE = path.join(ROOT, 'examples', 'next-app')
 export const CHROMIUM = process.env.NSG_CHROMIUM || '/usr/bin/chromium'
 
 /** Versions the Next.js 16 example is tested with (the app's package.json pins the same). */
-export const VERSIONS = { next: '16.4.6', react: '19.2.9' }
+export const VERSIONS = { next: LATEST.next, react: LATEST.react }
 
 /**
- * The older Next.js versions of the matrix suite (__test__/e2e-matrix.test.mjs). Each key names an
- * overlay directory, examples/next-app/versions/<key>/, copied over the work copy after the v1
- * sources (its package.json pins these versions; its middleware.ts replaces proxy.ts, which the
- * harness deletes), and the work copy, os.tmpdir()/nsg-e2e/next-<key>.
+ * The Next.js versions of the matrix suite (__test__/e2e-matrix.test.mjs), from
+ * scripts/next-versions.json. Each key before 16 names an overlay directory,
+ * examples/next-app/versions/<key>/, copied over the work copy after the v1 sources (its
+ * package.json pins these versions; its middleware.ts replaces proxy.ts, which the harness
+ * deletes), and the work copy, os.tmpdir()/nsg-e2e/next-<key>. 16 is the example as it is.
  */
-export const MATRIX = {
-  14: { next: '14.2.35', react: '18.3.1', runtime: 'edge' },
-  15.3: { next: '15.3.8', react: '19.2.9', runtime: 'edge' },
-  15.5: { next: '15.5.29', react: '19.2.9', runtime: 'nodejs' },
-  // The example as it is (proxy.ts); its work copy is next-16/matrix, apart from the 16 suite's.
-  16: { next: VERSIONS.next, react: VERSIONS.react, runtime: 'proxy', overlay: false },
-}
+export const MATRIX = Object.fromEntries(
+  Object.entries(NEXT_MATRIX).map(([key, pins]) => [key, key === '16' ? { ...pins, overlay: false } : pins]),
+)
 
 /**
  * The environment for every child (npm, next build, next start): ours, minus anything that would
