@@ -20,7 +20,8 @@
  * action ID several builds know goes to the newest of them.
  *
  * caddy-docker-proxy: per deployment mutually exclusive matchers (header, query, cookie; each
- * requires the higher carriers to be absent) and the current deployment's catch-all. Caddy orders
+ * requires the higher carriers to be absent) and the current deployment's catch-all. It routes to
+ * a container as soon as it runs (no health check), so its proxies dial a starting one again. Caddy orders
  * `handle` blocks by their position, and caddy-docker-proxy's merge of several containers does not
  * fix one, so there is no Next-Action routing there (it needs "the newest build that knows this
  * ID"): old tabs without x-deployment-id reach the current build and the guard's recovery.
@@ -179,14 +180,23 @@ function caddyLabels(e: Entry, o: Resolved, current: boolean): YamlMap {
   labels[`caddy.${m('cookie')}.not_2`] = 'query dpl=*'
   labels[`caddy.${m('cookie')}.not_3`] = 'header_regexp Next-Action .'
   labels[`caddy.${m('cookie')}.not_4`] = 'method GET HEAD'
+  const proxy = (handle: string) => {
+    labels[`${handle}.reverse_proxy`] = `{{upstreams ${e.port}}}`
+    // caddy-docker-proxy routes to a container as soon as it runs, healthy or not: a request that
+    // finds `next start` not listening yet is dialled again for a while (the body is buffered so a
+    // form post can be) instead of failing.
+    labels[`${handle}.reverse_proxy.lb_try_duration`] = '10s'
+    labels[`${handle}.reverse_proxy.lb_try_interval`] = '250ms'
+    labels[`${handle}.reverse_proxy.request_buffers`] = '1MiB'
+  }
   ;['header', 'query', 'cookie'].forEach((carrier, i) => {
     labels[`caddy.handle_${i + 1}`] = m(carrier)
-    labels[`caddy.handle_${i + 1}.reverse_proxy`] = `{{upstreams ${e.port}}}`
+    proxy(`caddy.handle_${i + 1}`)
   })
   if (current) {
     // A handle without a matcher: Caddy sorts it after every handle with one.
     labels['caddy.handle_9'] = ''
-    labels['caddy.handle_9.reverse_proxy'] = `{{upstreams ${e.port}}}`
+    proxy('caddy.handle_9')
   }
   return labels
 }
