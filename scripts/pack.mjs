@@ -49,18 +49,19 @@ function npmPack(dir, out) {
 }
 
 /**
- * Packs the three tarballs into `out` (emptied first). Returns `{ tarballs, native }`, where
- * `native` says whether this machine's binary is included.
+ * Packs the three tarballs into `out` (emptied first). With `build: false` it packs what is built
+ * (the e2e harness, after `npm test` built it). Returns `{ tarballs, native }`, where `native` says
+ * whether this machine's binary is included.
  */
-export function pack({ out = path.join(ROOT, 'pack'), log = console.log } = {}) {
-  if (!fs.existsSync(path.join(ROOT, 'node_modules', '.package-lock.json'))) {
+export function pack({ out = path.join(ROOT, 'pack'), log = console.log, build = true } = {}) {
+  if (build && !fs.existsSync(path.join(ROOT, 'node_modules', '.package-lock.json'))) {
     log('installing dependencies (npm ci)…')
     run('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit' })
   }
   const platform = platformDir()
   const binaryName = `next-skew-guard.${platform}.node`
   const binary = path.join(NATIVE, binaryName)
-  if (!fs.existsSync(binary)) {
+  if (build && !fs.existsSync(binary)) {
     if (hasCargo()) {
       log('building the native module (release)…')
       run('npm', ['run', '--silent', 'build:native'])
@@ -68,8 +69,10 @@ export function pack({ out = path.join(ROOT, 'pack'), log = console.log } = {}) 
       log('no Rust toolchain (cargo): packing without the native binary; the package then runs on its JavaScript backend.')
     }
   }
-  log('compiling TypeScript…')
-  run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'])
+  if (build) {
+    log('compiling TypeScript…')
+    run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'])
+  }
 
   fs.rmSync(out, { recursive: true, force: true })
   fs.mkdirSync(out, { recursive: true })

@@ -45,6 +45,8 @@ export function runTeed(command, args, options = {}) {
     child.stdout.on('data', (chunk) => (process.stdout.write(chunk), log.write(chunk)))
     child.stderr.on('data', (chunk) => (process.stderr.write(chunk), log.write(chunk)))
     const finish = (code) => log.end(() => resolve({ code, file, keysFile }))
+    // A signal to this process (a CI timeout, `kill`) reaches the run, which cleans up after itself.
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal))
     child.on('error', (e) => (process.stderr.write(`could not start ${command}: ${e.message}\n`), finish(1)))
     child.on('close', (code, signal) => finish(code ?? (signal ? 1 : 0)))
   })

@@ -8,11 +8,20 @@
 //   5. the secret scan: the whole run's output and every e2e server/build log, searched for the
 //      test keys (scripts/test-log.mjs wraps this script to tee its output; scan-secrets.mjs)
 // Each step prints what it does; the first failure stops the run with its exit code.
-import { spawnSync } from 'node:child_process'
-import { existsSync, statSync } from 'node:fs'
+//
+// Nothing is left behind, also when the run is interrupted or a test process is killed: the suites
+// get a temporary directory of the run's own (TMPDIR) that goes at the end, the caches they share
+// with later runs (e2e work copies, the reference Next.js installs, the proxies) are named
+// explicitly outside it, and every server, proxy or build they start is recorded there
+// (scripts/child-registry.mjs), so the run stops what a killed test process could not. A run that
+// was killed outright is cleaned up by the next one.
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
+import { killRecorded } from './child-registry.mjs'
 import { runLogged } from './test-log.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -22,6 +31,49 @@ if (!process.env.NSG_TEST_LOG) {
 }
 const env = { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1' }
 const npx = (bin) => join(root, 'node_modules', '.bin', bin)
+
+// The run's own scratch space, and what earlier runs that were killed outright left.
+const TMP = tmpdir()
+function alive(pid) {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return e.code === 'EPERM'
+  }
+}
+for (const name of readdirSync(TMP).filter((n) => n.startsWith('nsg-test-run-'))) {
+  const dir = join(TMP, name)
+  let owner = NaN
+  try {
+    owner = Number(readFileSync(join(dir, 'owner'), 'utf8'))
+  } catch {
+    // no owner recorded: a run that died while starting
+  }
+  if (Number.isInteger(owner) && alive(owner)) continue
+  const killed = killRecorded(join(dir, 'pids'))
+  if (killed) console.log(`stopped ${killed} process group(s) an interrupted earlier run left running`)
+  rmSync(dir, { recursive: true, force: true })
+}
+const scratch = mkdtempSync(join(TMP, 'nsg-test-run-'))
+writeFileSync(join(scratch, 'owner'), String(process.pid))
+mkdirSync(join(scratch, 'tmp'))
+const testEnv = {
+  ...env,
+  TMPDIR: join(scratch, 'tmp'),
+  NSG_PID_DIR: join(scratch, 'pids'),
+  // Caches shared with later runs stay in the machine's temporary directory.
+  NSG_E2E_ROOT: process.env.NSG_E2E_ROOT || join(TMP, 'nsg-e2e'),
+  NSG_NEXT_VECTORS_DIR: process.env.NSG_NEXT_VECTORS_DIR || join(TMP, 'nsg-next-vectors'),
+  NSG_PROXY_CACHE: process.env.NSG_PROXY_CACHE || join(TMP, 'nsg-proxies'),
+}
+
+/** Stops whatever the suites still have running and removes the run's scratch space. */
+function cleanup() {
+  const left = killRecorded(join(scratch, 'pids'))
+  if (left) console.error(`! stopped ${left} process group(s) the suites left running`)
+  rmSync(scratch, { recursive: true, force: true })
+}
 
 function run(title, command, args) {
   console.log(`\n▶ ${title}: ${[command, ...args].join(' ')}`)
@@ -57,4 +109,33 @@ run('compile TypeScript', npx('tsc'), ['-p', 'tsconfig.json'])
 run('install reference Next.js versions', process.execPath, ['scripts/gen-vectors.mjs', '--install-only'])
 run('Rust tests', 'cargo', ['test', '--release'])
 // The preload records the keys the tests generate, for the scan; spec output (stdout is a pipe here).
-run('Node tests', process.execPath, ['--import', './scripts/test-log.mjs', '--test', '--test-reporter=spec', '__test__/'])
+// In a process group of its own, so an interrupt stops the runner and every test process with it.
+console.log('\n▶ Node tests: node --test __test__/')
+const started = Date.now()
+// NSG_TEST_ONLY=a,b runs only those test files (when working on one suite).
+const suites = process.env.NSG_TEST_ONLY ? process.env.NSG_TEST_ONLY.split(',') : ['__test__/']
+const tests = spawn(process.execPath, ['--import', './scripts/test-log.mjs', '--test', '--test-reporter=spec', ...suites], {
+  cwd: root,
+  env: testEnv,
+  stdio: 'inherit',
+  detached: true,
+})
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    console.error(`\n✗ interrupted (${signal}): stopping the tests, their servers and proxies`)
+    try {
+      process.kill(-tests.pid, 'SIGKILL')
+    } catch {
+      // gone already
+    }
+    cleanup()
+    process.exit(130)
+  })
+}
+const code = await new Promise((resolve) => tests.on('close', (c, signal) => resolve(c ?? (signal ? 1 : 0))))
+cleanup()
+if (code !== 0) {
+  console.error(`✗ Node tests failed (exit ${code})`)
+  process.exit(code)
+}
+console.log(`✓ Node tests (${((Date.now() - started) / 1000).toFixed(1)} s)`)

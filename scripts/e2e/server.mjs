@@ -6,22 +6,11 @@ import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as path from 'node:path'
 
+import { track } from '../child-registry.mjs'
 import { progress } from './log.mjs'
 import { childEnv } from './setup.mjs'
 
 const HOST = '127.0.0.1'
-const live = new Set()
-
-// Last resort when the test process dies without running its hooks: no orphaned servers.
-process.on('exit', () => {
-  for (const child of live) {
-    try {
-      process.kill(-child.pid, 'SIGKILL')
-    } catch {
-      // already gone
-    }
-  }
-})
 
 /** A TCP port nothing listens on right now (the OS picks it). */
 export async function freePort() {
@@ -93,7 +82,8 @@ export async function startServer({
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  live.add(child)
+  // Killed with this process, or by the run that owns it if this process is killed first.
+  track(child, `next start ${label}`)
   let output = ''
   let exited = null
   const collect = (chunk) => {
@@ -104,7 +94,6 @@ export async function startServer({
   const exit = new Promise((resolve) => {
     child.on('exit', (code, signal) => {
       exited = { code, signal }
-      live.delete(child)
       // Kept for CI logs: <work>/logs/server-<name>-<port>.log
       try {
         if (app.logs) fs.writeFileSync(path.join(app.logs, `${label.replace(/\W+/g, '-')}-${port}.log`), output)

@@ -1,15 +1,17 @@
 // Prepares the example app (examples/next-app) for end-to-end tests against a real Next.js:
 //
-//   <work>/                       os.tmpdir()/nsg-e2e/next-16 (NSG_E2E_DIR overrides)
-//     tarballs/                   `npm pack` of the repo root and of native/ (made fresh every run)
+//   <work>/                       <NSG_E2E_ROOT or os.tmpdir()/nsg-e2e>/next-16 (NSG_E2E_DIR overrides)
+//     tarballs/                   what `npm run pack` makes: the package, its native loader and this
+//                                 machine's binary package (made fresh every run)
 //     app/                        a work copy of examples/next-app; node_modules/ is kept between
 //                                 runs (Next.js, React and TypeScript are installed once)
 //     logs/                       build output of every variant
 //     demo/, tarballs-demo/, logs-demo/   the same for `npm run demo` (prepareApp({ name: 'demo' })),
 //                                 so the demo and the suite never rewrite each other's copy
 //
-// The package is installed the way a user installs it: from the packed tarballs, with npm. The
-// only departure is the platform binary (see installTarballs).
+// The package is installed the way a user installs it: from the packed tarballs, with npm, nothing
+// copied by hand. A new work copy takes its dependencies from another of the same Next.js version
+// when there is one (seedInstall), so Next.js is downloaded once per version.
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
@@ -17,7 +19,9 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
+import { track } from '../child-registry.mjs'
 import { LATEST, NEXT_MATRIX } from '../next-versions.mjs'
+import { pack } from '../pack.mjs'
 import { progress, step } from './log.mjs'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -59,7 +63,7 @@ export function childEnv(extra = {}) {
  */
 export function run(command, args, { cwd, env = childEnv(), timeoutMs = 10 * 60_000 } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = track(spawn(command, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }), command)
     let output = ''
     const collect = (chunk) => {
       output += chunk
@@ -103,29 +107,68 @@ export async function ensureChromium() {
   return CHROMIUM
 }
 
+/**
+ * Where the e2e work copies live, cached between runs: `NSG_E2E_ROOT` (npm test points it outside
+ * the run's own temporary directory, which it removes), else os.tmpdir()/nsg-e2e.
+ */
+export function e2eRoot() {
+  return process.env.NSG_E2E_ROOT || path.join(os.tmpdir(), 'nsg-e2e')
+}
+
 /** Where the e2e work copy for one Next.js major lives (cached between runs). */
 export function workDir(major) {
-  return process.env.NSG_E2E_DIR || path.join(os.tmpdir(), 'nsg-e2e', `next-${major}`)
+  return process.env.NSG_E2E_DIR || path.join(e2eRoot(), `next-${major}`)
 }
 
 function sha256(file) {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex')
 }
 
-/** `npm pack` of the repo root (pure JS, dist/) and of native/ (the loader); returns the tarball paths. */
+/**
+ * The tarballs a user installs, made by `npm run pack` (scripts/pack.mjs) from this checkout's
+ * build: the package, the native loader and this machine's binary package. Returns their paths.
+ */
 async function packTarballs(dir) {
-  fs.rmSync(dir, { recursive: true, force: true })
-  fs.mkdirSync(dir, { recursive: true })
-  const tarballs = {}
-  for (const [name, source] of [
-    ['next-skew-guard', ROOT],
-    ['next-skew-guard-native', path.join(ROOT, 'native')],
-  ]) {
-    const out = await mustRun(`npm pack ${name}`, 'npm', ['pack', '--json', '--pack-destination', dir, source], { cwd: ROOT })
-    const [info] = JSON.parse(out.slice(out.indexOf('[')))
-    tarballs[name] = path.join(dir, info.filename)
-  }
+  const { tarballs, native } = pack({ out: dir, build: false, log: () => {} })
+  if (!native) throw new Error('native/*.node is missing: run `npm run build:native` (npm test does) first')
   return tarballs
+}
+
+/**
+ * Seeds a fresh work copy with the dependencies of another work copy of the same Next.js version
+ * (copied, not linked: npm may rewrite them), so that every suite does not download Next.js again.
+ */
+function seedInstall(appDir, pins) {
+  const root = e2eRoot()
+  let entries = []
+  try {
+    entries = fs.readdirSync(root)
+  } catch {
+    return false
+  }
+  for (const major of entries) {
+    let copies = []
+    try {
+      copies = fs.readdirSync(path.join(root, major))
+    } catch {
+      continue
+    }
+    for (const name of copies) {
+      const other = path.join(root, major, name)
+      if (other === appDir) continue
+      try {
+        const version = JSON.parse(fs.readFileSync(path.join(other, 'node_modules', 'next', 'package.json'), 'utf8')).version
+        const react = JSON.parse(fs.readFileSync(path.join(other, 'node_modules', 'react', 'package.json'), 'utf8')).version
+        if (version !== pins.next || react !== pins.react) continue
+        fs.cpSync(path.join(other, 'node_modules'), path.join(appDir, 'node_modules'), { recursive: true, verbatimSymlinks: true })
+        if (fs.existsSync(path.join(other, 'package-lock.json'))) fs.copyFileSync(path.join(other, 'package-lock.json'), path.join(appDir, 'package-lock.json'))
+        return true
+      } catch {
+        fs.rmSync(path.join(appDir, 'node_modules'), { recursive: true, force: true })
+      }
+    }
+  }
+  return false
 }
 
 /**
@@ -164,30 +207,24 @@ function applyVersionOverlay(appDir, version) {
 }
 
 /**
- * Installs Next.js, React, TypeScript (from the app's package.json) and both tarballs into the work
- * copy. The app then depends on `next-skew-guard` and `next-skew-guard-native` from `file:`
- * tarballs, as after `npm install ./next-skew-guard-0.1.0.tgz ./next-skew-guard-native-0.1.0.tgz`.
+ * Installs Next.js, React, TypeScript (from the app's package.json) and the tarballs into the work
+ * copy, as a user installs them: `npm install <the tarballs npm run pack made>`. Nothing is copied
+ * by hand; the binary comes from its platform package.
  */
 async function installTarballs(appDir, tarballs) {
   // npm keys a file: dependency by path; drop the old copies so the new tarballs are unpacked.
-  for (const name of Object.keys(tarballs)) fs.rmSync(path.join(appDir, 'node_modules', name), { recursive: true, force: true })
-  await mustRun('npm install', 'npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...Object.values(tarballs)], {
-    cwd: appDir,
-  })
-  // In development the platform binary is not in native/'s tarball: its package.json `files` lists
-  // only the loader, and published installs get the binary from the per-platform package
-  // (npm/<platform>/) that napi-rs publishes as an optional dependency. Until then, copy the binary
-  // `npm run build:native` just made next to the installed loader, where the loader looks first.
-  const binaries = fs.readdirSync(path.join(ROOT, 'native')).filter((f) => f.endsWith('.node'))
-  if (binaries.length === 0) throw new Error('native/*.node is missing: run `npm run build:native` (npm test does) first')
-  for (const file of binaries) {
-    fs.copyFileSync(path.join(ROOT, 'native', file), path.join(appDir, 'node_modules', 'next-skew-guard-native', file))
+  const modules = path.join(appDir, 'node_modules')
+  for (const name of fs.existsSync(modules) ? fs.readdirSync(modules).filter((n) => n.startsWith('next-skew-guard')) : []) {
+    fs.rmSync(path.join(appDir, 'node_modules', name), { recursive: true, force: true })
   }
+  await mustRun('npm install', 'npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], { cwd: appDir })
   // Proof that the app runs this checkout's code, not a stale install.
   for (const file of ['dist/proxy/guard.js', 'dist/react/policy.js', 'dist/action/client.js']) {
     const installed = path.join(appDir, 'node_modules', 'next-skew-guard', file)
     if (sha256(installed) !== sha256(path.join(ROOT, file))) throw new Error(`${installed} differs from the repo's ${file}`)
   }
+  const backend = await run(process.execPath, ['-e', "process.stdout.write(require('next-skew-guard').backend)"], { cwd: appDir })
+  if (backend.output.trim() !== 'native') throw new Error(`the installed package runs on the ${backend.output.trim() || 'unknown'} backend, not the native one:\n${backend.output}`)
 }
 
 /**
@@ -213,6 +250,10 @@ export async function prepareApp({ major = 16, name = 'app', version = null } = 
     packTarballs(path.join(work, `tarballs${suffix}`)),
   )
   syncSources(dir, version)
+  if (!fs.existsSync(path.join(dir, 'node_modules', 'next', 'package.json'))) {
+    fs.mkdirSync(dir, { recursive: true })
+    if (seedInstall(dir, pins)) progress(`${dir}: dependencies copied from another work copy of Next.js ${pins.next}`)
+  }
   const fresh = !fs.existsSync(path.join(dir, 'node_modules', 'next', 'package.json'))
   await step(
     fresh

@@ -10,18 +10,9 @@ import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as path from 'node:path'
 
-const HOST = '127.0.0.1'
-const live = new Set()
+import { track } from '../child-registry.mjs'
 
-process.on('exit', () => {
-  for (const child of live) {
-    try {
-      process.kill(-child.pid, 'SIGKILL')
-    } catch {
-      // gone
-    }
-  }
-})
+const HOST = '127.0.0.1'
 
 /** A TCP port nothing listens on right now. */
 export async function freePort() {
@@ -215,7 +206,7 @@ export async function createProxy(kind, { bin, root, flavour = kind }) {
     async start() {
       if (!fs.existsSync(out)) throw new Error(`${flavour}: render into ${out} before start()`)
       child = spawn(command[0], command[1], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
-      live.add(child)
+      track(child, flavour)
       exited = null
       const collect = (c) => {
         if (output.length < 1_000_000) output += c
@@ -224,7 +215,6 @@ export async function createProxy(kind, { bin, root, flavour = kind }) {
       child.stderr.setEncoding('utf8').on('data', collect)
       child.on('exit', (code, signal) => {
         exited = { code, signal }
-        live.delete(child)
       })
       await until(async () => {
         if (exited) throw new Error(`${flavour} exited (${exited.code ?? exited.signal}):\n${proxy.output().slice(-4000)}`)
@@ -267,7 +257,6 @@ export async function createProxy(kind, { bin, root, flavour = kind }) {
         }
         if (await Promise.race([done.then(() => true), sleep(ms).then(() => false)])) break
       }
-      live.delete(child)
     },
   }
   return proxy
