@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run test:unit`: the fast loop while developing. Compiles the TypeScript and runs every
 // node:test suite except the ones that build or serve real Next.js apps, drive Chromium, start
-// real proxies or put load on a server (e2e-*, deployments-next, deployments-proxies, load).
+// real proxies or put load on a server (e2e-*, deployments-next, -proxies, -compose, -k8s-docs, proxy-nextjs, load).
 // Installs dependencies and builds the native module only when they are missing; the Rust tests
 // run with `cargo test --release`, and everything together with `npm test`.
 import { spawnSync } from 'node:child_process'
@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const SLOW = /^(e2e-|deployments-next\.|deployments-proxies\.|load\.)/
+const SLOW = /^(e2e-|deployments-next\.|deployments-proxies\.|deployments-compose|deployments-k8s-docs|load\.|proxy-nextjs\.)/
 
 function run(title, command, args, env = process.env) {
   console.log(`▶ ${title}`)
