@@ -3,8 +3,8 @@
 // measured in one run and printed as one table (case, time, baseline, ratio, target, pass/fail);
 // the same data, with the machine it ran on, goes to benchmark/results.json. See README.md here.
 //
-//   BENCH_SKIP_LOAD=1    skip the `next start` rows (six Next.js builds, then 5 rounds × 11 variants × 8 s of load)
-//   BENCH_LOAD_SECONDS / BENCH_LOAD_ROUNDS   seconds per variant per round (8), rounds (5)
+//   BENCH_SKIP_LOAD=1    skip the `next start` rows (six Next.js builds, then 12 rounds × 11 variants × 4 s of load)
+//   BENCH_LOAD_SECONDS / BENCH_LOAD_ROUNDS   seconds per variant per round (4), rounds (12)
 //   BENCH_SKIP_CLIENT=1  skip the client-share build (<SkewGuard /> alone) and its rows
 //   BENCH_SKIP_PHASES=1  skip the in-process profile of the guard's phases
 //   BENCH_SKIP_RUST=1    skip the Rust-level benchmark (cargo bench --bench verify)
@@ -129,15 +129,18 @@ const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`
 function loadRows(load) {
   const v = load.variants
   const what = `next start (Next.js ${load.nextVersion}), c=${load.connections}, ${load.rounds}×${load.seconds} s`
-  const row = (label, name, base, target, limit) => ({
-    case: label,
-    oursText: `${v[name].rps.toFixed(0)} req/s`,
-    baselineText: `${base} ${v[BASES[base]].rps.toFixed(0)} req/s`,
-    ratio: v[name].rps / v[BASES[base]].rps,
-    ratioText: pct(v[name].rps / v[BASES[base]].rps),
-    ...(target ? { target: `≥ ${limit * 100} %`, pass: v[name].rps / v[BASES[base]].rps >= limit } : { info: true }),
-    note: `p50 ${v[name].p50Ms} ms, server CPU ${ms(v[name].cpuMsPerRequest)}/request`,
-  })
+  const row = (label, name, base, target, limit) => {
+    const ratio = load.ratios[`${name} / ${BASES[base]}`]
+    return {
+      case: label,
+      oursText: `${v[name].rps.toFixed(0)} req/s`,
+      baselineText: `${base} ${v[BASES[base]].rps.toFixed(0)} req/s`,
+      ratio,
+      ratioText: pct(ratio),
+      ...(target ? { target: `≥ ${limit * 100} %`, pass: ratio >= limit } : { info: true }),
+      note: `p50 ${v[name].p50Ms} ms, server CPU ${ms(v[name].cpuMsPerRequest)}/request (baseline ${ms(v[BASES[base]].cpuMsPerRequest)})`,
+    }
+  }
   const rows = [
     { case: `load: action mix (the load run's), ${what}: app without proxy.ts`, oursText: `${v.app.rps.toFixed(0)} req/s`, info: true, note: `p50 ${v.app.p50Ms} ms, server CPU ${ms(v.app.cpuMsPerRequest)}/request` },
     row('load: action mix, + empty pass-through proxy (recipe matcher)', 'empty', 'no proxy', false),
@@ -181,7 +184,13 @@ function clientRows(client) {
 function phaseRows(p) {
   return [
     { case: `guard in-process on the action mix (one previous key): the guard vs the empty proxy's NextResponse.next()`, oursText: `${p.guardUs.toFixed(1)} µs`, baselineText: `empty ${p.emptyUs.toFixed(1)} µs`, info: true, note: `own share ${(p.guardUs - p.emptyUs).toFixed(1)} µs/request` },
-    ...p.phases.map(({ phase, us }) => ({ case: `guard phase (profile): ${phase}`, ours: us, info: true })),
+    { case: 'guard in-process: a valid closure call (body read + verify) vs a valid module call (headers only)', oursText: `${p.closureUs.toFixed(1)} µs`, baselineText: `module call ${p.moduleUs.toFixed(1)} µs`, info: true },
+    ...p.phases.map(({ phase, us }, i) => ({
+      case: `guard phase (profile), per request of the mix / of a closure call: ${phase}`,
+      oursText: `${us.toFixed(2)} µs`,
+      baselineText: `closure call ${p.closurePhases[i].us.toFixed(2)} µs`,
+      info: true,
+    })),
   ]
 }
 

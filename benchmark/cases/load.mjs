@@ -1,6 +1,7 @@
 // The load rows: the example app (examples/next-app) on a real `next start` (Next.js 16) under
-// autocannon at concurrency 64, one build per variant, every variant measured once per round in
-// rotating order (interleaved), medians of the rounds:
+// autocannon at concurrency 64, one build per variant, every variant measured once per round,
+// each next to its baseline (interleaved; the order reversed every other round), and every ratio
+// the median of the per-round ratios:
 //
 //   app      the example as the README integrates it (withSkewGuard, instrumentation, <SkewGuard />,
 //            safe actions) without proxy.ts: what Next.js costs with no proxy at all
@@ -36,10 +37,30 @@ const autocannon = require('autocannon')
 const { generateKey, Keyring } = require('../..')
 
 export const CONNECTIONS = 64
-export const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 8)
-export const ROUNDS = Number(process.env.BENCH_LOAD_ROUNDS ?? 5)
+export const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 4)
+export const ROUNDS = Number(process.env.BENCH_LOAD_ROUNDS ?? 12)
 const WARMUP_SECONDS = 3
 const CLOCK_TICK_MS = 10 // USER_HZ = 100 on Linux
+
+/** Measured next to each other in every round: a baseline first, then what is compared with it. */
+const GROUPS = [
+  ['empty', 'guarded-0', 'guarded-1', 'body'],
+  ['empty closure', 'guarded-0 closure'],
+  ['app GET', 'guarded-0 GET', 'plain GET'],
+  ['app', 'plain'],
+]
+
+/** The ratios reported (throughput of the first over the second, per round, then the median). */
+export const PAIRS = [
+  ['empty', 'app'],
+  ['body', 'empty'],
+  ['guarded-0', 'empty'],
+  ['guarded-1', 'empty'],
+  ['plain', 'app'],
+  ['guarded-0 closure', 'empty closure'],
+  ['guarded-0 GET', 'app GET'],
+  ['plain GET', 'app GET'],
+]
 
 /** proxy.ts of each proxied variant; the recipe's matcher is appended to each. */
 const PROXIES = {
@@ -267,16 +288,20 @@ export async function measureLoad({ log = console.error } = {}) {
       await hammer(t, WARMUP_SECONDS)
     }
     const perRound = Object.fromEntries(targets.map((t) => [t.name, []]))
+    const byName = Object.fromEntries(targets.map((t) => [t.name, t]))
     for (let r = 0; r < ROUNDS; r++) {
-      // A different starting variant each round, and every other round backwards: drift in the
-      // machine's load hits every variant alike.
-      const rotated = targets.map((_, i) => targets[(i + r) % targets.length])
-      const order = r % 2 ? rotated.reverse() : rotated
-      for (const t of order) {
-        log(`  load: round ${r + 1}/${ROUNDS}, ${t.name}, c=${CONNECTIONS}, ${SECONDS} s…`)
-        perRound[t.name].push(await hammer(t, SECONDS))
+      // Each baseline runs right next to what it is compared with, and every other round the
+      // order is reversed: a burst of load from other work hits a pair alike, and the ratios are
+      // taken per round before the median.
+      const groups = r % 2 ? [...GROUPS].reverse().map((g) => [...g].reverse()) : GROUPS
+      for (const name of groups.flat()) {
+        log(`  load: round ${r + 1}/${ROUNDS}, ${name}, c=${CONNECTIONS}, ${SECONDS} s…`)
+        perRound[name].push(await hammer(byName[name], SECONDS))
       }
     }
+    const ratios = Object.fromEntries(
+      PAIRS.map(([name, base]) => [`${name} / ${base}`, median(perRound[name].map((x, i) => x.rps / perRound[base][i].rps))]),
+    )
     const variants = Object.fromEntries(
       Object.entries(perRound).map(([name, list]) => [
         name,
@@ -296,6 +321,7 @@ export async function measureLoad({ log = console.error } = {}) {
       seconds: SECONDS,
       rounds: ROUNDS,
       variants,
+      ratios,
       perRound,
       client,
     }

@@ -99,14 +99,18 @@ async function child() {
   // Warm-up (JIT, the manifest, the keyring).
   for (let i = 0; i < 5; i++) await run(batch(500), (r) => guard(r))
 
-  // Timing: the guard against the empty proxy, interleaved, median of rounds.
-  const times = { guard: [], empty: [] }
+  // Timing: the guard against the empty proxy, interleaved, median of rounds; on the whole mix, on
+  // valid closure calls alone (body read + verify) and on valid module calls alone (headers only).
+  const only = (variant) => (n) => Array.from({ length: n }, () => make(mix.find((r) => r.variant === variant)))
+  const times = { guard: [], empty: [], closure: [], module: [] }
   for (let round = 0; round < 15; round++) {
-    for (const [name, fn] of [
-      ['guard', (r) => guard(r)],
-      ['empty', async () => NextResponse.next()],
+    for (const [name, fn, requests] of [
+      ['guard', (r) => guard(r), batch],
+      ['empty', async () => NextResponse.next(), batch],
+      ['closure', (r) => guard(r), only('current key')],
+      ['module', (r) => guard(r), only('shout')],
     ]) {
-      times[name].push(await run(batch(400), fn))
+      times[name].push(await run(requests(400), fn))
     }
   }
   const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1]
@@ -117,16 +121,37 @@ async function child() {
   const post = (method, params) => new Promise((res, rej) => session.post(method, params, (e, r) => (e ? rej(e) : res(r))))
   await post('Profiler.enable')
   await post('Profiler.setSamplingInterval', { interval: 100 })
-  let requests = 0
-  await post('Profiler.start')
-  for (let round = 0; round < 40; round++) {
-    const list = batch(500)
-    requests += list.length
-    for (const r of list) await guard(r)
+  const profiled = async (requests) => {
+    let count = 0
+    await post('Profiler.start')
+    for (let round = 0; round < 40; round++) {
+      const list = requests(500)
+      count += list.length
+      for (const r of list) await guard(r)
+    }
+    const { profile } = await post('Profiler.stop')
+    return attribute(profile, count)
   }
-  const { profile } = await post('Profiler.stop')
+  // Over the mix, then over valid closure calls alone (the heaviest request the guard passes on).
+  const mixPhases = await profiled(batch)
+  const closurePhases = await profiled(only('current key'))
   session.disconnect()
+  process.stdout.write(
+    JSON.stringify({
+      mix: mix.map((r) => r.variant),
+      guardUs: median(times.guard),
+      emptyUs: median(times.empty),
+      closureUs: median(times.closure),
+      moduleUs: median(times.module),
+      phases: mixPhases,
+      closurePhases,
+    }),
+  )
+  fs.rmSync(dist, { recursive: true, force: true })
+}
 
+/** Per-request µs of each phase in a CPU profile of `requests` guard calls (see PHASES). */
+function attribute(profile, requests) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
   const parent = new Map()
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
@@ -137,7 +162,7 @@ async function child() {
   }
   const isAnswer = (url, fn) => /spec-extension\/response\.js/.test(url) || (/undici/.test(url) && /Response|Headers/.test(fn))
   const totals = new Map(PHASES.map(([name]) => [name, 0]))
-  let unattributed = 0
+  const leaves = new Map()
   const dt = new Map()
   profile.samples.forEach((id, i) => dt.set(id, (dt.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
   for (const [id, us] of dt) {
@@ -152,30 +177,18 @@ async function child() {
       }
       if (isAnswer(url, functionName)) answer = true
     }
-    const phase = frame && PHASES.find(([, match]) => match(frame))
+    // Samples with no package frame (making requests, the loop, idle) are not the guard's.
+    if (!frame) continue
+    const phase = (PHASES.find(([, match]) => match(frame)) ?? PHASES[0])[0]
+    totals.set(phase, totals.get(phase) + us)
     if (process.env.BENCH_PHASES_DEBUG) {
       const leaf = byId.get(id).callFrame
-      const key = `${phase?.[0].slice(0, 12) ?? (frame ? 'route?' : '-')} | ${leaf.functionName} ${leaf.url.replace(/.*\//, '')}:${leaf.lineNumber}`
-      ;(globalThis.leaves ??= new Map()).set(key, (globalThis.leaves.get(key) ?? 0) + us)
+      const key = `${phase.slice(0, 12)} | ${leaf.functionName} ${leaf.url.replace(/.*\//, '')}:${leaf.lineNumber}`
+      leaves.set(key, (leaves.get(key) ?? 0) + us)
     }
-    if (phase) totals.set(phase[0], totals.get(phase[0]) + us)
-    else if (frame) totals.set(PHASES[0][0], totals.get(PHASES[0][0]) + us)
-    else unattributed += us
   }
-  if (process.env.BENCH_PHASES_DEBUG) {
-    for (const [k, us] of [...globalThis.leaves].sort((a, b) => b[1] - a[1]).slice(0, 60)) console.error((us / requests).toFixed(2).padStart(7), k)
-  }
-  process.stdout.write(
-    JSON.stringify({
-      requests,
-      mix: mix.map((r) => r.variant),
-      guardUs: median(times.guard),
-      emptyUs: median(times.empty),
-      phases: [...totals].map(([phase, us]) => ({ phase, us: us / requests })),
-      profiledUsPerRequest: [...totals.values()].reduce((a, b) => a + b, 0) / requests,
-    }),
-  )
-  fs.rmSync(dist, { recursive: true, force: true })
+  for (const [k, us] of [...leaves].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.error((us / requests).toFixed(2).padStart(7), k)
+  return [...totals].map(([phase, us]) => ({ phase, us: us / requests }))
 }
 
 if (process.argv[2] === '--child') {

@@ -216,6 +216,8 @@ export function createSkewGuard(runtime: GuardRuntime) {
       return typeof id === 'string' && id ? id : null
     }
     if (o.log === false) setSkewLogging(false)
+    // `next start` and `next dev` do not change into each other: decided once per guard.
+    const production = runtime.isProduction()
 
     /** The deployment pin for a document response, or null. */
     function cookieFor(request: Request): string | null {
@@ -285,7 +287,7 @@ export function createSkewGuard(runtime: GuardRuntime) {
       let verdict: GuardVerdict | null = null
       try {
         // Under `next dev` action IDs and builds change with every edit: no checks there.
-        const call = runtime.isProduction() ? await findActionCall(request, reading(request)) : undefined
+        const call = production ? await findActionCall(request, reading(request)) : undefined
         if (call) verdict = await check(call, request, serverBuildId)
         if (call && verdict && verdict !== 'reload' && verdict !== 'unknown-key') return refuse(verdict, call, serverBuildId)
       } catch (e) {
