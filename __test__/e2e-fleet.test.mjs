@@ -2,14 +2,18 @@
 // balancer (scripts/e2e/round-robin.mjs), so a tab's health polls and actions alternate between
 // builds. The client guard must neither reload in a loop nor announce an update that has not
 // settled: at most one reload per tab for one version change. Real `next build` + `next start` of
-// Next.js 16 (two builds of the example app), headless Chromium, a fake clock for the polls.
+// Next.js 16 (two builds of the example app), headless Chromium, a fake clock for the polls. What
+// each tab saw goes into docs/compatibility.md (scripts/e2e/compatibility-doc.mjs).
 // NSG_SKIP_E2E=1 skips it.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import * as fs from 'node:fs'
 import { createRequire } from 'node:module'
+import * as path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
 import { launchChromium, openTab } from '../scripts/e2e/browser.mjs'
+import { fleetResultsFile, saveResults } from '../scripts/e2e/compatibility-doc.mjs'
 import { step } from '../scripts/e2e/log.mjs'
 import { startRoundRobin } from '../scripts/e2e/round-robin.mjs'
 import { startServer, waitFor } from '../scripts/e2e/server.mjs'
@@ -23,8 +27,11 @@ const RUN = randomBytes(3).toString('hex')
 const MINUTE = 60_000
 
 const state = { servers: [], tabs: [] }
+/** What each case's tab saw, for docs/compatibility.md (saved when every case observed it). */
+const seen = {}
 
 after(async () => {
+  if (seen.polls && seen.settled && seen.v1Bounce && seen.v2Bounce) saveResults(fleetResultsFile(), { next: state.next, ...seen })
   for (const tab of state.tabs) await tab.close().catch(() => {})
   await state.browser?.close().catch(() => {})
   await state.lb?.stop().catch(() => {})
@@ -53,6 +60,9 @@ async function advance(tab, ms) {
   await tab.page.waitForTimeout(300)
 }
 
+/** The answer the page shows for the last click of #say-hello ('' when none). */
+const shownAnswer = async (tab) => ((await tab.page.locator('#say-hello-result').textContent({ timeout: 2_000 }).catch(() => '')) ?? '').trim()
+
 // The example shows its own notice through <SkewGuard fallback={…}> (app/skew-banner.tsx).
 const banner = (tab) => tab.page.locator('#skew-banner').count()
 
@@ -61,6 +71,7 @@ describe('a mixed fleet (v1 and v2 replicas behind one round-robin balancer, no 
     async () => {
       await ensureChromium()
       const app = await prepareApp({ version: '16', name: 'fleet' })
+      state.next = JSON.parse(fs.readFileSync(path.join(app.dir, 'node_modules', 'next', 'package.json'), 'utf8')).version
       const key = generateKey()
       resetSources(app)
       state.v1 = await build(app, { name: 'fleet-v1', distDir: '.next-fleet-v1', buildId: `fleet-v1-${RUN}`, key })
@@ -84,14 +95,17 @@ describe('a mixed fleet (v1 and v2 replicas behind one round-robin balancer, no 
     state.lb.setUpstreams([state.s1.url, state.s2.url])
     const tab = await tabOf(state.v1.buildId, { clock: true })
     for (let i = 0; i < 12; i++) await advance(tab, i % 3 === 0 ? 1.25 * MINUTE : 4_000)
+    seen.polls = { polls: tab.health.length, banner: await banner(tab), loads: tab.loads }
     assert.ok(tab.health.length >= 6, `polled ${tab.health.length} times`)
     assert.equal(await banner(tab), 0, 'no update announced while replicas of both builds answer')
     assert.equal(tab.loads, 1, 'no reload')
     // v1's replicas are gone: every answer names v2.
     state.lb.setUpstreams([state.s2.url])
     for (let i = 0; i < 6 && (await banner(tab)) === 0; i++) await advance(tab, i === 0 ? 1.25 * MINUTE : 4_000)
+    const kind = (await banner(tab)) ? await tab.page.locator('#skew-banner').getAttribute('data-kind') : null
+    seen.settled = { banner: await banner(tab), kind, loads: tab.loads }
     assert.equal(await banner(tab), 1, 'the settled update is announced')
-    assert.equal(await tab.page.locator('#skew-banner').getAttribute('data-kind'), 'build-mismatch')
+    assert.equal(kind, 'build-mismatch')
     assert.equal(tab.loads, 1, 'a visible page is never reloaded for a version check')
   })
 
@@ -103,6 +117,13 @@ describe('a mixed fleet (v1 and v2 replicas behind one round-robin balancer, no 
       await tab.page.locator('#say-hello').click().catch(() => {})
       await tab.page.waitForTimeout(1_500)
     }
+    seen.v1Bounce = {
+      clicks: tab.actions.length,
+      refused: tab.actions.filter((a) => a.guard === 'unknown-action').length,
+      ranOnV1: tab.actions.filter((a) => a.serverBuild === state.v1.buildId && a.status === 200).length,
+      loads: tab.loads,
+      shown: await shownAnswer(tab),
+    }
     assert.ok(tab.actions.some((a) => a.guard === 'unknown-action'), 'some clicks reached v2 and were refused')
     assert.ok(tab.loads <= 2, `at most one reload (loads: ${tab.loads})`)
   })
@@ -113,6 +134,12 @@ describe('a mixed fleet (v1 and v2 replicas behind one round-robin balancer, no 
     for (let i = 0; i < 4; i++) {
       await tab.page.locator('#say-hello').click().catch(() => {})
       await tab.page.waitForTimeout(1_500)
+    }
+    seen.v2Bounce = {
+      clicks: tab.actions.length,
+      onV1: tab.actions.filter((a) => a.serverBuild === state.v1.buildId).length,
+      loads: tab.loads,
+      shown: await shownAnswer(tab),
     }
     assert.ok(tab.actions.some((a) => a.serverBuild === state.v1.buildId), 'some clicks reached a v1 replica')
     assert.ok(tab.loads <= 2, `at most one reload (loads: ${tab.loads})`)

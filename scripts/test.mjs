@@ -5,7 +5,9 @@
 //   3. compile the TypeScript layer
 //   4. cargo test (unit + property tests) and the node:test suites (unit, fuzz, faults, the load
 //      run and the end-to-end suites on real Next.js 14 / 15 / 16 in Chromium)
-//   5. the secret scan: the whole run's output and every e2e server/build log, searched for the
+//   5. docs/compatibility.md, from what the end-to-end suites of this run observed
+//      (scripts/e2e/compatibility-doc.mjs);
+//   6. the secret scan: the whole run's output and every e2e server/build log, searched for the
 //      test keys (scripts/test-log.mjs wraps this script to tee its output; scan-secrets.mjs)
 // Each step prints what it does; the first failure stops the run with its exit code.
 //
@@ -75,10 +77,10 @@ function cleanup() {
   rmSync(scratch, { recursive: true, force: true })
 }
 
-function run(title, command, args) {
+function run(title, command, args, runEnv = env) {
   console.log(`\n▶ ${title}: ${[command, ...args].join(' ')}`)
   const started = Date.now()
-  const result = spawnSync(command, args, { cwd: root, env, stdio: 'inherit' })
+  const result = spawnSync(command, args, { cwd: root, env: runEnv, stdio: 'inherit' })
   if (result.error) {
     console.error(`✗ ${title}: could not start ${command} (${result.error.message})`)
     process.exit(1)
@@ -139,3 +141,7 @@ if (code !== 0) {
   process.exit(code)
 }
 console.log(`✓ Node tests (${((Date.now() - started) / 1000).toFixed(1)} s)`)
+// A full run must have observed every Next.js version of the matrix; a partial one leaves the doc alone.
+const partial = process.env.NSG_TEST_ONLY || process.env.NSG_SKIP_E2E === '1' || process.env.NSG_E2E_VERSIONS || process.env.NSG_ROUTED_VERSIONS
+const docArgs = ['scripts/e2e/compatibility-doc.mjs', '--since', String(started), ...(partial ? [] : ['--require'])]
+run('docs/compatibility.md from the observations', process.execPath, docArgs, { ...env, NSG_E2E_ROOT: testEnv.NSG_E2E_ROOT })

@@ -27,14 +27,17 @@ export async function callClosure(baseUrl, actionId, payload, args = [], headers
   return { status: response.status, headers: response.headers, body: await response.text() }
 }
 
-/** A browser's form post without JavaScript: no `next-action` header, `$ACTION_ID_<id>` in the body, HTML wanted. */
-export async function postNoJsForm(baseUrl, actionId, fields = {}) {
+/**
+ * A browser's form post without JavaScript: no `next-action` header, `$ACTION_ID_<id>` in the body,
+ * HTML wanted. `headers`: what else the browser sends (e.g. the cookie its page set).
+ */
+export async function postNoJsForm(baseUrl, actionId, fields = {}, headers = {}) {
   const form = new FormData()
   form.set(`$ACTION_ID_${actionId}`, '')
   for (const [name, value] of Object.entries(fields)) form.set(name, value)
   const response = await fetch(`${baseUrl}/`, {
     method: 'POST',
-    headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' },
+    headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', ...headers },
     body: form,
     redirect: 'manual',
   })

@@ -1,7 +1,7 @@
 // One deploy story, observed in a real browser: the example app built as v1 and v2, v1 served, old
 // tabs opened, v2 deployed on the same port, and every kind of skew clicked in the old tabs. Run
 // once as plain Next.js and once with next-skew-guard, it gives the two columns of `npm run demo`
-// and of the per-version table the matrix suite writes (docs/compatibility.md).
+// and of the per-version tables of docs/compatibility.md (scripts/e2e/compatibility-doc.mjs).
 //
 // Every observation is what the browser saw: action responses, uncaught errors, document loads
 // (reloads), the text the page showed, the skew banner; plus the server's counters and log.
@@ -14,19 +14,25 @@ import { progress, step } from './log.mjs'
 import { freePort, waitFor } from './server.mjs'
 import { applyPlainOverlay, applyV2Overlay, build, resetSources } from './setup.mjs'
 
-/** What the user does in an old v1 tab after v2 is deployed. `output`: where the page shows the answer. */
+/**
+ * What the user does in an old v1 tab after v2 is deployed. `label`: the table's row name, in plain
+ * words; `output`: where the page shows the answer.
+ */
 export const CLICKS = [
-  { id: 'renamed', label: 'Say hello (greet renamed in v2)', button: '#say-hello', output: '#say-hello-result' },
-  { id: 'changed', label: 'Shout (shout changed in v2)', button: '#shout', output: '#shout-result' },
-  { id: 'closure', label: 'Read note (inline closure)', button: '#read-note', output: '#read-note-result' },
-  { id: 'form', label: 'Save (form action)', button: '#note-submit', output: '#saved-note', fill: 'from the old tab' },
+  { id: 'renamed', label: 'an action v2 renamed', button: '#say-hello', output: '#say-hello-result' },
+  { id: 'changed', label: 'an action v2 changed', button: '#shout', output: '#shout-result' },
+  { id: 'closure', label: 'a closure (an action with bound arguments)', button: '#read-note', output: '#read-note-result' },
+  { id: 'form', label: 'a form (with JavaScript)', button: '#note-submit', output: '#saved-note', fill: 'from the old tab' },
 ]
 /** The changed action again, on a v2 server with policy 'reject' (guarded variant only). */
-export const REJECTED = { ...CLICKS[1], id: 'rejected', label: "Shout, under policy 'reject'" }
+export const REJECTED = { ...CLICKS[1], id: 'rejected', label: "an action v2 changed, under policy 'reject'" }
 /** A tab of v2, then v2 restarted with a new key; the guarded server keeps the old one as previous. */
-export const ROTATED = { id: 'rotated', label: 'Read note after a key rotation', button: '#read-note', output: '#read-note-result' }
+export const ROTATED = { id: 'rotated', label: 'a closure after a key rotation', button: '#read-note', output: '#read-note-result' }
 /** A tab of v2, then v2 restarted with yet another key and no previous key. */
-export const KEY_CHANGED = { ...ROTATED, id: 'keyChanged', label: 'Read note after the key changed (old key dropped)' }
+export const KEY_CHANGED = { ...ROTATED, id: 'keyChanged', label: 'a closure after the key changed (old key dropped)' }
+/** The tables' row order: the rows where the guard matters most come first. `noJs`: the form post without JavaScript. */
+export const ROW_ORDER = ['renamed', 'rotated', 'keyChanged', 'noJs', 'changed', 'closure', 'form', 'rejected']
+const NO_JS_LABEL = 'a form without JavaScript (action renamed in v2)'
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -171,7 +177,7 @@ export async function observe(tab, click, builds, { settleMs = 2_000 } = {}) {
   let shownText = reloaded ? shown : ((await page.locator(click.output).textContent().catch(() => '')) ?? '')
   for (const [id, label] of builds) shownText = shownText.replaceAll(id, label)
   return {
-    responses: tab.actions.slice(before.actions),
+    responses: tab.actions.slice(before.actions).map((r) => ({ ...r, serverBuild: r.serverBuild && name(r.serverBuild) })),
     errors: tab.uncaught.slice(before.errors),
     reloaded,
     // Each render seals a fresh random note: keep the text comparable between runs.
@@ -200,7 +206,7 @@ export function worked(attempt, click) {
   return click.id === 'form' ? attempt.shown === click.fill : attempt.shown !== ''
 }
 
-async function clickAndRetry(tab, click, builds) {
+export async function clickAndRetry(tab, click, builds) {
   const first = await observe(tab, click, builds)
   // No second click when it worked, or when the app's page is gone (nothing left to click).
   const retry = worked(first, click) || first.screen !== undefined ? null : await observe(tab, click, builds)
@@ -239,12 +245,15 @@ function assertVariant(app, mode, v1, v2) {
 // ---------------------------------------------------------------------------------------------
 // Words for the tables: every cell from an observation.
 
-/** One click's observation in words. */
-export function describe(a) {
+/**
+ * One click's observation in words. `build: true` names the build that answered the first action
+ * call (from the guard's x-build-id), for tables where that is the point (routing).
+ */
+export function describe(a, { build = false } = {}) {
   const parts = []
   const r = a.responses[0]
   if (!r) parts.push('no request')
-  else parts.push(`HTTP ${r.status}${r.guard ? ` (x-skew-guard: ${r.guard})` : ''}`)
+  else parts.push(`HTTP ${r.status}${r.guard ? ` (x-skew-guard: ${r.guard})` : ''}${build && r.serverBuild ? ` from ${r.serverBuild}` : ''}`)
   for (const e of a.errors.slice(0, 1)) {
     // A bare Error says little by its name: add the start of its message.
     const message = e.message.split('\n')[0].replace(/^(Minified React error #\d+);.*$/, '$1')
@@ -267,15 +276,15 @@ export function describe(a) {
 }
 
 /** A click and, when the user would click again, the second click. */
-export function cell({ first, retry }) {
-  return retry ? `${describe(first)}; clicked again: ${describe(retry)}` : describe(first)
+export function cell({ first, retry }, options) {
+  return retry ? `${describe(first, options)}; clicked again: ${describe(retry, options)}` : describe(first, options)
 }
 
-/** The answer to a JavaScript-less form post in words. */
+/** The answer to a JavaScript-less form post in words (`r.build`: the build that answered, when known). */
 export function describeHttp(r) {
   const type = (r.contentType ?? 'no content type').split(';')[0]
   const text = /Reload the page/.test(r.body) ? ', a page saying "Reload the page"' : ''
-  return `HTTP ${r.status} ${type}${r.guard ? ` (x-skew-guard: ${r.guard})` : ''}${text}`
+  return `HTTP ${r.status} ${type}${r.guard ? ` (x-skew-guard: ${r.guard})` : ''}${r.build ? ` from ${r.build}` : ''}${text}`
 }
 
 /** The guard's counters in words. */
@@ -284,48 +293,21 @@ export function counters(stats) {
   return `${stats.total} event${stats.total === 1 ? '' : 's'}${kinds.length ? ` (${kinds.map(([k, n]) => `${k} ${n}`).join(', ')})` : ''}`
 }
 
-/** The rows of a plain-vs-guarded table: [label, plain, guarded] per click, no-JS post last. */
-export function rows(plain, guarded) {
-  const out = []
-  for (const click of [...CLICKS, REJECTED, ROTATED, KEY_CHANGED]) {
-    const p = plain.results[click.id]
-    out.push([click.label, p ? cell(p) : 'Next.js has no such setting (as in the row above)', cell(guarded.results[click.id])])
-  }
-  out.push(['Form post without JavaScript, action removed in v2', describeHttp(plain.results.noJs), describeHttp(guarded.results.noJs)])
-  return out
-}
-
 /**
- * docs/compatibility.md from the matrix suite's observations: per Next.js version, every row of
- * {@link rows} with and without the guard, and the guard's counters.
+ * The rows of the deploy-story table in {@link ROW_ORDER}: `[label, plain, guarded]`, plus a
+ * "guarded + routed" cell when `routed` (the observations of scripts/e2e/routed-scenario.mjs) is given.
  */
-export function compatibilityDoc(entries) {
-  const md = (text) => text.replaceAll('|', '\\|')
-  const out = [
-    '# What each Next.js version does with a stale tab, with and without next-skew-guard',
-    '',
-    '<!-- Generated by `node --test __test__/e2e-matrix.test.mjs` (part of `npm test`); do not edit. -->',
-    '',
-    'Every cell is what headless Chromium observed in a tab of deploy v1 after deploy v2 took its port:',
-    'the example app (examples/next-app) built twice with one pinned key, `greet` renamed to `welcome`',
-    'and `shout` changed in v2. "Plain Next.js" is the same app without any next-skew-guard touch point',
-    '(examples/next-app/plain/). The key rows use a tab of v2, then restart v2 with a new',
-    '`NEXT_SERVER_ACTIONS_ENCRYPTION_KEY` (the guarded server keeps the old key in',
-    '`SKEW_GUARD_PREVIOUS_KEYS`), then with a third key and no previous one. "Clicked again" is the',
-    "user's second click when the first one did not show an answer.",
-    '',
-  ]
-  for (const { pins, plain, guarded } of entries) {
-    const hook = { edge: 'Edge middleware', nodejs: 'Node middleware', proxy: 'proxy.ts' }[pins.runtime]
-    out.push(`## Next.js ${pins.next} (React ${pins.react}, guard in ${hook})`, '')
-    out.push('| in the old tab | plain Next.js | with next-skew-guard |', '|---|---|---|')
-    for (const [label, p, g] of rows(plain, guarded)) out.push(`| ${md(label)} | ${md(p)} | ${md(g)} |`)
-    out.push('')
-    out.push(
-      `Skew counted by the guard (\`getSkewStats()\`): after the deploy ${counters(guarded.stats.v2)}; ` +
-        `after the key rotation ${counters(guarded.stats.rotated)}; after the key change ${counters(guarded.stats.keyChanged)}.`,
-      '',
-    )
-  }
-  return `${out.join('\n')}`
+export function rows(plain, guarded, routed = null) {
+  const byId = new Map([...CLICKS, REJECTED, ROTATED, KEY_CHANGED].map((c) => [c.id, c]))
+  return ROW_ORDER.map((id) => {
+    if (id === 'noJs') {
+      const row = [NO_JS_LABEL, describeHttp(plain.results.noJs), describeHttp(guarded.results.noJs)]
+      return routed ? [...row, describeHttp(routed.results.noJs)] : row
+    }
+    const p = plain.results[id]
+    const row = [byId.get(id).label, p ? cell(p) : 'Next.js has no such setting', cell(guarded.results[id])]
+    if (!routed) return row
+    const r = routed.results[id]
+    return [...row, r ? cell(r, { build: true }) : routed.notes[id]]
+  })
 }

@@ -128,9 +128,9 @@ function sha256(file) {
  * The tarballs a user installs, made by `npm run pack` (scripts/pack.mjs) from this checkout's
  * build: the package, the native loader and this machine's binary package. Returns their paths.
  */
-async function packTarballs(dir) {
+async function packTarballs(dir, backend) {
   const { tarballs, native } = pack({ out: dir, build: false, log: () => {} })
-  if (!native) throw new Error('native/*.node is missing: run `npm run build:native` (npm test does) first')
+  if (!native && backend === 'native') throw new Error('native/*.node is missing: run `npm run build:native` (npm test does) first')
   return tarballs
 }
 
@@ -211,7 +211,7 @@ function applyVersionOverlay(appDir, version) {
  * copy, as a user installs them: `npm install <the tarballs npm run pack made>`. Nothing is copied
  * by hand; the binary comes from its platform package.
  */
-async function installTarballs(appDir, tarballs) {
+async function installTarballs(appDir, tarballs, expected) {
   // npm keys a file: dependency by path; drop the old copies so the new tarballs are unpacked.
   const modules = path.join(appDir, 'node_modules')
   for (const name of fs.existsSync(modules) ? fs.readdirSync(modules).filter((n) => n.startsWith('next-skew-guard')) : []) {
@@ -224,15 +224,18 @@ async function installTarballs(appDir, tarballs) {
     if (sha256(installed) !== sha256(path.join(ROOT, file))) throw new Error(`${installed} differs from the repo's ${file}`)
   }
   const backend = await run(process.execPath, ['-e', "process.stdout.write(require('next-skew-guard').backend)"], { cwd: appDir })
-  if (backend.output.trim() !== 'native') throw new Error(`the installed package runs on the ${backend.output.trim() || 'unknown'} backend, not the native one:\n${backend.output}`)
+  const actual = backend.output.trim().split('\n').at(-1)
+  if (actual !== expected) throw new Error(`the installed package runs on the ${actual || 'unknown'} backend, not the ${expected} one:\n${backend.output}`)
 }
 
 /**
  * Makes the work copy ready to build: sources, dependencies, the packed package. Returns
  * `{ dir, nextBin, work, logs }`. `name` picks the copy inside the work dir: `app` (the e2e suite;
  * its tarballs and logs in `tarballs/`, `logs/`) or another (`demo`: `demo/`, `tarballs-demo/`, `logs-demo/`).
+ * `backend`: the core the installed package must run on: 'native' (the tarballs carry this
+ * machine's binary), or 'js' (none was built: the demo on a machine without a Rust toolchain).
  */
-export async function prepareApp({ major = 16, name = 'app', version = null } = {}) {
+export async function prepareApp({ major = 16, name = 'app', version = null, backend = 'native' } = {}) {
   // `version`: a MATRIX key ('14', '15.3', '15.5'); its work copy is next-<version>.
   if (version !== null) major = String(version)
   const pins = version !== null ? MATRIX[version] : VERSIONS
@@ -247,7 +250,7 @@ export async function prepareApp({ major = 16, name = 'app', version = null } = 
   fs.rmSync(logs, { recursive: true, force: true })
   fs.mkdirSync(logs, { recursive: true })
   const tarballs = await step('packing next-skew-guard and next-skew-guard-native (npm pack)', () =>
-    packTarballs(path.join(work, `tarballs${suffix}`)),
+    packTarballs(path.join(work, `tarballs${suffix}`), backend),
   )
   syncSources(dir, version)
   if (!fs.existsSync(path.join(dir, 'node_modules', 'next', 'package.json'))) {
@@ -259,7 +262,7 @@ export async function prepareApp({ major = 16, name = 'app', version = null } = 
     fresh
       ? `installing next@${pins.next}, react@${pins.react} and the tarballs into ${dir} (first run: a minute or two)`
       : `installing the tarballs into ${dir} (Next.js ${pins.next} cached)`,
-    () => installTarballs(dir, tarballs),
+    () => installTarballs(dir, tarballs, backend),
   )
   const installed = JSON.parse(fs.readFileSync(path.join(dir, 'node_modules', 'next', 'package.json'), 'utf8')).version
   if (installed !== pins.next) throw new Error(`expected next@${pins.next} in ${dir}, found ${installed}`)
