@@ -1,27 +1,17 @@
 // `next start` servers for the tests: 127.0.0.1 only, each in its own process group, stopped by
 // their own PID. Readiness is the guard's health endpoint answering with the expected build.
 import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import * as fs from 'node:fs'
-import * as net from 'node:net'
 import * as path from 'node:path'
 
 import { track } from '../child-registry.mjs'
+import { freePort } from '../ports.mjs'
 import { progress } from './log.mjs'
 import { childEnv } from './setup.mjs'
 
 const HOST = '127.0.0.1'
 
-/** A TCP port nothing listens on right now (the OS picks it). */
-export async function freePort() {
-  const server = net.createServer()
-  server.listen(0, HOST)
-  await once(server, 'listening')
-  const { port } = server.address()
-  server.close()
-  await once(server, 'close')
-  return port
-}
+export { freePort }
 
 /** Polls `check` (sync or async, truthy = done) every `everyMs` until it holds; throws `what` after `timeoutMs`. */
 export async function waitFor(check, what, { timeoutMs = 15_000, everyMs = 100 } = {}) {

@@ -5,25 +5,19 @@
 // Stopped by its own process group (the proxy's workers go with it), also when the test process
 // exits without running its hooks.
 import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import * as fs from 'node:fs'
+import { createRequire } from 'node:module'
 import * as net from 'node:net'
 import * as path from 'node:path'
 
 import { track } from '../child-registry.mjs'
+import { freePort } from '../ports.mjs'
+
+const { NGINX_LOCATION } = createRequire(import.meta.url)('../../dist/deployments/index.js')
 
 const HOST = '127.0.0.1'
 
-/** A TCP port nothing listens on right now. */
-export async function freePort() {
-  const server = net.createServer()
-  server.listen(0, HOST)
-  await once(server, 'listening')
-  const { port } = server.address()
-  server.close()
-  await once(server, 'close')
-  return port
-}
+export { freePort }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -71,17 +65,8 @@ function mainConfig(kind, { dir, port, adminPort, out }) {
           `    include ${out};`,
           '    server {',
           `        listen ${HOST}:${port};`,
-          '        location / {',
-          '            proxy_pass http://$nsg_upstream;',
-          '            proxy_http_version 1.1;',
-          '            proxy_set_header Connection "";',
-          '            proxy_set_header Host $http_host;',
-          '            proxy_set_header X-Forwarded-Host $nsg_forwarded_host;',
-          '            proxy_set_header X-Forwarded-Proto $scheme;',
-          '            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
-          '            proxy_connect_timeout 5s;',
-          '            proxy_buffering off;',
-          '        }',
+          // The location block the rendered file's header tells users to paste.
+          ...NGINX_LOCATION.map((l) => `        ${l}`),
           '    }',
           '}',
           '',
