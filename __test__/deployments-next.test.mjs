@@ -16,7 +16,6 @@ import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as http from 'node:http'
-import { createRequire } from 'node:module'
 import * as path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
@@ -24,17 +23,15 @@ import { launchChromium } from '../scripts/e2e/browser.mjs'
 import { progress, step } from '../scripts/e2e/log.mjs'
 import { recoverAfterRetire, routedResultsFile, runRoutedStory, summarize } from '../scripts/e2e/routed.mjs'
 import { startServer } from '../scripts/e2e/server.mjs'
-import { MATRIX, ROOT, applyV2Overlay, build, ensureChromium, prepareApp } from '../scripts/e2e/setup.mjs'
+import { MATRIX, ROOT, ensureChromium } from '../scripts/e2e/setup.mjs'
+import { sharedGuardBuilds } from '../scripts/e2e/shared-builds.mjs'
 import { ensureProxies } from '../scripts/proxies/install.mjs'
 import { createProxy } from '../scripts/proxies/launch.mjs'
 
-const require = createRequire(import.meta.url)
-const { generateKey } = require('next-skew-guard')
 const BIN = path.join(ROOT, 'bin', 'next-skew-guard.js')
 
 const SKIP = process.env.NSG_SKIP_E2E === '1' ? 'NSG_SKIP_E2E=1' : false
 const VERSIONS = (process.env.NSG_ROUTED_VERSIONS ?? '16,15.5,14').split(',').map((v) => v.trim()).filter(Boolean)
-const RUN = randomBytes(3).toString('hex')
 const PROXIES = ['nginx', 'caddy', 'haproxy', 'traefik']
 
 let bins = null
@@ -113,7 +110,7 @@ async function eventually(check, what, timeoutMs = 30_000) {
 for (const version of VERSIONS) {
   const pins = MATRIX[version]
   describe(`routed deployments on Next.js ${pins?.next ?? version}`, { skip: SKIP || (pins ? false : `unknown version ${version}`), timeout: 30 * 60_000 }, () => {
-    const ctx = { app: null, key: generateKey(), v1: null, v2: null, servers: {}, ids: {}, state: null, v1Only: null, chunk: null, results: {} }
+    const ctx = { app: null, key: null, v1: null, v2: null, servers: {}, ids: {}, state: null, v1Only: null, chunk: null, results: {} }
 
     const startV = (name, port) =>
       startServer({ app: ctx.app, build: ctx[name], key: ctx.key, label: `routed ${version} ${name}`, port, env: { SKEW_GUARD_DEPLOYMENT_COOKIE: '1' } })
@@ -121,10 +118,8 @@ for (const version of VERSIONS) {
     before(
       async () => {
         bins ??= await ensureProxies(PROXIES)
-        ctx.app = await prepareApp({ version, name: 'routed' })
-        ctx.v1 = await build(ctx.app, { name: `routed-v1`, distDir: '.next-routed-v1', buildId: `routed-v1-${RUN}`, key: ctx.key })
-        applyV2Overlay(ctx.app)
-        ctx.v2 = await build(ctx.app, { name: `routed-v2`, distDir: '.next-routed-v2', buildId: `routed-v2-${RUN}`, key: ctx.key })
+        // The run's shared guarded builds (the matrix suite serves the same ones).
+        Object.assign(ctx, await sharedGuardBuilds(version))
         ctx.servers.v1 = await startV('v1')
         ctx.servers.v2 = await startV('v2')
         // The deployment IDs Next.js stamps (withSkewGuard sets deploymentId; the guard reports it).

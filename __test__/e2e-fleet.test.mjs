@@ -6,9 +6,7 @@
 // each tab saw goes into docs/compatibility.md (scripts/e2e/compatibility-doc.mjs).
 // NSG_SKIP_E2E=1 skips it.
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
-import { createRequire } from 'node:module'
 import * as path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
@@ -17,13 +15,11 @@ import { fleetResultsFile, saveResults } from '../scripts/e2e/compatibility-doc.
 import { step } from '../scripts/e2e/log.mjs'
 import { startRoundRobin } from '../scripts/e2e/round-robin.mjs'
 import { startServer, waitFor } from '../scripts/e2e/server.mjs'
-import { applyV2Overlay, build, ensureChromium, prepareApp, resetSources } from '../scripts/e2e/setup.mjs'
+import { ensureChromium } from '../scripts/e2e/setup.mjs'
+import { sharedGuardBuilds } from '../scripts/e2e/shared-builds.mjs'
 
-const require = createRequire(import.meta.url)
-const { generateKey } = require('next-skew-guard')
 
 const SKIP = process.env.NSG_SKIP_E2E === '1' ? 'NSG_SKIP_E2E=1' : false
-const RUN = randomBytes(3).toString('hex')
 const MINUTE = 60_000
 
 const state = { servers: [], tabs: [] }
@@ -70,13 +66,11 @@ describe('a mixed fleet (v1 and v2 replicas behind one round-robin balancer, no 
   before(
     async () => {
       await ensureChromium()
-      const app = await prepareApp({ version: '16', name: 'fleet' })
+      // The run's shared guarded builds (the matrix and routed suites serve the same ones).
+      const { app, key, v1, v2 } = await sharedGuardBuilds('16')
       state.next = JSON.parse(fs.readFileSync(path.join(app.dir, 'node_modules', 'next', 'package.json'), 'utf8')).version
-      const key = generateKey()
-      resetSources(app)
-      state.v1 = await build(app, { name: 'fleet-v1', distDir: '.next-fleet-v1', buildId: `fleet-v1-${RUN}`, key })
-      applyV2Overlay(app)
-      state.v2 = await build(app, { name: 'fleet-v2', distDir: '.next-fleet-v2', buildId: `fleet-v2-${RUN}`, key })
+      state.v1 = v1
+      state.v2 = v2
       const [s1, s2] = await Promise.all([
         startServer({ app, build: state.v1, key, label: 'fleet v1' }),
         startServer({ app, build: state.v2, key, label: 'fleet v2' }),

@@ -6,7 +6,7 @@
 // Per version the deploy story of scripts/e2e/scenario.mjs runs twice: on plain Next.js (the
 // example without any next-skew-guard touch point) and with the guard. Four builds per version
 // (plain v1/v2, guarded v1/v2; `greet` renamed to `welcome` and `shout` changed in v2), one key
-// pinned at build. The cases of the issue are asserted on the guarded run; the plain run shows what
+// pinned at build; the guarded ones are the run's shared builds (scripts/e2e/shared-builds.mjs). The cases of the issue are asserted on the guarded run; the plain run shows what
 // each case does without the guard, and both go into docs/compatibility.md: each version's
 // observations are saved for scripts/e2e/compatibility-doc.mjs, which `npm test` runs at the end.
 //
@@ -22,6 +22,7 @@ import { launchChromium } from '../scripts/e2e/browser.mjs'
 import { matrixResultsFile, saveResults } from '../scripts/e2e/compatibility-doc.mjs'
 import { step } from '../scripts/e2e/log.mjs'
 import { runVariant, worked } from '../scripts/e2e/scenario.mjs'
+import { sharedGuardBuilds } from '../scripts/e2e/shared-builds.mjs'
 import { startServer } from '../scripts/e2e/server.mjs'
 import { ensureChromium, MATRIX, prepareApp } from '../scripts/e2e/setup.mjs'
 
@@ -73,9 +74,11 @@ for (const version of ORDER) {
         chromium ??= await step('launching Chromium', () => launchChromium())
         ctx.browser = chromium
         const app = await prepareApp({ version, name: version === '16' ? 'matrix' : 'app' })
-        const keys = { k1: generateKey(), k2: generateKey(), k3: generateKey() }
+        // The guarded builds are the run's shared ones (also served by the routed and fleet suites).
+        const shared = await sharedGuardBuilds(version)
+        const keys = { k1: shared.key, k2: generateKey(), k3: generateKey() }
         plain = await runVariant(app, 'plain', keys, ctx)
-        guarded = await runVariant(app, 'guard', keys, ctx)
+        guarded = await runVariant(shared.app, 'guard', keys, ctx, { builds: shared })
         // What the browser saw (not the builds' output) for docs/compatibility.md.
         const seen = ({ results, stats, nextLog }) => ({ results, stats, nextLog })
         saveResults(matrixResultsFile(version), { next: pins.next, plain: seen(plain), guarded: seen(guarded) })

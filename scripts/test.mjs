@@ -64,6 +64,8 @@ const testEnv = {
   ...env,
   TMPDIR: join(scratch, 'tmp'),
   NSG_PID_DIR: join(scratch, 'pids'),
+  // Names this run, so that its suites share the builds they have in common (scripts/e2e/shared-builds.mjs).
+  NSG_RUN_ID: `run-${process.pid}-${Date.now().toString(36)}`,
   // Caches shared with later runs stay in the machine's temporary directory.
   NSG_E2E_ROOT: process.env.NSG_E2E_ROOT || join(TMP, 'nsg-e2e'),
   NSG_NEXT_VECTORS_DIR: process.env.NSG_NEXT_VECTORS_DIR || join(TMP, 'nsg-next-vectors'),

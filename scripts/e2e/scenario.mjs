@@ -44,16 +44,25 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
  *
  * `ctx`: `{ browser, serve(options), stop(server), run }` — the caller owns the browser and the
  * server bookkeeping (every server it starts must be stoppable on failure); `run` names the builds.
+ * `builds`: `{ v1, v2 }` built already in `app` with `keys.k1` (the shared guarded builds), else
+ * the variant is built here.
  */
-export async function runVariant(app, mode, keys, ctx) {
+export async function runVariant(app, mode, keys, ctx, { builds: prebuilt = null } = {}) {
   const guard = mode === 'guard'
   progress(`── ${guard ? 'with next-skew-guard' : 'plain Next.js'} ──`)
-  resetSources(app)
-  if (!guard) applyPlainOverlay(app, 'v1')
-  const v1 = await build(app, { name: `${mode}-v1`, distDir: `.next-${mode}-v1`, buildId: `${mode}-v1-${ctx.run}`, key: keys.k1 })
-  if (guard) applyV2Overlay(app)
-  else applyPlainOverlay(app, 'v2')
-  const v2 = await build(app, { name: `${mode}-v2`, distDir: `.next-${mode}-v2`, buildId: `${mode}-v2-${ctx.run}`, key: keys.k1 })
+  let v1
+  let v2
+  if (prebuilt) {
+    // Built already, with keys.k1 (scripts/e2e/shared-builds.mjs).
+    ;({ v1, v2 } = prebuilt)
+  } else {
+    resetSources(app)
+    if (!guard) applyPlainOverlay(app, 'v1')
+    v1 = await build(app, { name: `${mode}-v1`, distDir: `.next-${mode}-v1`, buildId: `${mode}-v1-${ctx.run}`, key: keys.k1 })
+    if (guard) applyV2Overlay(app)
+    else applyPlainOverlay(app, 'v2')
+    v2 = await build(app, { name: `${mode}-v2`, distDir: `.next-${mode}-v2`, buildId: `${mode}-v2-${ctx.run}`, key: keys.k1 })
+  }
   assertVariant(app, mode, v1, v2)
   const builds = new Map([
     [v1.buildId, 'v1'],

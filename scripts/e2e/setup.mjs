@@ -138,7 +138,7 @@ async function packTarballs(dir, backend) {
  * Seeds a fresh work copy with the dependencies of another work copy of the same Next.js version
  * (copied, not linked: npm may rewrite them), so that every suite does not download Next.js again.
  */
-function seedInstall(appDir, pins) {
+export function seedInstall(appDir, pins) {
   const root = e2eRoot()
   let entries = []
   try {
@@ -211,11 +211,19 @@ function applyVersionOverlay(appDir, version) {
  * copy, as a user installs them: `npm install <the tarballs npm run pack made>`. Nothing is copied
  * by hand; the binary comes from its platform package.
  */
-async function installTarballs(appDir, tarballs, expected) {
+export async function installTarballs(appDir, tarballs, expected) {
   // npm keys a file: dependency by path; drop the old copies so the new tarballs are unpacked.
   const modules = path.join(appDir, 'node_modules')
   for (const name of fs.existsSync(modules) ? fs.readdirSync(modules).filter((n) => n.startsWith('next-skew-guard')) : []) {
     fs.rmSync(path.join(appDir, 'node_modules', name), { recursive: true, force: true })
+  }
+  // The lockfile remembers where an earlier install took the platform package from: forget it, so a
+  // set of tarballs without the binary (no Rust toolchain) installs as a registry install would.
+  const lockfile = path.join(appDir, 'package-lock.json')
+  if (fs.existsSync(lockfile)) {
+    const lock = JSON.parse(fs.readFileSync(lockfile, 'utf8'))
+    for (const key of Object.keys(lock.packages ?? {})) if (key.startsWith('node_modules/next-skew-guard')) delete lock.packages[key]
+    fs.writeFileSync(lockfile, `${JSON.stringify(lock, null, 2)}\n`)
   }
   await mustRun('npm install', 'npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], { cwd: appDir })
   // Proof that the app runs this checkout's code, not a stale install.
@@ -223,8 +231,9 @@ async function installTarballs(appDir, tarballs, expected) {
     const installed = path.join(appDir, 'node_modules', 'next-skew-guard', file)
     if (sha256(installed) !== sha256(path.join(ROOT, file))) throw new Error(`${installed} differs from the repo's ${file}`)
   }
-  const backend = await run(process.execPath, ['-e', "process.stdout.write(require('next-skew-guard').backend)"], { cwd: appDir })
-  const actual = backend.output.trim().split('\n').at(-1)
+  const backend = await run(process.execPath, ['-e', "console.log(`backend=${require('next-skew-guard').backend}`)"], { cwd: appDir })
+  // stdout and stderr (the JS backend's warning) arrive interleaved: find the marker.
+  const actual = /backend=(\w+)/.exec(backend.output)?.[1]
   if (actual !== expected) throw new Error(`the installed package runs on the ${actual || 'unknown'} backend, not the ${expected} one:\n${backend.output}`)
 }
 
@@ -234,8 +243,10 @@ async function installTarballs(appDir, tarballs, expected) {
  * its tarballs and logs in `tarballs/`, `logs/`) or another (`demo`: `demo/`, `tarballs-demo/`, `logs-demo/`).
  * `backend`: the core the installed package must run on: 'native' (the tarballs carry this
  * machine's binary), or 'js' (none was built: the demo on a machine without a Rust toolchain).
+ * `keepBuilds`: leave the sources and build output of an earlier call as they are
+ * (scripts/e2e/shared-builds.mjs serves builds an earlier suite of the run made).
  */
-export async function prepareApp({ major = 16, name = 'app', version = null, backend = 'native' } = {}) {
+export async function prepareApp({ major = 16, name = 'app', version = null, backend = 'native', keepBuilds = false } = {}) {
   // `version`: a MATRIX key ('14', '15.3', '15.5'); its work copy is next-<version>.
   if (version !== null) major = String(version)
   const pins = version !== null ? MATRIX[version] : VERSIONS
@@ -247,12 +258,12 @@ export async function prepareApp({ major = 16, name = 'app', version = null, bac
   const suffix = name === 'app' ? '' : `-${name}`
   const dir = path.join(work, name)
   const logs = path.join(work, `logs${suffix}`)
-  fs.rmSync(logs, { recursive: true, force: true })
+  if (!keepBuilds) fs.rmSync(logs, { recursive: true, force: true })
   fs.mkdirSync(logs, { recursive: true })
   const tarballs = await step('packing next-skew-guard and next-skew-guard-native (npm pack)', () =>
     packTarballs(path.join(work, `tarballs${suffix}`), backend),
   )
-  syncSources(dir, version)
+  if (!keepBuilds) syncSources(dir, version)
   if (!fs.existsSync(path.join(dir, 'node_modules', 'next', 'package.json'))) {
     fs.mkdirSync(dir, { recursive: true })
     if (seedInstall(dir, pins)) progress(`${dir}: dependencies copied from another work copy of Next.js ${pins.next}`)
