@@ -48,7 +48,9 @@ export {
   DEPLOYMENT_QUERY,
   describePlan,
   planRouting,
+  routeRequest,
   type RetainedRoute,
+  type RoutedRequest,
   type RouteTarget,
   type RoutingPlan,
 } from './routing'

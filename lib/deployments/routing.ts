@@ -122,3 +122,54 @@ export function describePlan(plan: RoutingPlan): string[] {
   if (plan.retained.length === 0) lines.push('retained: none (every request goes to the current deployment)')
   return lines
 }
+
+/** What {@link routeRequest} reads of a request: its method, URL (path and query) and headers. */
+export interface RoutedRequest {
+  method: string
+  /** The request URL: absolute, or path and query. */
+  url: string
+  /** Header values by lower-case name (a `Headers` object works too). */
+  headers: Headers | Record<string, string | string[] | undefined>
+}
+
+function header(headers: RoutedRequest['headers'], name: string): string {
+  const value = typeof (headers as Headers).get === 'function' ? (headers as Headers).get(name) : (headers as Record<string, string | string[] | undefined>)[name]
+  return (Array.isArray(value) ? value[0] : value) ?? ''
+}
+
+function cookie(cookieHeader: string, name: string): string {
+  for (const part of cookieHeader.split(';')) {
+    const eq = part.indexOf('=')
+    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
+  }
+  return ''
+}
+
+/**
+ * The deployment the routing contract sends `request` to, in JavaScript: what the rendered proxy
+ * configs do, for a host whose proxy cannot be configured (the guard's in-app forwarding). Exact
+ * matches only; an unknown ID, or one naming the current deployment, gives the current one.
+ */
+export function routeRequest(plan: RoutingPlan, request: RoutedRequest): RouteTarget {
+  const byId = (id: string): RouteTarget | null => (id === plan.current.id ? plan.current : (plan.retained.find((r) => r.id === id) ?? null))
+  // 1. The header Next.js sends on RSC and action fetches.
+  const fromHeader = header(request.headers, DEPLOYMENT_HEADER)
+  if (fromHeader) return byId(fromHeader) ?? plan.current
+  // 2. ?dpl= on static assets.
+  const query = request.url.indexOf('?')
+  const dpl = query === -1 ? '' : (new URLSearchParams(request.url.slice(query + 1)).get(DEPLOYMENT_QUERY) ?? '')
+  if (dpl) return byId(dpl) ?? plan.current
+  // 3. An action ID only retained builds know.
+  const action = header(request.headers, ACTION_HEADER_NAME.toLowerCase())
+  if (action) {
+    if (!plan.actionRouting) return plan.current
+    return plan.retained.find((r) => r.actions.includes(action)) ?? plan.current
+  }
+  // 4. The guard's cookie, for form posts only.
+  const method = request.method.toUpperCase()
+  if (method !== 'GET' && method !== 'HEAD') {
+    const pinned = cookie(header(request.headers, 'cookie'), DEPLOYMENT_COOKIE)
+    if (pinned) return byId(pinned) ?? plan.current
+  }
+  return plan.current
+}

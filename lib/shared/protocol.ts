@@ -27,6 +27,9 @@ export const ACTION_ID_PATTERN = /^[0-9a-f]{40}(?:[0-9a-f]{2})?$/
  * - `unknown-key`: the guard let the call through, but its closure arguments were sealed with a key
  *   this server does not hold, so Next.js will refuse them (a 500): the action did not run, and a
  *   reload gets the page freshly sealed. Only a 5xx answer carrying this mark is skew.
+ * Not verdicts, and not skew: `forward-failed` (on a 502) and `forward-timeout` (on a 504) mark a
+ * request the guard's in-app forwarding sent to a retained deployment that then failed or did not
+ * answer in time. The action may have run; clients treat it as any gateway error.
  */
 export type GuardVerdict = 'unknown-action' | 'stale-build' | 'key-rotated' | 'reload' | 'unknown-key'
 
