@@ -496,6 +496,7 @@ const TRIGGERS = {
       },
     },
   ],
+  ERR_FORWARD_REGISTRY: [{ label: 'createForwarder without a registry', run: () => caught(() => require('../dist/proxy/forward.js').createForwarder({}, {})) }],
   ERR_DEPLOYMENTS_STATE: [{ label: 'parseState of an empty file', run: () => caught(() => require('../dist/deployments/index.js').parseState('')) }],
   ERR_DEPLOYMENTS_LOCKED: [
     {
