@@ -225,3 +225,16 @@ test('the scanner finds where an exported expression ends, or refuses', () => {
   assert.equal(unifiedDiff('f', 'a\nb', 'a\nc'), '--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n a\n-b\n+c')
   assert.equal(unifiedDiff('f', null, 'x\n'), '--- /dev/null\n+++ b/f\n@@ -0,0 +1,2 @@\n+x\n+')
 })
+
+test("a layout whose only import is a side-effect one (`import \"./globals.css\"`): the added import takes the file's quotes", () => {
+  // Found by the e2e suite (__test__/e2e-init.test.mjs): the JavaScript layout got a single-quoted import.
+  assert.deepEqual(styleOf('import "./globals.css";\n\nexport default function L() {}\n'), { quote: '"', semi: ';' })
+  assert.deepEqual(styleOf("import './globals.css'\n"), { quote: "'", semi: '' })
+  assert.deepEqual(styleOf('const x = "a"\nimport("b")\n'), { quote: "'", semi: '' }, 'strings and dynamic imports are not import lines')
+  const dir = app('15.5.29', {
+    'app/layout.js':
+      'import "./globals.css";\n\nexport default function RootLayout({ children }) {\n  return (\n    <html lang="en">\n      <body>\n        {children}\n      </body>\n    </html>\n  );\n}\n',
+  })
+  assert.equal(init(dir).code, 0)
+  assert.match(readIn(dir, 'app/layout.js'), /^import \{ SkewGuard \} from "next-skew-guard\/react";\nimport "\.\/globals\.css";\n/)
+})

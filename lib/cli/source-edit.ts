@@ -11,10 +11,13 @@ export interface Style {
   semi: string
 }
 
-/** Reads a file's style off its import/require lines (or its statements, when it has none). */
+/**
+ * Reads a file's style off its import/require lines, side-effect imports (`import "./globals.css"`)
+ * included (or its statements, when it has none).
+ */
 export function styleOf(text: string): Style {
-  const doubles = (text.match(/(from|require\()\s*"/g) ?? []).length
-  const singles = (text.match(/(from|require\()\s*'/g) ?? []).length
+  const doubles = (text.match(/(\bfrom|\brequire\(|^[ \t]*import)\s*"/gm) ?? []).length
+  const singles = (text.match(/(\bfrom|\brequire\(|^[ \t]*import)\s*'/gm) ?? []).length
   const quote = doubles > singles ? '"' : "'"
   const lines = text.split('\n').filter((l) => /^\s*(import|export|const|let|var|module\.exports)\b/.test(l) && !/[{(,[]\s*$/.test(l))
   const withSemi = lines.filter((l) => /;\s*(\/\/.*)?$/.test(l)).length
