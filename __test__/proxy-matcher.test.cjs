@@ -2,7 +2,7 @@
 // by Next.js's own matcher code (the functions `next build` compiles `config.matcher` with and
 // `next start` runs per request), for the recipe as the doc writes it, the deployment-cookie entry,
 // and the example app's proxy.ts / middleware.ts. Next.js 16 is the repo's devDependency; 14.2 and
-// 15.5 are used where `npm test` installed them (os.tmpdir()/nsg-next-vectors).
+// 15.5 are used where `npm test` installed them (NSG_NEXT_VECTORS_DIR).
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
@@ -11,12 +11,19 @@ const path = require('node:path')
 
 const root = path.join(__dirname, '..')
 
-/** Next.js installs to check against: `{ version, dir }`. */
+/**
+ * Next.js installs to check against: `{ version, dir }`. 14.2 and 15.5 come from the reference
+ * installs (`npm run vectors`; NSG_NEXT_VECTORS_DIR, which `npm test` sets and fills: there a
+ * missing one fails the test instead of being left out).
+ */
 function nextInstalls() {
+  const pins = JSON.parse(fs.readFileSync(path.join(root, 'scripts', 'next-versions.json'), 'utf8')).matrix
   const installs = [{ version: require('next/package.json').version, dir: path.dirname(require.resolve('next/package.json')) }]
-  for (const version of ['14.2.35', '15.5.29']) {
-    const dir = path.join(os.tmpdir(), 'nsg-next-vectors', `next-${version}`, 'node_modules', 'next')
+  const vectors = process.env.NSG_NEXT_VECTORS_DIR || path.join(os.tmpdir(), 'nsg-next-vectors')
+  for (const version of [pins['14'].next, pins['15.5'].next]) {
+    const dir = path.join(vectors, `next-${version}`, 'node_modules', 'next')
     if (fs.existsSync(path.join(dir, 'package.json'))) installs.push({ version, dir })
+    else if (process.env.NSG_NEXT_VECTORS_DIR) throw new Error(`Next.js ${version} is not installed in ${vectors} (npm run vectors)`)
   }
   return installs
 }
