@@ -201,3 +201,26 @@ test('needs a registry: a clear error with a code', () => {
   assert.throws(() => createForwarder({}, {}), (e) => e.code === 'ERR_FORWARD_REGISTRY' && /SKEW_GUARD_DEPLOYMENTS/.test(e.message))
   assert.doesNotThrow(() => createForwarder({}, { SKEW_GUARD_DEPLOYMENTS: path.join(tmp, 'any.json') }))
 })
+
+test('skewGuard({ forward }): forwards before its own checks, keeps the health endpoint, refuses bad settings', async (t) => {
+  process.env.NODE_ENV = 'production'
+  const { skewGuard } = require('../dist/proxy/index.js')
+  const v1 = await server(t, (...a) => echo(v1)(...a))
+  const file = registry({ v0: '127.0.0.1:1', v1: `127.0.0.1:${v1.address().port}`, v2: '127.0.0.1:3' })
+  const guard = skewGuard({ forward: { registry: file }, keyring: false, buildId: 'v2-build' })
+  const forwarded = await guard(new Request('http://localhost/', { method: 'POST', headers: { 'next-action': GREET }, body: '[]' }))
+  assert.equal(forwarded.status, 201, 'greet is v1\'s: forwarded, not refused as unknown here')
+  assert.equal(await forwarded.text(), 'v1 answered POST /')
+  const health = await guard(new Request('http://localhost/api/health', { headers: { 'x-deployment-id': 'v1' } }))
+  assert.equal((await health.json()).buildId, 'v2-build', 'the health endpoint is always this app\'s')
+  const own = await guard(new Request('http://localhost/', { method: 'POST', headers: { 'next-action': SHARED }, body: '[]' }))
+  assert.equal(own.headers.get('x-build-id'), 'v2-build', 'a request of the current build passes on here, stamped')
+  assert.equal(v1.seen.length, 1)
+  // Settings
+  for (const bad of ['yes', 1, [], { registry: '' }, { timeoutMs: 0 }, { regsitry: file }]) {
+    assert.throws(() => skewGuard({ forward: bad }), (e) => e.name === 'SkewGuardOptionError' && /forward/.test(e.message), JSON.stringify(bad))
+  }
+  const { createSkewGuard } = require('../dist/proxy/guard.js')
+  const edgeLike = createSkewGuard({ isProduction: () => true, readBuildId: () => null, readManifest: () => null, keyringFromEnv: () => null, compareBuildIds: () => 'unknown' })
+  assert.throws(() => edgeLike({ forward: true }), (e) => e.code === 'ERR_INVALID_ARG_VALUE' && /Node runtime/.test(e.message))
+})

@@ -25,6 +25,7 @@ import {
   integer,
   literal,
   matching,
+  millis,
   nonEmptyString,
   oneOf,
   type Check,
@@ -42,6 +43,8 @@ import {
   type GuardVerdict,
   type HealthBody,
 } from '../shared/protocol'
+// Types only: forwarding is Node-only (node:http); the Node entry hands it in through the runtime.
+import type { ForwardOptions, Forwarder } from './forward'
 import { findActionCall, isProxyRequest, type ActionCall, type BodyReading } from './request'
 
 /**
@@ -97,6 +100,15 @@ export interface SkewGuardOptions<R extends Request = Request, E = unknown> {
    * `true` if your code calls the guard itself and reads the request's body afterwards.
    */
   cloneBody?: boolean
+  /**
+   * In-app forwarding, for hosts whose reverse proxy cannot route by deployment (Node runtime
+   * only): a request that belongs to a deployment the registry retains (by `x-deployment-id`,
+   * `?dpl=`, an action ID only it knows, or the `__vdpl` cookie of a form post) is sent to that
+   * deployment's `next start`, once; everything else is this app's. `true` reads the registry
+   * from `SKEW_GUARD_DEPLOYMENTS`; also on when `SKEW_GUARD_FORWARD=1` at runtime. The matcher
+   * must let those requests reach the proxy (docs/routing.md, "Forwarding from the app").
+   */
+  forward?: boolean | ForwardOptions
 }
 
 const DEFAULT_MAX_BODY = 1024 * 1024
@@ -112,6 +124,15 @@ export interface GuardRuntime {
   /** The keyring from the environment, or null (errors already reported). */
   keyringFromEnv(): GuardKeyring | null
   compareBuildIds(client: string | null, server: string | null): 'same' | 'different' | 'unknown'
+  /** In-app forwarding; absent where the runtime cannot open connections itself (Edge). */
+  createForwarder?(options: ForwardOptions): Forwarder
+}
+
+const FORWARD_CHECKS: Record<keyof ForwardOptions, Check> = {
+  registry: nonEmptyString,
+  self: nonEmptyString,
+  timeoutMs: millis(1),
+  connectTimeoutMs: millis(1),
 }
 
 const OPTION_CHECKS: Record<keyof SkewGuardOptions, Check> = {
@@ -129,6 +150,13 @@ const OPTION_CHECKS: Record<keyof SkewGuardOptions, Check> = {
   deploymentCookie: bool,
   log: bool,
   cloneBody: bool,
+  forward: (where, name, value) => {
+    if (typeof value === 'boolean') return
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `${where}: "${name}" must be true, false or { registry, self, timeoutMs, connectTimeoutMs }; received ${describe(value)}.`)
+    }
+    checkOptions(`${where}: "${name}"`, value, FORWARD_CHECKS)
+  },
 }
 
 /** Payloads up to this length are verified synchronously (≈ 12 µs at most); longer ones off-thread. */
@@ -218,6 +246,29 @@ export function createSkewGuard(runtime: GuardRuntime) {
     if (o.log === false) setSkewLogging(false)
     // `next start` and `next dev` do not change into each other: decided once per guard.
     const production = runtime.isProduction()
+    const forwarding = o.forward === undefined ? process.env.SKEW_GUARD_FORWARD === '1' : o.forward !== false
+    if (forwarding && o.forward !== undefined && !runtime.createForwarder) {
+      throw new SkewGuardOptionError(
+        'ERR_INVALID_ARG_VALUE',
+        'skewGuard: "forward" needs the Node runtime (proxy.ts on Next.js 16, or middleware.ts with `runtime: \'nodejs\'` on 15.5+); Edge middleware cannot open connections to other deployments.',
+      )
+    }
+    // Created on the first request: the registry is a runtime setting, absent while `next build` loads this module.
+    let forwarder: Forwarder | null | undefined = forwarding && production ? undefined : null
+    function forwarderNow(): Forwarder | null {
+      if (forwarder !== undefined) return forwarder
+      forwarder = null
+      if (!runtime.createForwarder) {
+        recordConfigError('ERR_FORWARD_REGISTRY', 'SKEW_GUARD_FORWARD=1 has no effect on the Edge runtime: nothing is forwarded.', 'warn')
+        return forwarder
+      }
+      try {
+        forwarder = runtime.createForwarder(typeof o.forward === 'object' ? o.forward : {})
+      } catch (e) {
+        recordConfigError('ERR_FORWARD_REGISTRY', (e as Error).message)
+      }
+      return forwarder
+    }
 
     /** The deployment pin for a document response, or null. */
     function cookieFor(request: Request): string | null {
@@ -283,6 +334,11 @@ export function createSkewGuard(runtime: GuardRuntime) {
         // NextRequest's pathname leaves out basePath, which the client guard adds.
         const pathname = (request as { nextUrl?: { pathname?: string } }).nextUrl?.pathname ?? new URL(request.url).pathname
         if (healthPaths.includes(pathname)) return health(serverBuildId, deploymentId(), method)
+      }
+      if (forwarder !== null) {
+        // A request of a retained deployment is that deployment's to check and answer.
+        const forwarded = await forwarderNow()?.(request)
+        if (forwarded) return forwarded
       }
       let verdict: GuardVerdict | null = null
       try {

@@ -14,8 +14,10 @@ import { compareBuildIds } from '../core'
 import { isProduction, readActionManifest, readBuildId, type ActionManifest } from '../server/build-info'
 import { recordConfigError } from '../server/events'
 import { runtimeKeyring } from '../server/runtime-keyring'
+import { createForwarder } from './forward'
 import { createSkewGuard } from './guard'
 
+export type { ForwardOptions } from './forward'
 export type { GuardKeyring, SkewGuardOptions, StalePolicy } from './guard'
 
 let manifest: ActionManifest | null | undefined
@@ -42,4 +44,5 @@ export const skewGuard = createSkewGuard({
   readManifest,
   keyringFromEnv: () => runtimeKeyring(),
   compareBuildIds,
+  createForwarder: (options) => createForwarder(options),
 })
