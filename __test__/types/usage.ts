@@ -31,3 +31,23 @@ generateKey(20)
 // @ts-expect-error a keyring needs its options object
 new Keyring()
 void [bits, codes, same, sealed]
+
+// A create-next-app `next.config.ts`. Next.js's `NextConfig` is made of interfaces without an index
+// signature; a stand-in of that shape keeps this check free of Next.js's own declarations (which
+// do not compile under skipLibCheck: false).
+import { withSkewGuard } from 'next-skew-guard/config'
+interface ExperimentalConfig {
+  optimizePackageImports?: string[]
+}
+interface NextConfig {
+  reactStrictMode?: boolean
+  experimental?: ExperimentalConfig
+  images?: { unoptimized?: boolean }
+}
+const appConfig: NextConfig = { reactStrictMode: true, experimental: { optimizePackageImports: ['x'] }, images: { unoptimized: true } }
+const exported: NextConfig | ((phase: string, context: { defaultConfig: NextConfig }) => Promise<NextConfig>) = withSkewGuard(appConfig)
+const fromFunction = withSkewGuard(async (): Promise<NextConfig> => appConfig, { buildId: 'v1' })
+void exported
+void fromFunction
+// @ts-expect-error the config must be an object or a function
+withSkewGuard('next.config')

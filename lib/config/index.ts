@@ -68,10 +68,11 @@ export interface NextConfigObject {
   [key: string]: unknown
 }
 
-/** A Next.js config: an object, or a (possibly async) function of the phase. */
-export type NextConfigInput =
-  | NextConfigObject
-  | ((phase: string, context: { defaultConfig: NextConfigObject }) => NextConfigObject | Promise<NextConfigObject>)
+/**
+ * A Next.js config: an object, or a (possibly async) function of the phase. `C` is your config's
+ * own type (Next.js's `NextConfig`, whose interfaces have no index signature), kept as it is.
+ */
+export type NextConfigInput<C extends object = NextConfigObject> = C | ((phase: string, context: { defaultConfig: C }) => C | Promise<C>)
 
 
 /** What an identity set through the guard (option, env var) may contain. */
@@ -353,10 +354,10 @@ async function apply(
  * import { withSkewGuard } from 'next-skew-guard/config'
  * export default withSkewGuard({ reactStrictMode: true })
  */
-export function withSkewGuard(
-  nextConfig: NextConfigInput = {},
+export function withSkewGuard<C extends object = NextConfigObject>(
+  nextConfig: NextConfigInput<C> = {} as C,
   options?: SkewGuardConfigOptions,
-): (phase: string, context: { defaultConfig: NextConfigObject }) => Promise<NextConfigObject> {
+): (phase: string, context: { defaultConfig: C }) => Promise<C> {
   const validated = checkOptions<SkewGuardConfigOptions>('withSkewGuard', options, OPTION_CHECKS)
   const projectDir = configFileDir(new Error().stack)
   if (typeof nextConfig !== 'function' && (typeof nextConfig !== 'object' || nextConfig === null)) {
@@ -364,6 +365,7 @@ export function withSkewGuard(
   }
   return async (phase, context) => {
     const base = typeof nextConfig === 'function' ? await nextConfig(phase, context) : nextConfig
-    return apply(base ?? {}, phase, validated, projectDir)
+    // Only the fields NextConfigObject names are read or written; the rest is passed on untouched.
+    return (await apply((base ?? {}) as NextConfigObject, phase, validated, projectDir)) as C
   }
 }
