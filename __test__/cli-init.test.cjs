@@ -238,3 +238,32 @@ test("a layout whose only import is a side-effect one (`import \"./globals.css\"
   assert.equal(init(dir).code, 0)
   assert.match(readIn(dir, 'app/layout.js'), /^import \{ SkewGuard \} from "next-skew-guard\/react";\nimport "\.\/globals\.css";\n/)
 })
+
+test("Next.js 15.5 with the app's own middleware: composed and moved to the Node runtime (every check); an explicit runtime is left alone, with a note", () => {
+  const layout = 'export default function RootLayout({ children }) {\n  return (\n    <html lang="en">\n      <body>{children}</body>\n    </html>\n  )\n}\n'
+  const own = (config) =>
+    app('15.5.29', {
+      'app/layout.js': layout,
+      'middleware.js': `import { NextResponse } from "next/server";\n\nexport function middleware(request) {\n  const response = NextResponse.next();\n  response.headers.set("x-app", "1");\n  return response;\n}\n${config}`,
+    })
+  const withMatcher = own('\nexport const config = {\n  matcher: ["/((?!_next/static).*)"],\n};\n')
+  assert.equal(init(withMatcher).code, 0)
+  const a = readIn(withMatcher, 'middleware.js')
+  assert.match(a, /export const config = \{\n {2}runtime: "nodejs",\n {2}matcher: \["\/\(\(\?!_next\/static\)\.\*\)"\],\n\};/)
+  assert.match(a, /export const middleware = skewGuard\(\{ next: appMiddleware \}\);\n/)
+  parses('middleware.js', a)
+  assert.equal(init(withMatcher).code, 0)
+  assert.equal(readIn(withMatcher, 'middleware.js'), a, 'a second run changes nothing')
+
+  const bare = own('')
+  assert.equal(init(bare).code, 0)
+  assert.match(readIn(bare, 'middleware.js'), /\nexport const config = \{ runtime: "nodejs" \};\n$/)
+  parses('middleware.js', readIn(bare, 'middleware.js'))
+
+  const edge = own('\nexport const config = { runtime: "edge" };\n')
+  const r = init(edge)
+  assert.equal(r.code, 0)
+  assert.match(readIn(edge, 'middleware.js'), /runtime: "edge"/)
+  assert.doesNotMatch(readIn(edge, 'middleware.js'), /nodejs/)
+  assert.match(r.out + r.err, /sets runtime: 'edge': with runtime: 'nodejs' the guard also checks/)
+})

@@ -184,7 +184,22 @@ function planInstrumentation(plan: InitPlan, dir: string, base: string): void {
   plan.changes.push({ file, before: text, after, why: "the guard's register/onRequestError, called from yours" })
 }
 
-const MATCHER = "['/((?!_next/static|_next/image|favicon.ico).*)']"
+// The recipe of docs/performance.md ("The matcher"): Next.js runs a proxy through an extra round
+// trip that costs more than the guard, so it runs only where skew can happen.
+const MATCHER = [
+  '  // Only where skew can happen: Server Action calls, form posts without JavaScript, the health poll.',
+  '  matcher: [',
+  "    { source: '/:path*', has: [{ type: 'header', key: 'next-action' }] },",
+  '    {',
+  "      source: '/:path*',",
+  '      has: [',
+  "        { type: 'header', key: 'content-type', value: 'multipart/form-data.*' },",
+  "        { type: 'header', key: 'accept', value: '.*text/html.*' },",
+  '      ],',
+  '    },',
+  "    '/api/health',",
+  '  ],',
+]
 
 /** `proxy.*` (16) or `middleware.*`: the guard, running yours after it. */
 function planProxy(plan: InitPlan, dir: string, base: string, major: number | null, minor: number): void {
@@ -205,8 +220,7 @@ function planProxy(plan: InitPlan, dir: string, base: string, major: number | nu
       '',
       'export const config = {',
       ...(node ? ["  runtime: 'nodejs',"] : []),
-      '  // Static files never carry Server Actions: keep the guard off them.',
-      `  matcher: ${MATCHER},`,
+      ...MATCHER,
       '}',
       '',
     ]
@@ -253,6 +267,22 @@ function planProxy(plan: InitPlan, dir: string, base: string, major: number | nu
     return manual(`it has no ${kind} function the scanner recognises (a re-export such as \`export { auth as ${kind} }\`)`)
   }
   after = addImport(`${after.trimEnd()}\n\n${exportLine}\n`, `import { skewGuard } from ${q(style, 'next-skew-guard/proxy')}${style.semi}`)
+  // On 15.5+ middleware can run on Node, where the guard reads the build's manifest and runs every
+  // check; on Edge it cannot. The app's own middleware keeps working there (Node middleware has
+  // the Web APIs Edge has), and the diff shows the change.
+  if (kind === 'middleware' && major === 15 && minor >= 5) {
+    const config = /export\s+const\s+config\s*(:[^=]+)?=\s*\{/.exec(after)
+    const runtime = /\bruntime\s*:\s*(['"`])([^'"`]*)\1/.exec(text)
+    if (runtime) {
+      if (runtime[2] !== 'nodejs') {
+        plan.notes.push(`${file} sets runtime: '${runtime[2]}': with runtime: 'nodejs' the guard also checks unknown actions and closures against the build (Edge cannot read it).`)
+      }
+    } else if (config) {
+      after = after.replace(config[0], `${config[0]}\n  runtime: ${q(style, 'nodejs')},`)
+    } else {
+      after = `${after.trimEnd()}\n\nexport const config = { runtime: ${q(style, 'nodejs')} }${style.semi}\n`
+    }
+  }
   plan.changes.push({ file, before: text, after, why: `the guard in front of your ${kind}, which still runs for every request it lets through` })
   if (/\bmatcher\b/.test(text)) {
     plan.notes.push(
