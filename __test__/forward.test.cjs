@@ -114,7 +114,7 @@ test('forwards what belongs to a retained deployment, once, with Host, X-Forward
   const forward = createForwarder({ registry: file })
   const request = new Request('http://localhost:3000/cart?x=1', {
     method: 'POST',
-    headers: { host: 'shop.example.com:8443', origin: 'https://shop.example.com:8443', 'next-action': GREET, 'content-type': 'text/plain', connection: 'keep-alive' },
+    headers: { host: 'shop.example.com:8443', origin: 'https://shop.example.com:8443', 'next-action': GREET, 'content-type': 'text/plain', connection: 'keep-alive', 'accept-encoding': 'gzip, br' },
     body: '["Ada"]',
   })
   const response = await forward(request)
@@ -130,10 +130,22 @@ test('forwards what belongs to a retained deployment, once, with Host, X-Forward
   assert.equal(seen.headers.origin, 'https://shop.example.com:8443')
   assert.equal(seen.headers[FORWARDED_HEADER], 'v1')
   assert.notEqual(seen.headers.connection, 'keep-alive', 'hop-by-hop headers stay behind')
+  assert.equal(seen.headers['accept-encoding'], undefined, 'the app compresses what it sends on: the answer comes unencoded')
   // An X-Forwarded-Host of a proxy in front is kept as it is.
   await forward(new Request('http://localhost:3000/', { method: 'POST', headers: { host: 'internal:3000', 'x-forwarded-host': 'shop.example.com', 'next-action': GREET }, body: '[]' }))
   assert.equal(v1.seen[1].headers['x-forwarded-host'], 'shop.example.com')
   assert.equal(v1.seen.length, 2)
+})
+
+test('a relative redirect of the retained app comes back absolute (Next.js parses a proxy\'s Location as a URL)', async (t) => {
+  const v1 = await server(t, (req, res) => {
+    res.writeHead(303, { location: '/?saved=from%20the%20old%20tab' })
+    res.end()
+  })
+  const file = registry({ v0: '127.0.0.1:1', v1: `127.0.0.1:${v1.address().port}`, v2: '127.0.0.1:3' })
+  const response = await createForwarder({ registry: file })(new Request('http://shop.example:3000/cart', { method: 'POST', headers: { cookie: '__vdpl=v1' }, body: 'note=x' }))
+  assert.equal(response.status, 303)
+  assert.equal(response.headers.get('location'), 'http://shop.example:3000/?saved=from%20the%20old%20tab')
 })
 
 test('does not forward what is the current app\'s, or what a guard forwarded already', async (t) => {
@@ -151,6 +163,18 @@ test('does not forward what is the current app\'s, or what a guard forwarded alr
   const selfForward = createForwarder({ registry: file, self: 'v1' })
   assert.equal(await selfForward(new Request('http://localhost/', { method: 'POST', headers: { 'next-action': GREET }, body: '[]' })), null)
   assert.equal(v1.seen.length, 0)
+})
+
+test('a GET (navigation, prefetch, a build\'s file) becomes an external rewrite, so Next.js sends the original request; not when the deployment is down', async (t) => {
+  const v1 = await server(t, (...a) => echo(v1)(...a))
+  const file = registry({ v0: `127.0.0.1:${await deadPort()}`, v1: `127.0.0.1:${v1.address().port}`, v2: '127.0.0.1:3' })
+  const forward = createForwarder({ registry: file })
+  const response = await forward(new Request('http://localhost:3000/blog?x=1', { headers: { 'x-deployment-id': 'v1', 'next-url': '/blog' } }))
+  assert.equal(response.headers.get('x-middleware-rewrite'), `http://127.0.0.1:${v1.address().port}/blog?x=1`)
+  assert.match(response.headers.get('x-middleware-override-headers'), new RegExp(FORWARDED_HEADER))
+  assert.equal(response.headers.get(`x-middleware-request-${FORWARDED_HEADER}`), 'v1')
+  assert.equal(await forward(new Request('http://localhost:3000/_next/static/chunks/a.js?dpl=v0')), null, 'v0 is down: the app serves it')
+  assert.equal(v1.seen.length, 0, 'nothing was sent by the guard itself')
 })
 
 test('a retained deployment that is down gets nothing: the app answers (null), at once', async () => {

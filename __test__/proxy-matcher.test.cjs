@@ -122,6 +122,19 @@ for (const install of nextInstalls()) {
       for (const [what, pathname, headers] of MUST_SKIP.filter(([w]) => /RSC|prefetch|script|image/.test(w))) {
         assert.equal(runs(pathname, headers), false, `${file}: ${what}`)
       }
+      // The in-app forwarding entries (Node runtime only): what names a deployment reaches the guard.
+      if (runtime === 'nodejs' || file.endsWith('proxy.ts')) {
+        assert.equal(runs('/blog/post-1', { rsc: '1', 'x-deployment-id': 'dpl_v1' }), true, `${file}: a navigation naming its deployment`)
+        assert.equal(runs('/_next/static/chunks/app.js', { 'sec-fetch-dest': 'script' }), false, `${file}: a script without ?dpl=`)
+        assert.equal(queryRuns(install, config.matcher, '/_next/static/chunks/app.js', { dpl: 'dpl_v1' }), true, `${file}: a script with ?dpl=`)
+      }
     }
   })
+}
+
+/** Like matcherOf, with a query string (Next.js hands the matcher the parsed query). */
+function queryRuns(install, matcher, pathname, query) {
+  const { getMiddlewareMatchers } = require(path.join(install.dir, 'dist/build/analysis/get-page-static-info.js'))
+  const { getMiddlewareRouteMatcher } = require(path.join(install.dir, 'dist/shared/lib/router/utils/middleware-route-matcher.js'))
+  return getMiddlewareRouteMatcher(getMiddlewareMatchers(structuredClone(matcher), {}))(pathname, { headers: {} }, query)
 }

@@ -37,5 +37,10 @@ export const config = {
         { type: 'header', key: 'next-router-prefetch' },
       ],
     },
+    // In-app forwarding (SKEW_GUARD_FORWARD=1; docs/routing.md, "Forwarding from the app"): the
+    // requests that name their deployment, navigations and action calls by header, a build's own
+    // files by `?dpl=`. An app without in-app forwarding leaves these two out.
+    { source: '/:path*', has: [{ type: 'header', key: 'x-deployment-id' }] },
+    { source: '/_next/static/:path*', has: [{ type: 'query', key: 'dpl' }] },
   ],
 }

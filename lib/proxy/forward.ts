@@ -4,6 +4,12 @@
  * retained deployment (by the routing contract's carriers) to that deployment's own `next start`.
  * Everything else is the app's, as without forwarding.
  *
+ * Two ways, because Next.js hands a proxy a copy of the request without its router headers (`rsc`,
+ * `next-router-state-tree`, …) and without `?_rsc=`: a GET or HEAD (navigations, prefetches, a
+ * build's files) is handed back to Next.js as an external rewrite, which sends the original
+ * request; a POST (Server Actions, forms) is sent by the guard itself, so that it goes exactly
+ * once, with its headers as the browser sent them, and its failures are told apart.
+ *
  * Rules that keep it safe:
  * - a request is forwarded at most once (the forwarded copy carries a marker the next guard
  *   honours) and never retried;
@@ -19,7 +25,10 @@
 
 import * as fs from 'node:fs'
 import * as http from 'node:http'
+import * as net from 'node:net'
 import { Readable } from 'node:stream'
+
+import { NextResponse } from 'next/server'
 
 import { planRouting, routeRequest, type RouteTarget, type RoutingPlan } from '../deployments/routing'
 import { readStateFile, STATE_ENV } from '../deployments/state'
@@ -54,6 +63,8 @@ export type Forwarder = (request: Request) => Promise<Response | null>
 // Per connection, not per request: never forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate'])
 const REGISTRY_CHECK_MS = 1_000
+/** How long a reachability answer for a GET's rewrite is reused (a deployment that died is noticed within this). */
+const PROBE_TTL_MS = 1_000
 
 /** A forwarder for `options` (already validated by the guard). */
 export function createForwarder(options: ForwardOptions, env: Record<string, string | undefined> = process.env): Forwarder {
@@ -101,14 +112,56 @@ export function createForwarder(options: ForwardOptions, env: Record<string, str
     return plan
   }
 
+  const probes = new Map<string, { at: number; answer: Promise<boolean> }>()
+  /** Whether `target` accepts connections, asked at most once a second. */
+  function reachable(target: RouteTarget): Promise<boolean> {
+    const now = Date.now()
+    const known = probes.get(target.id)
+    if (known && now - known.at < PROBE_TTL_MS) return known.answer
+    const answer = probe(target, connectTimeoutMs)
+    probes.set(target.id, { at: now, answer })
+    return answer
+  }
+
   return async function forward(request: Request): Promise<Response | null> {
     if (request.headers.has(FORWARDED_HEADER)) return null
     const routing = currentPlan()
     if (!routing || routing.retained.length === 0) return null
     const target = routeRequest(routing, { method: request.method, url: request.url, headers: request.headers })
     if (target.id === routing.current.id || target.id === self) return null
+    if (request.method === 'GET' || request.method === 'HEAD') return (await reachable(target)) ? rewrite(request, target) : null
     return send(request, target, { timeoutMs, connectTimeoutMs })
   }
+}
+
+/** Whether something accepts a connection at `target` within `timeoutMs`. */
+function probe(target: RouteTarget, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostOf(target), port: target.upstream.port })
+    const done = (ok: boolean) => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.setTimeout(timeoutMs, () => done(false))
+    socket.once('connect', () => done(true))
+    socket.once('error', () => done(false))
+  })
+}
+
+/** `[::1]` is written with brackets in the registry, without them for a socket. */
+function hostOf(target: RouteTarget): string {
+  return target.upstream.host.replace(/^\[(.*)\]$/, '$1')
+}
+
+/**
+ * An external rewrite to `target`: Next.js proxies the original request there (router headers and
+ * `?_rsc=` included), marked so that the retained app's guard serves it.
+ */
+function rewrite(request: Request, target: RouteTarget): Response {
+  const url = new URL(request.url)
+  const headers = new Headers(request.headers)
+  headers.set(FORWARDED_HEADER, target.id)
+  return NextResponse.rewrite(new URL(`${url.pathname}${url.search}`, `http://${target.upstream.address}`), { request: { headers } })
 }
 
 /** Sends `request` to `target` once; see the file comment for what each failure gives. */
@@ -118,6 +171,9 @@ function send(request: Request, target: RouteTarget, limits: { timeoutMs: number
   request.headers.forEach((value, name) => {
     if (!HOP_BY_HOP.has(name)) headers[name] = value
   })
+  // The answer goes out through this app's server, which compresses what it sends: an encoded
+  // answer would be encoded twice.
+  delete headers['accept-encoding']
   headers[FORWARDED_HEADER] = target.id
   headers['x-forwarded-host'] ??= request.headers.get('host') ?? url.host
   const withBody = request.body !== null && request.method !== 'GET' && request.method !== 'HEAD'
@@ -134,7 +190,7 @@ function send(request: Request, target: RouteTarget, limits: { timeoutMs: number
     }
     // One connection per forwarded request: a pooled socket the retained app closed meanwhile
     // would fail after the request was sent, where a fresh one fails before.
-    const outgoing = http.request({ host: target.upstream.host.replace(/^\[(.*)\]$/, '$1'), port: target.upstream.port, method: request.method, path: `${url.pathname}${url.search}`, headers, agent: false })
+    const outgoing = http.request({ host: hostOf(target), port: target.upstream.port, method: request.method, path: `${url.pathname}${url.search}`, headers, agent: false })
     let answerTimer: ReturnType<typeof setTimeout> | undefined
     const connectTimer = setTimeout(() => {
       if (connected) return
@@ -170,6 +226,16 @@ function send(request: Request, target: RouteTarget, limits: { timeoutMs: number
       for (let i = 0; i < incoming.rawHeaders.length; i += 2) {
         const name = incoming.rawHeaders[i].toLowerCase()
         if (!HOP_BY_HOP.has(name)) answer.append(name, incoming.rawHeaders[i + 1])
+      }
+      // Next.js reads a proxy's `Location` as an absolute URL (and makes one of its own origin
+      // relative again for the browser): a retained app's relative redirect is resolved here.
+      const location = answer.get('location')
+      if (location) {
+        try {
+          answer.set('location', new URL(location, request.url).toString())
+        } catch {
+          // not a URL at all: passed on as it came
+        }
       }
       const status = incoming.statusCode ?? 502
       const empty = status === 204 || status === 304 || request.method === 'HEAD'

@@ -263,7 +263,7 @@ export function createSkewGuard(runtime: GuardRuntime) {
         return forwarder
       }
       try {
-        forwarder = runtime.createForwarder(typeof o.forward === 'object' ? o.forward : {})
+        forwarder = runtime.createForwarder({ self: deploymentId() ?? undefined, ...(typeof o.forward === 'object' ? o.forward : {}) })
       } catch (e) {
         recordConfigError('ERR_FORWARD_REGISTRY', (e as Error).message)
       }

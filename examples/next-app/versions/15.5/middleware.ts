@@ -26,5 +26,8 @@ export const config = {
         { type: 'header', key: 'next-router-prefetch' },
       ],
     },
+    // In-app forwarding (SKEW_GUARD_FORWARD=1), as in proxy.ts.
+    { source: '/:path*', has: [{ type: 'header', key: 'x-deployment-id' }] },
+    { source: '/_next/static/:path*', has: [{ type: 'query', key: 'dpl' }] },
   ],
 }
