@@ -7,6 +7,7 @@
 //   BENCH_LOAD_SECONDS / BENCH_LOAD_ROUNDS   seconds per variant per round (4), rounds (12)
 //   BENCH_SKIP_CLIENT=1  skip the client-share build (<SkewGuard /> alone) and its rows
 //   BENCH_SKIP_PHASES=1  skip the in-process profile of the guard's phases
+//   BENCH_SKIP_FORWARD=1 skip the in-app forwarding rows
 //   BENCH_SKIP_RUST=1    skip the Rust-level benchmark (cargo bench --bench verify)
 //   BENCH_SKIP_MEMORY=1  skip the 5-million-call memory row
 //   BENCH_ROUNDS=n       rounds per in-process case (default 9; the median is reported)
@@ -80,10 +81,18 @@ async function main() {
     rows.push(...phaseRows(phases))
   }
 
+  let forward = null
+  if (!skip('FORWARD')) {
+    const { measureForward } = await import('./cases/forward.mjs')
+    log('in-app forwarding: the current build\'s requests with forwarding on and off; a forwarded action POST against the same POST sent directly…')
+    forward = await measureForward()
+    rows.push(...forwardRows(forward))
+  }
+
   printTable(rows, machine)
   const scored = rows.filter((r) => r.pass != null)
   const failed = scored.filter((r) => !r.pass)
-  const skipped = ['LOAD', 'RUST', 'MEMORY', 'PHASES', 'CLIENT'].filter(skip)
+  const skipped = ['LOAD', 'RUST', 'MEMORY', 'PHASES', 'CLIENT', 'FORWARD'].filter(skip)
   console.log(`\n${scored.length - failed.length} of ${scored.length} targets met${skipped.length ? ` (skipped: ${skipped.join(', ')})` : ''}; ${((Date.now() - started) / 1000).toFixed(0)} s.`)
 
   const results = {
@@ -94,6 +103,7 @@ async function main() {
     memory,
     load,
     phases,
+    forward,
     rust,
   }
   fs.writeFileSync(path.join(HERE, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
@@ -191,6 +201,28 @@ function phaseRows(p) {
       baselineText: `closure call ${p.closurePhases[i].us.toFixed(2)} µs`,
       info: true,
     })),
+  ]
+}
+
+/** Rows of in-app forwarding: free for the current build's requests; the hop's price for a forwarded one. */
+function forwardRows(f) {
+  return [
+    {
+      case: "forward: the current build's action calls, guard with in-app forwarding on vs off (the routing decision)",
+      oursText: `${f.currentForwardUs.toFixed(1)} µs`,
+      baselineText: `off ${f.currentUs.toFixed(1)} µs`,
+      ratio: f.ratio,
+      ratioText: pct(f.ratio),
+      target: '≥ 97 %',
+      pass: f.ratio >= 0.97,
+    },
+    {
+      case: 'forward: an action POST forwarded to a retained deployment (loopback) vs the same POST sent to it directly',
+      oursText: us(f.forwardedUs),
+      baselineText: `direct ${us(f.directUs)}`,
+      info: true,
+      note: `the hop adds ${us(f.forwardedUs - f.directUs)} per forwarded request`,
+    },
   ]
 }
 
