@@ -292,6 +292,10 @@ for (const version of VERSIONS) {
           assert.equal(story.plain, 'Hello, Ada!', 'greet (gone in v2) ran on v1')
           assert.equal(story.changed, 'hello!', "shout ran v1's code (v2 shouts in capitals)")
           assert.equal(story.closure, story.closureExpected)
+          assert.deepEqual([story.renewRequests[0]?.status, story.renewRequests[0]?.build, story.renewedOn], [200, v1, v1], 'the revalidating action ran on v1 and the page stayed v1')
+          assert.equal(story.navigation.view, 'notes view of v1', "the route's client code is v1's")
+          assert.equal(story.navigation.renderedBy, v1, 'v1 rendered the route')
+          assert.ok(story.navigation.scripts.length > 0 && story.navigation.scripts.every((r) => r.status === 200 && r.dpl === ctx.ids.v1), JSON.stringify(story.navigation.scripts))
           assert.equal(story.actions.length, 3, JSON.stringify(story.actions))
           for (const a of story.actions) {
             assert.deepEqual([a.status, a.build], [200, v1], JSON.stringify(a))

@@ -57,6 +57,8 @@ const ROUTED_ROWS = [
   ['plain', 'an action v2 renamed'],
   ['changed', 'an action v2 changed'],
   ['closure', 'a closure'],
+  ['revalidating', 'an action that revalidates the page'],
+  ['navigation', 'a navigation to a route whose code v2 changed'],
   ['jsForm', 'a form (with JavaScript)'],
   ['noJsForm', 'a form without JavaScript (the page’s cookie only)'],
   ['asset', 'a script only v1 has'],

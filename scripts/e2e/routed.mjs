@@ -1,7 +1,8 @@
 // Version-locked routing as a user lives it, in headless Chromium: a tab opened while v1 is the
-// current deployment, then v2 promoted and the proxy config rendered; the old tab's actions (plain
-// and closure), its form (with and without JavaScript) and its static assets all complete on v1,
-// with no reload and the text typed into the page still there; a new tab gets v2. After v1 is
+// current deployment, then v2 promoted and the proxy config rendered; the old tab's actions (plain,
+// closure, one that revalidates the page), its form (with and without JavaScript), its static
+// assets and a client-side navigation to a route whose code v2 changed all complete on v1, with no
+// reload and the text typed into the page still there; a new tab gets v2. After v1 is
 // retired, the old tab's next action goes through the guard's recovery: one reload, then it works.
 //
 // Every observation is read from the responses (the build that answered: the guard's x-build-id,
@@ -65,6 +66,13 @@ export async function runRoutedStory({ browser, url, builds, ids, v2StaticFiles,
   result.closureExpected = `the server sealed "${note}"`
   result.actions = since(oldTab, mark).filter((r) => r.action)
 
+  // An action that revalidates the page: its answer carries the page's new tree, rendered by v1.
+  mark = oldTab.requests.length
+  await oldTab.page.click('#renew-note')
+  result.renewed = await textWhen(oldTab.page, '#page-note', (s) => s.trim() !== note, 'the revalidating action to render a new note')
+  result.renewRequests = since(oldTab, mark).filter((r) => r.action)
+  result.renewedOn = (await oldTab.page.locator('#page-build').textContent())?.trim()
+
   // A static asset of the page that v2 does not have, fetched again now that v2 is current.
   result.asset = await oldTab.page.evaluate(async (v2Files) => {
     const srcs = [...document.scripts].map((s) => s.src).filter(Boolean)
@@ -94,9 +102,26 @@ export async function runRoutedStory({ browser, url, builds, ids, v2StaticFiles,
   result.noJsRequests = since(noJsTab, mark)
   result.noJsShown = (await noJsTab.page.locator('#saved-note').textContent())?.trim()
 
+  result.typedKept = await oldTab.page.inputValue('#note-input')
+
+  // A client-side navigation to a route whose client code v2 changed: its RSC payload and its
+  // chunk must both come from v1. Then back, by the same kind of navigation.
+  mark = oldTab.requests.length
+  await oldTab.page.click('#to-notes')
+  result.navigation = {
+    view: await textWhen(oldTab.page, '#notes-view', (s) => s !== '', 'the notes route to render'),
+    renderedBy: (await oldTab.page.locator('#notes-build').textContent())?.trim(),
+    // The route's code: scripts Next.js loaded for it, with the ?dpl= it asked for and the answer.
+    scripts: since(oldTab, mark)
+      .filter((r) => r.type === 'script')
+      .map((r) => ({ status: r.status, dpl: new URL(r.url).searchParams.get('dpl'), url: r.url })),
+  }
+  await oldTab.page.click('#to-home')
+  await textWhen(oldTab.page, '#page-build', (s) => s !== '', 'the way back home')
+  await waitHydrated(oldTab.page)
+
   result.loads = oldTab.loads
   result.documents = await documentsSeen(oldTab.page)
-  result.typedKept = await oldTab.page.inputValue('#note-input')
   result.errors = [...oldTab.errors]
 
   const newTab = await openRoutedTab(browser, url)
@@ -143,6 +168,8 @@ export function summarize(story, recovered = null) {
     plain: `"${story.plain}" from ${who(action(0)?.build)}`,
     changed: `"${story.changed}" from ${who(action(1)?.build)}`,
     closure: `${story.closure === story.closureExpected ? 'the sealed note' : `"${story.closure}"`} from ${who(action(2)?.build)}`,
+    revalidating: `a new note from ${who(story.renewRequests[0]?.build)}, the page still ${who(story.renewedOn)}'s`,
+    navigation: `"${story.navigation.view}", rendered by ${who(story.navigation.renderedBy)}; ${story.navigation.scripts.length} script(s) loaded: ${[...new Set(story.navigation.scripts.map((r) => `HTTP ${r.status} ?dpl=${r.dpl === story.ids.v1 ? 'v1' : r.dpl}`))].join(', ')}`,
     jsForm: `"${story.jsForm}" from ${[...new Set(story.jsFormRequests.filter((r) => r.build).map((r) => who(r.build)))].join('+')}`,
     noJsForm: `HTTP ${post?.status} from ${who(post?.build)}, then "${story.noJsShown}"`,
     asset: `HTTP ${story.asset.status} (?dpl=${story.asset.dpl === story.ids.v1 ? 'v1' : story.asset.dpl})`,

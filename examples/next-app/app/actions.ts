@@ -4,6 +4,7 @@
 //
 // createSafeAction makes an action always resolve to `{ success, data | error, buildId }`, so the
 // client can tell "the action failed" from "this page is from another deployment".
+import { revalidatePath } from 'next/cache'
 import { redirect } from 'next/navigation'
 import { createSafeAction } from 'next-skew-guard/action'
 
@@ -20,4 +21,9 @@ export const shout = createSafeAction(async (text: string) => `${text}!`)
 export async function saveNote(formData: FormData) {
   const note = String(formData.get('note') ?? '').slice(0, 100)
   redirect(`/?saved=${encodeURIComponent(note)}`)
+}
+
+/** Renders the page's server data again (a new note): an action whose answer carries a new page tree. */
+export async function renewNote() {
+  revalidatePath('/')
 }

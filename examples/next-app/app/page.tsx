@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
+import Link from 'next/link'
 import { createSafeAction } from 'next-skew-guard/action'
 import { ActionPanel } from './action-panel'
-import { saveNote } from './actions'
+import { renewNote, saveNote } from './actions'
 
 // Rendered per request: the closure below captures a value made for this very render.
 export const dynamic = 'force-dynamic'
@@ -26,6 +27,17 @@ export default async function Page({ searchParams }: { searchParams: Promise<{ s
         note: <code id="page-note">{note}</code>
       </p>
       <ActionPanel readNote={readNote} />
+      <form action={renewNote}>
+        <button id="renew-note" type="submit">
+          New note (an action that revalidates the page)
+        </button>
+      </form>
+      <p>
+        {/* Not prefetched: the route's code loads on the click, from whichever build answers it. */}
+        <Link id="to-notes" href="/notes" prefetch={false}>
+          Notes (another route, its own client code)
+        </Link>
+      </p>
       <h2>A form that works without JavaScript</h2>
       <form id="note-form" action={saveNote}>
         <input id="note-input" name="note" defaultValue="" placeholder="a note" />

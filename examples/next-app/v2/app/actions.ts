@@ -1,6 +1,7 @@
 'use server'
 // Server Actions of the example, build "v2" (copied over app/actions.ts for the second deploy).
 // Compared with v1: `greet` is renamed to `welcome`, and `shout` does something else.
+import { revalidatePath } from 'next/cache'
 import { redirect } from 'next/navigation'
 import { createSafeAction } from 'next-skew-guard/action'
 
@@ -14,4 +15,9 @@ export const shout = createSafeAction(async (text: string) => `${text.toUpperCas
 export async function saveNote(formData: FormData) {
   const note = String(formData.get('note') ?? '').slice(0, 100)
   redirect(`/?saved=${encodeURIComponent(note)}`)
+}
+
+/** Unchanged. */
+export async function renewNote() {
+  revalidatePath('/')
 }
