@@ -7,6 +7,8 @@
 //
 // Every observation is read from the responses (the build that answered: the guard's x-build-id,
 // or the action result's buildId), never from timing.
+import assert from 'node:assert/strict'
+
 import { documentsSeen, openTab, textWhen, waitHydrated } from './browser.mjs'
 import { waitFor } from './server.mjs'
 
@@ -131,6 +133,43 @@ export async function runRoutedStory({ browser, url, builds, ids, v2StaticFiles,
   result.builds = builds
   result.ids = ids
   return result
+}
+
+/**
+ * What {@link runRoutedStory} must have seen, whoever routed (a proxy, or the app's own guard):
+ * every request of the old tab answered by v1, no reload, the typed text kept, a new tab on v2.
+ */
+export function assertStayedOnV1(story) {
+  const { v1, v2 } = story.builds
+  const v1Id = story.ids.v1
+  assert.deepEqual(story.openedOn, [v1, v1], 'both tabs opened on v1')
+  assert.equal(story.cookie, v1Id, 'the guard pinned the page (__vdpl)')
+  assert.equal(story.plain, 'Hello, Ada!', 'greet (gone in v2) ran on v1')
+  assert.equal(story.changed, 'hello!', "shout ran v1's code (v2 shouts in capitals)")
+  assert.equal(story.closure, story.closureExpected)
+  assert.equal(story.actions.length, 3, JSON.stringify(story.actions))
+  for (const a of story.actions) {
+    assert.deepEqual([a.status, a.build], [200, v1], JSON.stringify(a))
+    assert.equal(a.deploymentHeader, v1Id, 'Next.js sent x-deployment-id')
+  }
+  assert.deepEqual([story.renewRequests[0]?.status, story.renewRequests[0]?.build, story.renewedOn], [200, v1, v1], 'the revalidating action ran on v1 and the page stayed v1')
+  assert.equal(story.navigation.view, 'notes view of v1', "the route's client code is v1's")
+  assert.equal(story.navigation.renderedBy, v1, 'v1 rendered the route')
+  assert.ok(story.navigation.scripts.length > 0 && story.navigation.scripts.every((r) => r.status === 200 && r.dpl === v1Id), JSON.stringify(story.navigation.scripts))
+  assert.ok(story.asset.src, 'the page loads a script only v1 has')
+  assert.deepEqual([story.asset.status, story.asset.dpl], [200, v1Id], JSON.stringify(story.asset))
+  assert.equal(story.typedBeforeForm, 'typed before the deploy')
+  assert.equal(story.jsForm, 'with JS')
+  const jsAnswers = story.jsFormRequests.filter((r) => r.build)
+  assert.ok(jsAnswers.length >= 1 && jsAnswers.every((r) => r.build === v1), JSON.stringify(story.jsFormRequests))
+  const [post, ...rest] = story.noJsRequests.filter((r) => r.type === 'document')
+  assert.deepEqual([post?.method, post?.build], ['POST', v1], `the no-JS post ran on v1: ${JSON.stringify(story.noJsRequests)}`)
+  assert.equal(rest.at(-1)?.build, v2, 'the page it redirects to is a new document: v2')
+  assert.equal(story.noJsShown, 'from the old tab')
+  assert.deepEqual([story.loads, story.documents], [1, 1], 'no reload')
+  assert.equal(story.typedKept, 'typed after the deploy')
+  assert.deepEqual(story.errors, [])
+  assert.equal(story.newTab, v2, 'a new tab gets v2')
 }
 
 /**
