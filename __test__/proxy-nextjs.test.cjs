@@ -58,7 +58,8 @@ export const config = ${config}
 /** IDs the page renders: the closure's (its Flight reference row) and the no-JS form's action. */
 function idsIn(html, flight) {
   const closure = /\{"id":"([0-9a-f]{40,42})","bound":"\$@/.exec(flight)?.[1]
-  const form = /name="\$ACTION_ID_([0-9a-f]{40,42})"/.exec(html)?.[1]
+  // The no-JS note form (the page has other forms before it).
+  const form = /name="\$ACTION_ID_([0-9a-f]{40,42})"/.exec(html.slice(html.indexOf('id="note-form"')))?.[1]
   assert.ok(closure && form, 'the page renders the closure and the no-JS form')
   return { closure, form }
 }
