@@ -3,7 +3,8 @@
 //
 // Two deploys of one checkout, as in production: build "v1", then the v2 overlay
 // (examples/next-app/v2: `greet` renamed to `welcome`, `shout` reimplemented) built as "v2" into
-// another dist dir of the same directory, with the same key. Each build is made once; every case
+// another dist dir of the same directory, with the same key. Each build is made once per `npm test`
+// run and shared with the other suites that need it (scripts/e2e/shared-builds.mjs); every case
 // starts the `next start` servers it needs (127.0.0.1, free ports) and stops them by PID.
 //
 // Needs: dist/ and native/*.node (npm test builds both first), npm registry access on the first
@@ -29,7 +30,8 @@ import {
 import { actionResult, callAction, callClosure, loadPage, postNoJsForm, skewStats } from '../scripts/e2e/http.mjs'
 import { progress, step } from '../scripts/e2e/log.mjs'
 import { freePort, startServer, waitFor } from '../scripts/e2e/server.mjs'
-import { applyV2Overlay, build, ensureChromium, prepareApp, VERSIONS } from '../scripts/e2e/setup.mjs'
+import { build, ensureChromium, VERSIONS } from '../scripts/e2e/setup.mjs'
+import { sharedGuardBuilds } from '../scripts/e2e/shared-builds.mjs'
 import { startSplitProxy } from '../scripts/e2e/split-proxy.mjs'
 
 const require = createRequire(import.meta.url)
@@ -44,7 +46,8 @@ const RELOAD_KEY = 'next-skew-guard:last-reload'
 /** Shared state: the work copy, keys, both builds, lazily started servers, the browser. */
 const e2e = {
   app: null,
-  keys: { k1: generateKey(), k2: generateKey() },
+  // k1 is the shared builds' key (set in before()); k2 a key they were never built with.
+  keys: { k1: null, k2: generateKey() },
   v1: null,
   v2: null,
   pool: new Map(),
@@ -54,11 +57,11 @@ const e2e = {
 before(
   async () => {
     if (SKIP) return
-    e2e.app = await prepareApp({ major: 16 })
     await ensureChromium()
-    e2e.v1 = await build(e2e.app, { name: 'v1', distDir: '.next-v1', buildId: `e2e-v1-${RUN}`, key: e2e.keys.k1 })
-    applyV2Overlay(e2e.app)
-    e2e.v2 = await build(e2e.app, { name: 'v2', distDir: '.next-v2', buildId: `e2e-v2-${RUN}`, key: e2e.keys.k1 })
+    // The run's guarded v1 and v2 of the example (built by the first suite that needs them).
+    const shared = await sharedGuardBuilds('16')
+    Object.assign(e2e, { app: shared.app, v1: shared.v1, v2: shared.v2 })
+    e2e.keys.k1 = shared.key
   },
   { timeout: 12 * 60_000 },
 )
@@ -214,7 +217,7 @@ describe(`Next.js ${VERSIONS.next}, next start: the server-side guard`, { skip: 
     const forged = new Keyring({ current: generateKey() }).sealSync(closure, '0:["forged note"]\n')
     const response = await callClosure(v1.url, closure, forged)
     assert.equal(response.status, 500, 'Next.js itself refuses the payload')
-    assert.equal(header(response, 'x-skew-guard'), null, 'the guard does not answer for Next.js')
+    assert.equal(header(response, 'x-skew-guard'), 'unknown-key', "Next.js's refusal, marked as skew by the guard")
     assert.match(response.body, /^1:E\{"digest":/m)
     const afterwards = await skewStats(v1.url)
     assert.equal(afterwards.byKind['unknown-key'] - before.byKind['unknown-key'], 1, JSON.stringify(afterwards))
@@ -244,7 +247,7 @@ describe(`Next.js ${VERSIONS.next}, next start: the server-side guard`, { skip: 
     // The matching server says nothing of the sort.
     const v1 = await shared('v1')
     assert.ok(!v1.output().includes('KEY MISMATCH'), v1.output())
-    assert.match(v1.output(), new RegExp(`guarding build ${e2e.v1.buildId}: key ${keyCheckValue(e2e.keys.k1)}, 4 actions`))
+    assert.match(v1.output(), new RegExp(`guarding build ${e2e.v1.buildId}: key ${keyCheckValue(e2e.keys.k1)}, ${e2e.v1.actionIds.length} actions`))
   })
 })
 
@@ -340,7 +343,7 @@ describe(`Next.js ${VERSIONS.next} in Chromium: the client guard`, { skip: SKIP,
     // The reloaded page is v2's: the same button now calls `welcome`, and works.
     await page.click('#say-hello')
     await textWhen(page, '#say-hello-result', (s) => s === 'Welcome, Ada!', 'welcome on v2')
-    assert.equal(tab1.actions.at(-1).guard, null)
+    assert.equal(tab1.actions.at(-1).guard, 'unknown-key')
     assert.equal(tab1.loads, 2, 'exactly one reload')
     assert.equal(await documentsSeen(page), 2)
   })
@@ -399,7 +402,7 @@ describe(`Next.js ${VERSIONS.next} in Chromium: the client guard`, { skip: SKIP,
     await page.waitForLoadState('load')
     await waitHydrated(page)
     assert.equal(tab1.actions.at(-1).status, 500)
-    assert.equal(tab1.actions.at(-1).guard, null)
+    assert.equal(tab1.actions.at(-1).guard, 'unknown-key')
     assert.equal(await navigationType(page), 'reload')
     const newNote = await page.locator('#page-note').textContent()
     await page.click('#read-note')
@@ -472,7 +475,7 @@ describe(`Next.js ${VERSIONS.next}: the operator CLI on these real builds`, { sk
   })
 
   it('diff: the renamed action is removed/added, every other one kept', () => {
-    const r = cli(['diff', '.next-v1', '.next-v2', '--json'])
+    const r = cli(['diff', e2e.v1.distDir, e2e.v2.distDir, '--json'])
     assert.equal(r.code, 0, r.err)
     const diff = JSON.parse(r.out)
     assert.deepEqual(diff.removed.map((a) => [a.id, a.exportedName]), [[e2e.v1.actions.greet, 'greet']])
@@ -482,12 +485,12 @@ describe(`Next.js ${VERSIONS.next}: the operator CLI on these real builds`, { sk
       Object.entries(e2e.v1.actions).filter(([name]) => name !== 'greet').map(([, id]) => id).sort(),
     )
     assert.equal(diff.warning, null)
-    assert.equal(cli(['diff', '.next-v1', '.next-v2', '--fail-on-removed']).code, 1)
-    assert.equal(cli(['diff', '.next-v2', '.next-v2', '--fail-on-removed']).code, 0)
+    assert.equal(cli(['diff', e2e.v1.distDir, e2e.v2.distDir, '--fail-on-removed']).code, 1)
+    assert.equal(cli(['diff', e2e.v2.distDir, e2e.v2.distDir, '--fail-on-removed']).code, 0)
   })
 
   it('diff: two builds with different keys change every ID, and it says why', () => {
-    const r = cli(['diff', '.next-v2', unpinned.distDir])
+    const r = cli(['diff', e2e.v2.distDir, unpinned.distDir])
     assert.equal(r.code, 0)
     assert.match(r.out, new RegExp(`^kept 0, removed ${Object.keys(e2e.v2.actions).length}, added ${Object.keys(unpinned.actions).length}`))
     assert.match(
@@ -497,13 +500,13 @@ describe(`Next.js ${VERSIONS.next}: the operator CLI on these real builds`, { sk
   })
 
   it('doctor: the example app with its build and key is healthy', () => {
-    const r = doctor('.next-v1', { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: e2e.keys.k1 })
+    const r = doctor(e2e.v1.distDir, { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: e2e.keys.k1 })
     assert.equal(r.code, 0, r.out)
     for (const line of [
       /^· Next\.js: 16\.4\.6 — on skew without a guard: typed/m,
       /^✓ key valid: 32-byte key/m,
       new RegExp(`^✓ build identity: BUILD_ID ${e2e.v1.buildId}, fixed at build time \\(SKEW_GUARD_BUILD_ID or the buildId option\\)$`, 'm'),
-      /^· actions: 4 Server Actions in the build$/m,
+      new RegExp(`^· actions: ${e2e.v1.actionIds.length} Server Actions in the build$`, 'm'),
       new RegExp(`^✓ build key = runtime key: both ${keyCheckValue(e2e.keys.k1)}$`, 'm'),
       /^✓ externals: withSkewGuard adds next-skew-guard-native$/m,
       /^✓ guard: proxy\.ts \(Node runtime\): every check runs$/m,
@@ -514,13 +517,13 @@ describe(`Next.js ${VERSIONS.next}: the operator CLI on these real builds`, { sk
   })
 
   it('doctor: unpinned key, hex key, and a runtime key that is not the build key', () => {
-    const none = doctor('.next-v1', {})
+    const none = doctor(e2e.v1.distDir, {})
     assert.equal(none.code, 1)
     assert.match(none.out, /^✗ key pinned: NEXT_SERVER_ACTIONS_ENCRYPTION_KEY is not set/m)
-    const hex = doctor('.next-v1', { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: 'ab'.repeat(32) })
+    const hex = doctor(e2e.v1.distDir, { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: 'ab'.repeat(32) })
     assert.equal(hex.code, 1)
     assert.match(hex.out, /^✗ key valid: ERR_KEY_HEX: /m)
-    const other = doctor('.next-v1', { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: e2e.keys.k2 })
+    const other = doctor(e2e.v1.distDir, { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: e2e.keys.k2 })
     assert.equal(other.code, 1)
     assert.match(
       other.out,
@@ -543,7 +546,7 @@ describe(`Next.js ${VERSIONS.next}: the operator CLI on these real builds`, { sk
     fs.writeFileSync(config, "export default { distDir: process.env.NEXT_DIST_DIR || '.next' }\n")
     fs.rmSync(proxy)
     fs.writeFileSync(middleware, "import { skewGuard } from 'next-skew-guard/proxy'\nexport const middleware = skewGuard()\n")
-    const r = doctor('.next-v1', { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: e2e.keys.k1 })
+    const r = doctor(e2e.v1.distDir, { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: e2e.keys.k1 })
     assert.equal(r.code, 1)
     assert.match(r.out, /^✗ externals: next-skew-guard-native is not in serverExternalPackages$/m)
     assert.match(r.out, /^ {4}fix: Wrap the config with withSkewGuard/m)

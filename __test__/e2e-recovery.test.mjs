@@ -1,5 +1,5 @@
-// The skew-recovery suite: a guarded v1/v2 pair per Next.js version (14.2, 15.3, 15.5, 16:
-// scripts/next-versions.json) of the example with the reliability/ pages, deployed one after the other on the same
+// The skew-recovery suite: a guarded v1/v2 pair per Next.js major (14.2, 15.5, 16: the recovery
+// list of scripts/next-versions.json) of the example with the reliability/ pages, deployed one after the other on the same
 // port, with tabs of the old deploy open in headless Chromium. What must hold:
 // - typed text is never lost: a Save the new deploy refuses (its action was renamed), or a closure
 //   sealed with a key the server no longer has, leaves every typed value in its field (controlled
@@ -37,12 +37,13 @@ import {
 } from '../scripts/e2e/reliability.mjs'
 import { freePort, startServer, waitFor } from '../scripts/e2e/server.mjs'
 import { applyV2Overlay, build, ensureChromium, MATRIX, prepareApp } from '../scripts/e2e/setup.mjs'
+import { RECOVERY_VERSIONS } from '../scripts/next-versions.mjs'
 
 const require = createRequire(import.meta.url)
 const { generateKey } = require('next-skew-guard')
 
 const SKIP = process.env.NSG_SKIP_E2E === '1' ? 'NSG_SKIP_E2E=1' : false
-const ORDER = Object.keys(MATRIX).sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a))
+const ORDER = RECOVERY_VERSIONS
 const SELECTED = (process.env.NSG_E2E_VERSIONS || ORDER.join(',')).split(',').map((v) => v.trim())
 const RUN = randomBytes(3).toString('hex')
 /** The keep pages opened in the old tabs: the controlled input alone, the contenteditable alone, every field. */

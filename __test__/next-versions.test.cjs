@@ -27,5 +27,6 @@ test('package.json, the example app and its per-version overlays pin what script
     expect(file, json(file).dependencies, want)
   }
   for (const key of pins.vectors) assert.ok(pins.matrix[key], `vector version ${key} is not in the matrix`)
+  for (const key of pins.recovery) assert.ok(pins.matrix[key], `recovery version ${key} is not in the matrix`)
   assert.deepEqual(mismatches, [])
 })

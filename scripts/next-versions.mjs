@@ -13,3 +13,9 @@ export const LATEST = pins.matrix['16']
 
 /** Major ('14', '15', '16') → the pins of the version whose own encryption code makes the test vectors. */
 export const VECTOR_VERSIONS = Object.fromEntries(pins.vectors.map((key) => [key.split('.')[0], pins.matrix[key]]))
+
+/**
+ * Matrix keys the recovery suite runs, newest first: one version per major, because its story
+ * (two builds, tabs in Chromium) is the longest; each version's own behaviour is the matrix suite's.
+ */
+export const RECOVERY_VERSIONS = [...pins.recovery].sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a))
