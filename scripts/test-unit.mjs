@@ -3,7 +3,7 @@
 // node:test suite except the ones that build or serve real Next.js apps, drive Chromium, start
 // real proxies or put load on a server (e2e-*, deployments-next, -proxies, -compose, -k8s-docs, proxy-nextjs, load).
 // Installs dependencies and builds the native module only when they are missing; the Rust tests
-// run with `cargo test --release`, and everything together with `npm test`.
+// run with `cargo test --profile test-opt`, and everything together with `npm test`.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'

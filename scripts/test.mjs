@@ -111,7 +111,7 @@ run('build native module (release)', 'npm', ['run', '--silent', 'build:native'])
 run('compile TypeScript', npx('tsc'), ['-p', 'tsconfig.json'])
 // Next.js 14 and 15 (16 is a devDependency) for the tests that run Next.js's own client code.
 run('install reference Next.js versions', process.execPath, ['scripts/gen-vectors.mjs', '--install-only'])
-run('Rust tests', 'cargo', ['test', '--release'])
+run('Rust tests', 'cargo', ['test', '--profile', 'test-opt'])
 // The preload records the keys the tests generate, for the scan; spec output (stdout is a pipe here).
 // In a process group of its own, so an interrupt stops the runner and every test process with it.
 console.log('\n▶ Node tests: node --test __test__/')
