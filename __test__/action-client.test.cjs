@@ -36,7 +36,9 @@ function assertSkew(r, reason, actionRan) {
 }
 
 test("UnrecognizedActionError (Next.js 16's own class) is skew; the action did not run", async () => {
-  const error = new UnrecognizedActionError('Server Action "7fab" was not found on the server. \nRead more: https://nextjs.org/docs/messages/failed-to-find-server-action')
+  const error = new UnrecognizedActionError(
+    'Server Action "7fab" was not found on the server. \nRead more: https://nextjs.org/docs/messages/failed-to-find-server-action',
+  )
   const r = await callSafeAction(rejecting(error))
   assertSkew(r, 'unrecognized-action', false)
   assert.equal(r.cause, error)
@@ -59,7 +61,13 @@ test('anything else that is not a safe-action result is skew, never success', as
     { success: false, buildId: null },
     { success: false, error: 42, buildId: null },
     Object.assign(Object.create({ buildId: 'inherited' }), { success: true, data: 1 }),
-    new (class Result { constructor() { this.success = true; this.data = 1; this.buildId = null } })(),
+    new (class Result {
+      constructor() {
+        this.success = true
+        this.data = 1
+        this.buildId = null
+      }
+    })(),
   ]) {
     const r = await callSafeAction(resolving(value))
     assert.notEqual(r.success, true, JSON.stringify(value))
@@ -90,7 +98,11 @@ test('digest errors: skew only when the guard marked the response (a closure sea
   // Without a digest, the same text is not the Flight error shape.
   assert.equal((await callSafeAction(rejecting(new Error(PROD_15)))).error, 'UNKNOWN_ERROR')
   // A development-mode error (real message + digest) is not claimed either.
-  assert.equal((await callSafeAction(rejecting(Object.assign(new Error('The operation failed for an operation-specific reason'), { digest: '1' })))).error, 'UNKNOWN_ERROR')
+  assert.equal(
+    (await callSafeAction(rejecting(Object.assign(new Error('The operation failed for an operation-specific reason'), { digest: '1' }))))
+      .error,
+    'UNKNOWN_ERROR',
+  )
   // Control-flow digests arrive with the same production message and are rethrown.
   for (const digest of ['NEXT_REDIRECT;push;/a;307;', 'NEXT_HTTP_ERROR_FALLBACK;404', 'NEXT_NOT_FOUND']) {
     const e = Object.assign(new Error(PROD_16), { digest })
@@ -98,8 +110,10 @@ test('digest errors: skew only when the guard marked the response (a closure sea
   }
 })
 
-test('15.4.x not-found Error, Next.js refusal bodies and the guard\'s own refusal text are skew; look-alikes are not', async () => {
-  const nf = new Error('Server Action "0123456789abcdef0123456789abcdef0123456789" was not found on the server. \nRead more: https://nextjs.org/docs/messages/failed-to-find-server-action')
+test("15.4.x not-found Error, Next.js refusal bodies and the guard's own refusal text are skew; look-alikes are not", async () => {
+  const nf = new Error(
+    'Server Action "0123456789abcdef0123456789abcdef0123456789" was not found on the server. \nRead more: https://nextjs.org/docs/messages/failed-to-find-server-action',
+  )
   assertSkew(await callSafeAction(rejecting(nf)), 'action-not-found', false)
   for (const body of [
     'Server action not found.',
@@ -110,7 +124,11 @@ test('15.4.x not-found Error, Next.js refusal bodies and the guard\'s own refusa
   ]) {
     assertSkew(await callSafeAction(rejecting(new Error(body))), 'action-not-found', false)
   }
-  for (const message of ['Server Action "xyz" was not found on the server', 'Failed: An unexpected response was received from the server.', 'server action unavailable']) {
+  for (const message of [
+    'Server Action "xyz" was not found on the server',
+    'Failed: An unexpected response was received from the server.',
+    'server action unavailable',
+  ]) {
     assert.equal((await callSafeAction(rejecting(new Error(message)))).error, 'UNKNOWN_ERROR', message)
   }
 })
@@ -125,15 +143,24 @@ test('gateway answers (413, 429, 403, 502, 504): TRANSPORT_ERROR with actionRan 
   )
   for (const status of [413, 429, 403, 502, 504]) {
     const r = await callSafeAction(observed('transport', status, unexpected))
-    assert.deepEqual({ error: r.error, actionRan: r.actionRan, status: r.status }, { error: 'TRANSPORT_ERROR', actionRan: 'unknown', status })
+    assert.deepEqual(
+      { error: r.error, actionRan: r.actionRan, status: r.status },
+      { error: 'TRANSPORT_ERROR', actionRan: 'unknown', status },
+    )
     assert.equal(isVersionSkew(r), false)
   }
   // A gateway page with an exact text/plain body becomes that body as the message (15/16).
   const plain = await callSafeAction(observed('transport', 502, () => Promise.reject(new Error('Bad Gateway'))))
-  assert.deepEqual({ error: plain.error, message: plain.message, status: plain.status }, { error: 'TRANSPORT_ERROR', message: 'Bad Gateway', status: 502 })
+  assert.deepEqual(
+    { error: plain.error, message: plain.message, status: plain.status },
+    { error: 'TRANSPORT_ERROR', message: 'Bad Gateway', status: 502 },
+  )
   // Next.js 14 resolves any non-RSC answer with undefined: the guard's note tells a gateway from skew.
   const on14 = await callSafeAction(observed('transport', 504, () => Promise.resolve(undefined)))
-  assert.deepEqual({ error: on14.error, actionRan: on14.actionRan, status: on14.status }, { error: 'TRANSPORT_ERROR', actionRan: 'unknown', status: 504 })
+  assert.deepEqual(
+    { error: on14.error, actionRan: on14.actionRan, status: on14.status },
+    { error: 'TRANSPORT_ERROR', actionRan: 'unknown', status: 504 },
+  )
   // The guard saw a skew refusal whose headers a proxy dropped: skew after all.
   assertSkew(await callSafeAction(observed('skew', 409, unexpected)), 'unexpected-response', false)
 })
@@ -159,7 +186,12 @@ test('an action that ran on another build is a result, not a failure: its data p
     skew: { reason: 'build-mismatch', clientBuildId: 'client-b', buildId: 'server-b' },
   })
   // Same build: the result.
-  assert.deepEqual(await call(resolving({ success: true, data: 1, buildId: 'client-b' })), { success: true, data: 1, buildId: 'client-b', requiresRefresh: false })
+  assert.deepEqual(await call(resolving({ success: true, data: 1, buildId: 'client-b' })), {
+    success: true,
+    data: 1,
+    buildId: 'client-b',
+    requiresRefresh: false,
+  })
   // Unknown on either side: the result, no refresh.
   assert.equal((await call(resolving({ success: true, data: 1, buildId: null }))).requiresRefresh, false)
   assert.equal((await call(resolving({ success: true, data: 1, buildId: '' }))).requiresRefresh, false)
@@ -189,7 +221,10 @@ test('network failures: NETWORK_ERROR without requiresRefresh (a real failed fet
   const { port } = server.address()
   await new Promise((resolve) => server.close(resolve))
   const r = await callSafeAction(() => fetch(`http://127.0.0.1:${port}/`))
-  assert.deepEqual({ success: r.success, error: r.error, requiresRefresh: r.requiresRefresh }, { success: false, error: 'NETWORK_ERROR', requiresRefresh: false })
+  assert.deepEqual(
+    { success: r.success, error: r.error, requiresRefresh: r.requiresRefresh },
+    { success: false, error: 'NETWORK_ERROR', requiresRefresh: false },
+  )
   assert.equal(isVersionSkew(r), false)
   const controller = new AbortController()
   controller.abort()
@@ -212,10 +247,15 @@ test('other rejections: UNKNOWN_ERROR with the message, never success', async ()
 
 test('arguments are passed to the action', async () => {
   let seen
-  await callSafeAction(async (...args) => {
-    seen = args
-    return { success: true, data: null, buildId: null }
-  }, 1, 'two', { three: 3 })
+  await callSafeAction(
+    async (...args) => {
+      seen = args
+      return { success: true, data: null, buildId: null }
+    },
+    1,
+    'two',
+    { three: 3 },
+  )
   assert.deepEqual(seen, [1, 'two', { three: 3 }])
 })
 
@@ -240,14 +280,22 @@ test('onSkew cannot change or delay the result: throws and rejections are logged
   const logged = []
   console.error = (...args) => logged.push(args)
   try {
-    const r1 = await callSafeAction.with({ onSkew: () => { throw new Error('banner broke') } })(resolving(undefined))
+    const r1 = await callSafeAction.with({
+      onSkew: () => {
+        throw new Error('banner broke')
+      },
+    })(resolving(undefined))
     assertSkew(r1, 'empty-result', false)
     let settle
     const slow = new Promise((resolve) => (settle = resolve))
     const r2 = await callSafeAction.with({ onSkew: () => slow })(resolving(undefined))
     assertSkew(r2, 'empty-result', false) // resolved although onSkew has not settled
     settle()
-    const r3 = await callSafeAction.with({ onSkew: async () => { throw new Error('async') } })(resolving(undefined))
+    const r3 = await callSafeAction.with({
+      onSkew: async () => {
+        throw new Error('async')
+      },
+    })(resolving(undefined))
     assertSkew(r3, 'empty-result', false)
     await new Promise((resolve) => setImmediate(resolve))
     assert.equal(logged.length, 2)
@@ -259,7 +307,10 @@ test('onSkew cannot change or delay the result: throws and rejections are logged
 })
 
 test('.with: validated when called, composable, inner options win', async () => {
-  assert.throws(() => callSafeAction.with({ onskew() {} }), (e) => e instanceof TypeError && e.code === 'ERR_UNKNOWN_OPTION' && /buildId, onSkew/.test(e.message))
+  assert.throws(
+    () => callSafeAction.with({ onskew() {} }),
+    (e) => e instanceof TypeError && e.code === 'ERR_UNKNOWN_OPTION' && /buildId, onSkew/.test(e.message),
+  )
   assert.throws(() => callSafeAction.with({ buildId: 1 }), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
   assert.throws(() => callSafeAction.with({ onSkew: true }), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
   assert.throws(() => callSafeAction.with('x'), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
@@ -299,7 +350,14 @@ test('the client build ID comes from NEXT_PUBLIC_SKEW_GUARD_BUILD_ID, written li
 
 test('isVersionSkew and isSafeActionResult guard exactly their shapes', () => {
   assert.equal(isVersionSkew({ error: 'VERSION_SKEW', requiresRefresh: true }), true)
-  for (const v of [undefined, null, 'VERSION_SKEW', { error: 'VERSION_SKEW' }, { error: 'VERSION_SKEW', requiresRefresh: 'yes' }, { error: 'ACTION_ERROR', requiresRefresh: true }]) {
+  for (const v of [
+    undefined,
+    null,
+    'VERSION_SKEW',
+    { error: 'VERSION_SKEW' },
+    { error: 'VERSION_SKEW', requiresRefresh: 'yes' },
+    { error: 'ACTION_ERROR', requiresRefresh: true },
+  ]) {
     assert.equal(isVersionSkew(v), false, JSON.stringify(v))
   }
   assert.equal(isSafeActionResult({ success: true, data: undefined, buildId: null }), true)

@@ -37,7 +37,7 @@ function replicaClient(middlewares = []) {
             ctx,
             metadata: undefined,
             next: async (opts) => {
-              ctx = { ...ctx, ...(opts && opts.ctx) }
+              ctx = { ...ctx, ...opts?.ctx }
               await run(i + 1)
               return result
             },
@@ -87,7 +87,10 @@ async function loadRealClient() {
   return null
 }
 
-const clients = [{ label: 'replica of next-safe-action 8', make: async () => ({ createSafeActionClient: () => replicaClient() }) }, { label: 'next-safe-action (real)', make: loadRealClient }]
+const clients = [
+  { label: 'replica of next-safe-action 8', make: async () => ({ createSafeActionClient: () => replicaClient() }) },
+  { label: 'next-safe-action (real)', make: loadRealClient },
+]
 
 for (const { label, make } of clients) {
   test(`${label}: ctx.skewGuard.buildId reaches server code; results unchanged without stampResult`, async (t) => {
@@ -188,14 +191,20 @@ test('mapSafeActionResult: onSkew runs for calls that did not run; options are v
   // Ran on another build: the result says so (requiresRefresh), onSkew is for calls that did not run.
   mapSafeActionResult({ data: { [BUILD_ID_STAMP]: 'new' } }, { buildId: 'old', onSkew: (r) => seen.push(r.reason) })
   assert.deepEqual(seen, ['empty-result'])
-  assert.throws(() => mapSafeActionResult({}, { expectdata: true }), (e) => e.code === 'ERR_UNKNOWN_OPTION' && /buildId, onSkew, expectData/.test(e.message))
+  assert.throws(
+    () => mapSafeActionResult({}, { expectdata: true }),
+    (e) => e.code === 'ERR_UNKNOWN_OPTION' && /buildId, onSkew, expectData/.test(e.message),
+  )
   assert.throws(() => mapSafeActionResult({}, { expectData: 1 }), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
 })
 
 test("isSkewError: next-safe-action's thrownError for each skew signal, and not for others", () => {
   assert.equal(isSkewError(new UnrecognizedActionError('Server Action "ab" was not found on the server. ')), true)
   assert.equal(isSkewError(new Error('Server Action "0123abcd" was not found on the server. \nRead more: x')), true)
-  assert.equal(isSkewError(new Error('Server Action unavailable. This page is from another deployment; the action was not run. Reload the page.')), true)
+  assert.equal(
+    isSkewError(new Error('Server Action unavailable. This page is from another deployment; the action was not run. Reload the page.')),
+    true,
+  )
   // A gateway's answer is not skew.
   assert.equal(isSkewError(new Error('An unexpected response was received from the server.')), false)
   const digest = Object.assign(new Error('Minified React error #441; visit https://react.dev/errors/441'), { digest: '1379131148' })
@@ -214,7 +223,10 @@ test("isSkewError: next-safe-action's thrownError for each skew signal, and not 
 })
 
 test('skewGuardMiddleware validates its options', () => {
-  assert.throws(() => skewGuardMiddleware({ stamp: true }), (e) => e instanceof TypeError && e.code === 'ERR_UNKNOWN_OPTION' && /buildId, stampResult/.test(e.message))
+  assert.throws(
+    () => skewGuardMiddleware({ stamp: true }),
+    (e) => e instanceof TypeError && e.code === 'ERR_UNKNOWN_OPTION' && /buildId, stampResult/.test(e.message),
+  )
   assert.throws(() => skewGuardMiddleware({ stampResult: 'yes' }), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
   assert.throws(() => skewGuardMiddleware({ buildId: 5 }), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
   assert.equal(typeof skewGuardMiddleware(), 'function')

@@ -28,7 +28,10 @@ const pins = require('../scripts/next-versions.json')
 const installs = [
   ...pins.vectors
     .filter((key) => key !== '16')
-    .map((key) => ({ label: `next ${pins.matrix[key].next}`, dir: path.join(vectorsDir, `next-${pins.matrix[key].next}/node_modules/next`) })),
+    .map((key) => ({
+      label: `next ${pins.matrix[key].next}`,
+      dir: path.join(vectorsDir, `next-${pins.matrix[key].next}/node_modules/next`),
+    })),
   { label: `next ${pins.matrix['16'].next} (devDependency)`, dir: path.join(root, 'node_modules/next') },
 ]
 
@@ -50,36 +53,70 @@ function scenarios(major) {
     // A healthy call: the safe action's result, same build.
     { name: 'ok', clientBuildId: 'b1', response: rsc(major, safeResult({ success: true, data: 42, buildId: 'b1' })) },
     // The action's own failure, reported by the wrapper (not skew).
-    { name: 'failed', clientBuildId: 'b1', response: rsc(major, safeResult({ success: false, error: 'NAME_TAKEN', message: 'Taken.', buildId: 'b1' })) },
+    {
+      name: 'failed',
+      clientBuildId: 'b1',
+      response: rsc(major, safeResult({ success: false, error: 'NAME_TAKEN', message: 'Taken.', buildId: 'b1' })),
+    },
     // (a) unknown action, Next.js 15.4.1+ server: 404 + header (16.4: 409).
     {
       name: 'unknown-action-404',
-      response: { status: major === 16 ? 409 : 404, headers: { 'content-type': 'text/plain', 'x-nextjs-action-not-found': '1' }, body: major === 16 ? 'Server Action unavailable.' : 'Server action not found.' },
+      response: {
+        status: major === 16 ? 409 : 404,
+        headers: { 'content-type': 'text/plain', 'x-nextjs-action-not-found': '1' },
+        body: major === 16 ? 'Server Action unavailable.' : 'Server action not found.',
+      },
     },
     // (a) unknown action, Next.js 14 / 15.0–15.4.0 server: the page's HTML, 200.
-    { name: 'unknown-action-html', response: { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: '<!DOCTYPE html><html><body>not found</body></html>' } },
+    {
+      name: 'unknown-action-html',
+      response: {
+        status: 200,
+        headers: { 'content-type': 'text/html; charset=utf-8' },
+        body: '<!DOCTYPE html><html><body>not found</body></html>',
+      },
+    },
     // A proxy refusing the action without Next's header (`new Response(text, {status: 409})`).
     { name: 'proxy-409', response: { status: 409, headers: {}, body: 'Server Action unavailable.' } },
     // The same with the exact `text/plain` type: Next turns the body into the message.
-    { name: 'proxy-409-text-plain', response: { status: 409, headers: { 'content-type': 'text/plain' }, body: 'Server Action unavailable.' } },
+    {
+      name: 'proxy-409-text-plain',
+      response: { status: 409, headers: { 'content-type': 'text/plain' }, body: 'Server Action unavailable.' },
+    },
     // (b) known action, closure undecryptable: 500 Flight error row with a digest. Next.js answers
     // an oversized body or a rejected origin the same way.
     { name: 'undecryptable-closure', response: rsc(major, 'E{"digest":"1379131148"}', 500) },
     // The same, after the guard checked the closure and marked it sealed with a key the server lacks.
     {
       name: 'undecryptable-closure-marked',
-      response: { ...rsc(major, 'E{"digest":"1379131148"}', 500), headers: { 'content-type': 'text/x-component', 'x-skew-guard': 'unknown-key' } },
+      response: {
+        ...rsc(major, 'E{"digest":"1379131148"}', 500),
+        headers: { 'content-type': 'text/x-component', 'x-skew-guard': 'unknown-key' },
+      },
     },
     // A gateway's error page instead of Next.js's answer.
-    { name: 'gateway-502', response: { status: 502, headers: { 'content-type': 'text/html' }, body: '<html><body>502 Bad Gateway</body></html>' } },
+    {
+      name: 'gateway-502',
+      response: { status: 502, headers: { 'content-type': 'text/html' }, body: '<html><body>502 Bad Gateway</body></html>' },
+    },
     // The new build answered: result from another build.
-    { name: 'build-mismatch', clientBuildId: 'old-build', response: rsc(major, safeResult({ success: true, data: 'saved', buildId: 'new-build' })) },
+    {
+      name: 'build-mismatch',
+      clientBuildId: 'old-build',
+      response: rsc(major, safeResult({ success: true, data: 'saved', buildId: 'new-build' })),
+    },
     // A plain value where a safe-action result belongs.
     { name: 'invalid-result', clientBuildId: 'b1', response: rsc(major, safeResult({ saved: true })) },
     // notFound() inside the safe action: rethrown by the wrapper, digest per major.
-    { name: 'not-found', response: rsc(major, `E${JSON.stringify({ digest: major === 14 ? 'NEXT_NOT_FOUND' : 'NEXT_HTTP_ERROR_FALLBACK;404' })}`, 200) },
+    {
+      name: 'not-found',
+      response: rsc(major, `E${JSON.stringify({ digest: major === 14 ? 'NEXT_NOT_FOUND' : 'NEXT_HTTP_ERROR_FALLBACK;404' })}`, 200),
+    },
     // redirect() to another site inside the safe action.
-    { name: 'redirect-external', response: { status: 303, headers: { 'content-type': 'text/plain', 'x-action-redirect': 'https://example.com/done;push' }, body: '' } },
+    {
+      name: 'redirect-external',
+      response: { status: 303, headers: { 'content-type': 'text/plain', 'x-action-redirect': 'https://example.com/done;push' }, body: '' },
+    },
   ]
 }
 
@@ -126,7 +163,13 @@ for (const install of installs) {
     const { results } = run(install)
     assert.deepEqual(results.ok.raw, { resolved: true, value: { success: true, data: 42, buildId: 'b1' } })
     assert.deepEqual(results.ok.outcome.result, { success: true, data: 42, buildId: 'b1', requiresRefresh: false })
-    assert.deepEqual(results.failed.outcome.result, { success: false, error: 'NAME_TAKEN', message: 'Taken.', buildId: 'b1', requiresRefresh: false })
+    assert.deepEqual(results.failed.outcome.result, {
+      success: false,
+      error: 'NAME_TAKEN',
+      message: 'Taken.',
+      buildId: 'b1',
+      requiresRefresh: false,
+    })
   })
 
   test(`${install.label}: unknown action ID (server 404/409 + x-nextjs-action-not-found)`, { skip }, () => {
@@ -160,7 +203,9 @@ for (const install of installs) {
     }
   })
 
-  test(`${install.label}: a proxy's 409 without Next's header is a transport error; with Next's exact refusal text it is skew`, { skip }, () => {
+  test(`${install.label}: a proxy's 409 without Next's header is a transport error; with Next's exact refusal text it is skew`, {
+    skip,
+  }, () => {
     const { major, results } = run(install)
     const { raw, outcome, guarded } = results['proxy-409']
     if (major === 14) {
@@ -204,7 +249,12 @@ for (const install of installs) {
     assert.equal(raw.error.digest, '1379131148')
     assert.match(raw.error.message, major === 16 ? /^Minified React error #441/ : /^An error occurred in the Server Components render/)
     for (const o of [outcome, guarded]) {
-      assert.deepEqual(pick(o, ['success', 'error', 'requiresRefresh', 'actionRan']), { success: false, error: 'SERVER_ERROR', requiresRefresh: false, actionRan: 'unknown' })
+      assert.deepEqual(pick(o, ['success', 'error', 'requiresRefresh', 'actionRan']), {
+        success: false,
+        error: 'SERVER_ERROR',
+        requiresRefresh: false,
+        actionRan: 'unknown',
+      })
     }
     const marked = results['undecryptable-closure-marked']
     assertSkew(marked.guarded, 'undecryptable-closure', false, 'marked digest error')
@@ -253,8 +303,14 @@ for (const install of installs) {
 test('the not-found message of 15.4.x is the one 15.5+ wraps in UnrecognizedActionError', () => {
   // 15.4.x throws a plain Error with the same template (E715); build it from
   // Next's 16 source text rather than from memory.
-  const src = fs.readFileSync(path.join(root, 'node_modules/next/dist/client/components/router-reducer/reducers/server-action-reducer.js'), 'utf8')
-  const template = /new _unrecognizedactionerror\.UnrecognizedActionError\(`(Server Action "\$\{actionId\}" was not found on the server\.[^`]*)`\)/.exec(src)
+  const src = fs.readFileSync(
+    path.join(root, 'node_modules/next/dist/client/components/router-reducer/reducers/server-action-reducer.js'),
+    'utf8',
+  )
+  const template =
+    /new _unrecognizedactionerror\.UnrecognizedActionError\(`(Server Action "\$\{actionId\}" was not found on the server\.[^`]*)`\)/.exec(
+      src,
+    )
   assert.ok(template, 'template not found in Next 16 source')
   const message = template[1].replace('${actionId}', ACTION_ID).replace('\\n', '\n')
   const { callSafeAction } = require(path.join(root, 'dist/action/index.js'))

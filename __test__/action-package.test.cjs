@@ -15,7 +15,10 @@ const root = path.join(__dirname, '..')
 const dist = path.join(root, 'dist/action')
 const read = (file) => fs.readFileSync(path.join(dist, file), 'utf8')
 /** Code without comments, so explanations do not trip the scans. */
-const code = (file) => read(file).replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1')
+const code = (file) =>
+  read(file)
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/(^|[^:'"`])\/\/.*$/gm, '$1')
 
 test('client files use no Node.js APIs (process only as the literal NEXT_PUBLIC env read)', () => {
   for (const file of ['client.js', 'hooks.js', 'errors.js', 'types.js', 'next-safe-action.js']) {
@@ -23,7 +26,11 @@ test('client files use no Node.js APIs (process only as the literal NEXT_PUBLIC 
     assert.doesNotMatch(src, /require\(["'](node:|fs|path|crypto|os|child_process)/, file)
     assert.doesNotMatch(src, /\bBuffer\b|__dirname|__filename|getBuiltinModule/, file)
     const processUses = src.match(/\bprocess\.[A-Za-z_.]+/g) ?? []
-    assert.deepEqual([...new Set(processUses)].filter((u) => u !== 'process.env.NEXT_PUBLIC_SKEW_GUARD_BUILD_ID'), [], file)
+    assert.deepEqual(
+      [...new Set(processUses)].filter((u) => u !== 'process.env.NEXT_PUBLIC_SKEW_GUARD_BUILD_ID'),
+      [],
+      file,
+    )
   }
 })
 
@@ -104,7 +111,11 @@ test("Next.js's own compiler turns the hook module into a client reference on th
 test('ESM importers get named exports', () => {
   const r = spawnSync(
     process.execPath,
-    ['--input-type=module', '-e', `import { createSafeAction, callSafeAction, isVersionSkew, useSafeAction, SafeActionError, skewGuardMiddleware, isSkewError, mapSafeActionResult } from ${JSON.stringify(path.join(dist, 'index.js'))}; console.log([createSafeAction, callSafeAction, isVersionSkew, useSafeAction, SafeActionError, skewGuardMiddleware, isSkewError, mapSafeActionResult].map((f) => typeof f).join())`],
+    [
+      '--input-type=module',
+      '-e',
+      `import { createSafeAction, callSafeAction, isVersionSkew, useSafeAction, SafeActionError, skewGuardMiddleware, isSkewError, mapSafeActionResult } from ${JSON.stringify(path.join(dist, 'index.js'))}; console.log([createSafeAction, callSafeAction, isVersionSkew, useSafeAction, SafeActionError, skewGuardMiddleware, isSkewError, mapSafeActionResult].map((f) => typeof f).join())`,
+    ],
     { encoding: 'utf8' },
   )
   assert.equal(r.status, 0, r.stderr)
@@ -173,7 +184,19 @@ void isSkewError(new Error('x')), skewGuardMiddleware({ stampResult: true }), r0
 function tsc(dir, files, extra = {}) {
   fs.writeFileSync(
     path.join(dir, 'tsconfig.json'),
-    JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: 'node16', moduleResolution: 'node16', target: 'ES2022', types: [], skipLibCheck: false, ...extra }, files }),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        noEmit: true,
+        module: 'node16',
+        moduleResolution: 'node16',
+        target: 'ES2022',
+        types: [],
+        skipLibCheck: false,
+        ...extra,
+      },
+      files,
+    }),
   )
   const bin = path.join(root, 'node_modules/typescript/bin/tsc')
   try {
@@ -190,7 +213,10 @@ test('the shipped types describe the API (and refuse misuse), with no Node or Re
     fs.writeFileSync(path.join(dir, 'usage.ts'), USAGE(path.join(dist, 'index.js')))
     assert.equal(tsc(dir, ['usage.ts']), '')
     // The check can fail: a wrong annotation is reported.
-    fs.writeFileSync(path.join(dir, 'usage.ts'), USAGE(path.join(dist, 'index.js')).replace('const name: string = r.data.name', 'const name: number = r.data.name'))
+    fs.writeFileSync(
+      path.join(dir, 'usage.ts'),
+      USAGE(path.join(dist, 'index.js')).replace('const name: string = r.data.name', 'const name: number = r.data.name'),
+    )
     assert.match(tsc(dir, ['usage.ts']), /TS2322/)
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })

@@ -167,11 +167,26 @@ test('a redirect wrapped in another error (cause chain) is rethrown, as unstable
 test('other control-flow digests pass: DYNAMIC_SERVER_USAGE, NEXT_NOT_FOUND (14), postpone', async () => {
   const { DynamicServerError } = require(path.join(next16, 'hooks-server-context.js'))
   const dynamic = new DynamicServerError('cookies')
-  await assert.rejects(createSafeAction(async () => { throw dynamic })(), (e) => e === dynamic)
+  await assert.rejects(
+    createSafeAction(async () => {
+      throw dynamic
+    })(),
+    (e) => e === dynamic,
+  )
   const postpone = { $$typeof: Symbol.for('react.postpone'), message: 'p' }
-  await assert.rejects(createSafeAction(async () => { throw postpone })(), (e) => e === postpone)
+  await assert.rejects(
+    createSafeAction(async () => {
+      throw postpone
+    })(),
+    (e) => e === postpone,
+  )
   const redirectDigest = Object.assign(new Error('NEXT_REDIRECT'), { digest: 'NEXT_REDIRECT;replace;/a;307;' })
-  await assert.rejects(createSafeAction(async () => { throw redirectDigest })(), (e) => e === redirectDigest)
+  await assert.rejects(
+    createSafeAction(async () => {
+      throw redirectDigest
+    })(),
+    (e) => e === redirectDigest,
+  )
   // A digest that is not Next's own is an ordinary error.
   await withEnv('b', async () => {
     const r = await createSafeAction(async () => {
@@ -181,7 +196,9 @@ test('other control-flow digests pass: DYNAMIC_SERVER_USAGE, NEXT_NOT_FOUND (14)
   })
 })
 
-test("Next.js 14's own notFound() and redirect() are rethrown", { skip: fs.existsSync(next14) ? false : 'next 14.2.35 not installed (npm run vectors)' }, async () => {
+test("Next.js 14's own notFound() and redirect() are rethrown", {
+  skip: fs.existsSync(next14) ? false : 'next 14.2.35 not installed (npm run vectors)',
+}, async () => {
   const { notFound } = require(path.join(next14, 'not-found.js'))
   const { redirect } = require(path.join(next14, 'redirect.js'))
   for (const thrower of [() => notFound(), () => redirect('/x')]) {
@@ -202,15 +219,43 @@ test('onError receives every caught error; its throw or rejection changes nothin
   await withEnv('b', async (logged) => {
     const seen = []
     const expected = new SafeActionError('E', 'e')
-    await createSafeAction(async () => { throw expected }, { onError: (e) => seen.push(e) })()
+    await createSafeAction(
+      async () => {
+        throw expected
+      },
+      { onError: (e) => seen.push(e) },
+    )()
     const unexpected = new Error('u')
-    await createSafeAction(async () => { throw unexpected }, { onError: (e) => seen.push(e) })()
+    await createSafeAction(
+      async () => {
+        throw unexpected
+      },
+      { onError: (e) => seen.push(e) },
+    )()
     assert.deepEqual(seen, [expected, unexpected])
     assert.equal(logged.length, 0, 'no default logging when onError is given')
 
-    const r1 = await createSafeAction(async () => { throw new Error('x') }, { onError: () => { throw new Error('logger down') } })()
+    const r1 = await createSafeAction(
+      async () => {
+        throw new Error('x')
+      },
+      {
+        onError: () => {
+          throw new Error('logger down')
+        },
+      },
+    )()
     assert.equal(r1.error, 'ACTION_ERROR')
-    const r2 = await createSafeAction(async () => { throw new Error('x') }, { onError: async () => { throw new Error('async logger down') } })()
+    const r2 = await createSafeAction(
+      async () => {
+        throw new Error('x')
+      },
+      {
+        onError: async () => {
+          throw new Error('async logger down')
+        },
+      },
+    )()
     assert.equal(r2.error, 'ACTION_ERROR')
     await new Promise((resolve) => setImmediate(resolve))
     assert.equal(logged.length, 2)
@@ -262,11 +307,17 @@ test('buildId: <cwd>/.next/BUILD_ID, or <cwd>/$__SKEW_GUARD_DIST_DIR/BUILD_ID, r
     fs.mkdirSync(path.join(dir, 'build'))
     fs.writeFileSync(path.join(dir, 'build', 'BUILD_ID'), 'from-custom-dist')
     assert.equal(child(script, { cwd: dir, env: { __SKEW_GUARD_DIST_DIR: 'build' } }), '["from-custom-dist","from-custom-dist"]')
-    assert.equal(child(script, { cwd: os.tmpdir(), env: { __SKEW_GUARD_DIST_DIR: path.join(dir, 'build') } }), '["from-custom-dist","from-custom-dist"]')
+    assert.equal(
+      child(script, { cwd: os.tmpdir(), env: { __SKEW_GUARD_DIST_DIR: path.join(dir, 'build') } }),
+      '["from-custom-dist","from-custom-dist"]',
+    )
     // The build on disk wins over a leftover runtime SKEW_GUARD_BUILD_ID (which would call every
     // action of this build stale); the env var counts only where there is no build output.
     assert.equal(child(script, { cwd: dir, env: { SKEW_GUARD_BUILD_ID: 'from-env' } }), '["abcDEF123_-","abcDEF123_-"]')
-    assert.equal(child(script, { cwd: os.tmpdir(), env: { SKEW_GUARD_BUILD_ID: 'from-env', __SKEW_GUARD_DIST_DIR: path.join(dir, 'none') } }), '["from-env","from-env"]')
+    assert.equal(
+      child(script, { cwd: os.tmpdir(), env: { SKEW_GUARD_BUILD_ID: 'from-env', __SKEW_GUARD_DIST_DIR: path.join(dir, 'none') } }),
+      '["from-env","from-env"]',
+    )
     // An oversized file is not a build ID.
     fs.writeFileSync(path.join(dir, '.next', 'BUILD_ID'), 'x'.repeat(2000))
     assert.equal(child(script, { cwd: dir }), '[null,null]')
@@ -296,25 +347,34 @@ test('the server helper loads and runs where fs is absent (Edge-like: no getBuil
     TypeError,
   })
   const fn = vm.runInContext(`(function (exports, require, module) { ${code} \n})`, sandbox)
-  fn(mod.exports, (id) => {
-    if (id === './errors') return errors.exports
-    if (id === '../shared/options') return require('../dist/shared/options.js')
-    throw new Error(`unexpected require(${id})`)
-  }, { exports: mod.exports })
-  return mod.exports.createSafeAction(async () => 'ok')().then((r) => {
-    assert.deepEqual({ ...r }, { success: true, data: 'ok', buildId: null })
-  })
+  fn(
+    mod.exports,
+    (id) => {
+      if (id === './errors') return errors.exports
+      if (id === '../shared/options') return require('../dist/shared/options.js')
+      throw new Error(`unexpected require(${id})`)
+    },
+    { exports: mod.exports },
+  )
+  return mod.exports
+    .createSafeAction(async () => 'ok')()
+    .then((r) => {
+      assert.deepEqual({ ...r }, { success: true, data: 'ok', buildId: null })
+    })
 })
 
 test('options are validated: unknown keys name the valid ones, wrong types are TypeErrors', () => {
   const fn = async () => 1
-  assert.throws(() => createSafeAction(fn, { exposeError: true }), (e) => {
-    assert.ok(e instanceof TypeError)
-    assert.equal(e.code, 'ERR_UNKNOWN_OPTION')
-    assert.match(e.message, /"exposeError"/)
-    assert.match(e.message, /buildId, exposeErrors, onError/)
-    return true
-  })
+  assert.throws(
+    () => createSafeAction(fn, { exposeError: true }),
+    (e) => {
+      assert.ok(e instanceof TypeError)
+      assert.equal(e.code, 'ERR_UNKNOWN_OPTION')
+      assert.match(e.message, /"exposeError"/)
+      assert.match(e.message, /buildId, exposeErrors, onError/)
+      return true
+    },
+  )
   assert.throws(() => createSafeAction(fn, { exposeErrors: 'yes' }), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
   assert.throws(() => createSafeAction(fn, { buildId: 42 }), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_TYPE' })
   assert.throws(() => createSafeAction(fn, { buildId: '' }), { name: 'SkewGuardOptionError', code: 'ERR_INVALID_ARG_VALUE' })

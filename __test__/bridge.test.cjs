@@ -12,7 +12,7 @@ const { actionResponseMark, actionResponsesSince } = require('../dist/shared/pro
 async function withWindow(response, fn) {
   const calls = []
   globalThis.window = {
-    fetch: async (input, init) => {
+    fetch: async (_input, init) => {
       calls.push(init)
       return response()
     },
@@ -35,8 +35,14 @@ test('a call whose response redirected resolves REDIRECTED (it ran), not skew; w
     async (calls) => {
       const mark = actionResponseMark()
       const result = await callSafeAction(actionThat(() => undefined))
-      assert.deepEqual(actionResponsesSince(mark).map((n) => n.kind), ['redirect'])
-      assert.deepEqual({ ...result, cause: undefined }, { success: false, error: 'REDIRECTED', requiresRefresh: false, actionRan: true, cause: undefined })
+      assert.deepEqual(
+        actionResponsesSince(mark).map((n) => n.kind),
+        ['redirect'],
+      )
+      assert.deepEqual(
+        { ...result, cause: undefined },
+        { success: false, error: 'REDIRECTED', requiresRefresh: false, actionRan: true, cause: undefined },
+      )
       assert.equal(calls[0].headers['x-skew-guard-build'], 'b1')
       const silent = await callSafeAction(async () => undefined)
       assert.equal(silent.error, 'VERSION_SKEW')

@@ -24,7 +24,7 @@ function app(next, files, { git = true } = {}) {
   dirs.push(dir)
   const all = {
     'package.json': JSON.stringify({ name: 'app', private: true, dependencies: { next, react: '19.2.9' } }),
-    [`node_modules/next/package.json`]: JSON.stringify({ name: 'next', version: next }),
+    'node_modules/next/package.json': JSON.stringify({ name: 'next', version: next }),
     ...files,
   }
   for (const [rel, content] of Object.entries(all)) {
@@ -47,7 +47,11 @@ const readIn = (dir, rel) => fs.readFileSync(path.join(dir, rel), 'utf8')
 
 /** Fails with the diagnostics when `text` (named like `file`) does not parse. */
 function parses(file, text) {
-  const out = ts.transpileModule(text, { fileName: file, reportDiagnostics: true, compilerOptions: { jsx: ts.JsxEmit.Preserve, allowJs: true } })
+  const out = ts.transpileModule(text, {
+    fileName: file,
+    reportDiagnostics: true,
+    compilerOptions: { jsx: ts.JsxEmit.Preserve, allowJs: true },
+  })
   const problems = (out.diagnostics ?? []).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))
   assert.deepEqual(problems, [], `${file} does not parse:\n${text}`)
 }
@@ -75,7 +79,8 @@ export default function RootLayout({
 test('a fresh Next.js 16 TypeScript app: all five touch points added, each file parses, a second run changes nothing', () => {
   const dir = app('16.4.6', {
     'tsconfig.json': '{}',
-    'next.config.ts': 'import type { NextConfig } from "next";\n\nconst nextConfig: NextConfig = {\n  /* config options here */\n};\n\nexport default nextConfig;\n',
+    'next.config.ts':
+      'import type { NextConfig } from "next";\n\nconst nextConfig: NextConfig = {\n  /* config options here */\n};\n\nexport default nextConfig;\n',
     'app/layout.tsx': LAYOUT_16,
     'app/page.tsx': 'export default function Home() { return <main>hi</main> }\n',
   })
@@ -98,7 +103,9 @@ test('a fresh Next.js 16 TypeScript app: all five touch points added, each file 
   assert.match(first.out, /NEXT_SERVER_ACTIONS_ENCRYPTION_KEY=<new key, not shown>/)
   for (const file of ['next.config.ts', 'proxy.ts', 'instrumentation.ts', 'app/layout.tsx']) parses(file, readIn(dir, file))
 
-  const before = Object.fromEntries(['next.config.ts', 'proxy.ts', 'instrumentation.ts', 'app/layout.tsx', '.env.local'].map((f) => [f, readIn(dir, f)]))
+  const before = Object.fromEntries(
+    ['next.config.ts', 'proxy.ts', 'instrumentation.ts', 'app/layout.tsx', '.env.local'].map((f) => [f, readIn(dir, f)]),
+  )
   const second = init(dir)
   assert.equal(second.code, 0)
   assert.match(second.out, /Nothing to change: every touch point is in place\./)
@@ -107,11 +114,16 @@ test('a fresh Next.js 16 TypeScript app: all five touch points added, each file 
 
 test('Next.js 15.5 JavaScript with src/: files go where Next.js looks for them; new middleware runs on Node', () => {
   const dir = app('15.5.29', {
-    'next.config.mjs': "/** @type {import('next').NextConfig} */\nconst nextConfig = {\n  reactStrictMode: true,\n  experimental: { serverActions: { bodySizeLimit: '2mb' } },\n}\n\nexport default nextConfig\n",
-    'src/app/layout.js': 'export default function RootLayout({ children }) {\n  return (\n    <html lang="en">\n      <body>{children}</body>\n    </html>\n  )\n}\n',
+    'next.config.mjs':
+      "/** @type {import('next').NextConfig} */\nconst nextConfig = {\n  reactStrictMode: true,\n  experimental: { serverActions: { bodySizeLimit: '2mb' } },\n}\n\nexport default nextConfig\n",
+    'src/app/layout.js':
+      'export default function RootLayout({ children }) {\n  return (\n    <html lang="en">\n      <body>{children}</body>\n    </html>\n  )\n}\n',
   })
   assert.equal(init(dir).code, 0)
-  assert.match(readIn(dir, 'next.config.mjs'), /^import \{ withSkewGuard \} from 'next-skew-guard\/config'\n[\s\S]*export default withSkewGuard\(nextConfig\)\n$/)
+  assert.match(
+    readIn(dir, 'next.config.mjs'),
+    /^import \{ withSkewGuard \} from 'next-skew-guard\/config'\n[\s\S]*export default withSkewGuard\(nextConfig\)\n$/,
+  )
   assert.match(readIn(dir, 'src/middleware.js'), /export const middleware = skewGuard\(\)[\s\S]*runtime: 'nodejs'/)
   assert.ok(fs.existsSync(path.join(dir, 'src/instrumentation.js')))
   assert.ok(!fs.existsSync(path.join(dir, 'middleware.js')))
@@ -122,9 +134,12 @@ test('Next.js 15.5 JavaScript with src/: files go where Next.js looks for them; 
 test("Next.js 14 with the app's own middleware, instrumentation and a CommonJS config: composed, not replaced", () => {
   const dir = app('14.2.35', {
     'tsconfig.json': '{}',
-    'next.config.js': "const withBundleAnalyzer = (c) => c\n\nmodule.exports = withBundleAnalyzer({\n  images: { remotePatterns: [{ hostname: 'cdn.example' }] },\n  // a comment with ) and }\n  env: { GREETING: `hi ${'there'}` },\n})\n",
-    'middleware.ts': "import { NextResponse } from 'next/server'\nimport type { NextRequest } from 'next/server'\n\nexport default function middleware(req: NextRequest) {\n  return NextResponse.next()\n}\n",
-    'instrumentation.ts': "export function register() {\n  console.log('booting')\n}\n\nexport function onRequestError(err: unknown, request: { path: string }, context: { routeType: string }) {\n  console.error(err)\n}\n",
+    'next.config.js':
+      "const withBundleAnalyzer = (c) => c\n\nmodule.exports = withBundleAnalyzer({\n  images: { remotePatterns: [{ hostname: 'cdn.example' }] },\n  // a comment with ) and }\n  env: { GREETING: `hi ${'there'}` },\n})\n",
+    'middleware.ts':
+      "import { NextResponse } from 'next/server'\nimport type { NextRequest } from 'next/server'\n\nexport default function middleware(req: NextRequest) {\n  return NextResponse.next()\n}\n",
+    'instrumentation.ts':
+      "export function register() {\n  console.log('booting')\n}\n\nexport function onRequestError(err: unknown, request: { path: string }, context: { routeType: string }) {\n  console.error(err)\n}\n",
     'app/layout.tsx': LAYOUT_16,
   })
   assert.equal(init(dir).code, 0)
@@ -150,7 +165,10 @@ test('what init will not touch: it says what to add by hand and exits 1; the res
   })
   const r = init(dir)
   assert.equal(r.code, 1, r.out)
-  assert.match(r.out, /next\.config\.mjs: not changed, because it exports a function declaration\.\n {4}add by hand: Wrap the exported config/)
+  assert.match(
+    r.out,
+    /next\.config\.mjs: not changed, because it exports a function declaration\.\n {4}add by hand: Wrap the exported config/,
+  )
   assert.match(r.out, /proxy\.ts: not changed, because it has no proxy function the scanner recognises/)
   assert.match(r.out, /app\/layout\.tsx: not changed, because it has 0 <\/body> tags/)
   assert.equal(readIn(dir, 'next.config.mjs'), 'export default async function config(phase) {\n  return {}\n}\n')
@@ -165,7 +183,10 @@ test('the key: kept where it is set, never written to a file git tracks, .env.lo
   assert.ok(!fs.existsSync(path.join(withKey, '.env.local')))
   // In the environment: left alone.
   const inEnv = app('16.4.6', { 'app/layout.tsx': LAYOUT_16 })
-  assert.match(init(inEnv, ['--dry-run'], { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: 'x' }).out, /already in place: NEXT_SERVER_ACTIONS_ENCRYPTION_KEY \(environment\)/)
+  assert.match(
+    init(inEnv, ['--dry-run'], { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: 'x' }).out,
+    /already in place: NEXT_SERVER_ACTIONS_ENCRYPTION_KEY \(environment\)/,
+  )
   // A tracked .env.local: refused.
   const tracked = app('16.4.6', { '.env.local': 'OTHER=1\n', 'app/layout.tsx': LAYOUT_16 })
   spawnSync('git', ['add', '-f', '.env.local'], { cwd: tracked })
@@ -193,7 +214,13 @@ test('--dry-run writes nothing; --json describes the plan without key values; us
   const json = init(dir, ['--dry-run', '--json'])
   const plan = JSON.parse(json.out)
   assert.equal(plan.written, false)
-  assert.deepEqual(plan.changes.map((c) => c.file).sort(), ['.env.local', 'app/layout.tsx', 'instrumentation.js', 'next.config.mjs', 'proxy.js'])
+  assert.deepEqual(plan.changes.map((c) => c.file).sort(), [
+    '.env.local',
+    'app/layout.tsx',
+    'instrumentation.js',
+    'next.config.mjs',
+    'proxy.js',
+  ])
   assert.ok(!/NEXT_SERVER_ACTIONS_ENCRYPTION_KEY=[A-Za-z0-9+/]{43}=/.test(json.out))
   assert.equal(init(path.join(dir, 'nope')).code, 2)
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-init-'))
@@ -226,7 +253,7 @@ test('the scanner finds where an exported expression ends, or refuses', () => {
   assert.equal(unifiedDiff('f', null, 'x\n'), '--- /dev/null\n+++ b/f\n@@ -0,0 +1,2 @@\n+x\n+')
 })
 
-test("a layout whose only import is a side-effect one (`import \"./globals.css\"`): the added import takes the file's quotes", () => {
+test('a layout whose only import is a side-effect one (`import "./globals.css"`): the added import takes the file\'s quotes', () => {
   // Found by the e2e suite (__test__/e2e-init.test.mjs): the JavaScript layout got a single-quoted import.
   assert.deepEqual(styleOf('import "./globals.css";\n\nexport default function L() {}\n'), { quote: '"', semi: ';' })
   assert.deepEqual(styleOf("import './globals.css'\n"), { quote: "'", semi: '' })
@@ -240,7 +267,8 @@ test("a layout whose only import is a side-effect one (`import \"./globals.css\"
 })
 
 test("Next.js 15.5 with the app's own middleware: composed and moved to the Node runtime (every check); an explicit runtime is left alone, with a note", () => {
-  const layout = 'export default function RootLayout({ children }) {\n  return (\n    <html lang="en">\n      <body>{children}</body>\n    </html>\n  )\n}\n'
+  const layout =
+    'export default function RootLayout({ children }) {\n  return (\n    <html lang="en">\n      <body>{children}</body>\n    </html>\n  )\n}\n'
   const own = (config) =>
     app('15.5.29', {
       'app/layout.js': layout,

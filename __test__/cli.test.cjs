@@ -26,7 +26,10 @@ test('keygen prints a valid canonical key in every format, and nothing else on s
   assert.match(docker.out, /^--build-arg NEXT_SERVER_ACTIONS_ENCRYPTION_KEY=[A-Za-z0-9+/]{43}=\n$/)
   assert.match(docker.err, /ARG NEXT_SERVER_ACTIONS_ENCRYPTION_KEY/)
   const k8s = cli(['keygen', '--format', 'k8s'])
-  assert.match(k8s.out, /^apiVersion: v1\nkind: Secret\n[\s\S]*stringData:\n {2}NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: "[A-Za-z0-9+/]{43}="\n$/)
+  assert.match(
+    k8s.out,
+    /^apiVersion: v1\nkind: Secret\n[\s\S]*stringData:\n {2}NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: "[A-Za-z0-9+/]{43}="\n$/,
+  )
   assert.notEqual(cli(['keygen']).out, raw.out)
 })
 
@@ -48,7 +51,10 @@ test('check validates the environment key or --key, with exit codes 0 and 1', ()
   assert.equal(missing.code, 1)
   assert.match(missing.err, /NEXT_SERVER_ACTIONS_ENCRYPTION_KEY is not set/)
   const json = JSON.parse(cli(['check', '--json', '--key', 'AAECAwQFBgcICQoLDA0ODw==']).out)
-  assert.deepEqual(json.errors.map((e) => e.code), ['ERR_KEY_PUBLIC'])
+  assert.deepEqual(
+    json.errors.map((e) => e.code),
+    ['ERR_KEY_PUBLIC'],
+  )
   assert.equal(json.checkValue, 'c6a13b')
 })
 
@@ -93,7 +99,10 @@ function fakeBuild(actions, { key = generateKey(), shape = 16, buildId = 'b1', f
   fs.writeFileSync(path.join(dist, 'server', 'server-reference-manifest.json'), JSON.stringify({ node, edge: {}, encryptionKey: key }))
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ dependencies: { next: '16.4.6' } }))
   fs.mkdirSync(path.join(app, 'node_modules', 'next'), { recursive: true })
-  fs.writeFileSync(path.join(app, 'node_modules', 'next', 'package.json'), JSON.stringify({ version: { 14: '14.2.35', 15: '15.5.29', 16: '16.4.6' }[shape] }))
+  fs.writeFileSync(
+    path.join(app, 'node_modules', 'next', 'package.json'),
+    JSON.stringify({ version: { 14: '14.2.35', 15: '15.5.29', 16: '16.4.6' }[shape] }),
+  )
   for (const [name, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(app, name)), { recursive: true })
     fs.writeFileSync(path.join(app, name), text)
@@ -180,12 +189,15 @@ test('doctor: a well set-up app passes; each missing piece fails with its fix', 
   const hex = cli(['doctor', good.app], { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: 'ab'.repeat(32) })
   assert.match(hex.out, /✗ key valid: ERR_KEY_HEX/)
 
-  const bare = fakeBuild({ [id('a')]: 'save' }, {
-    files: {
-      'next.config.mjs': "export default { serverExternalPackages: ['next-skew-guard'] }\n",
-      'middleware.ts': "import { skewGuard } from 'next-skew-guard/proxy'\nexport const middleware = skewGuard()\n",
+  const bare = fakeBuild(
+    { [id('a')]: 'save' },
+    {
+      files: {
+        'next.config.mjs': "export default { serverExternalPackages: ['next-skew-guard'] }\n",
+        'middleware.ts': "import { skewGuard } from 'next-skew-guard/proxy'\nexport const middleware = skewGuard()\n",
+      },
     },
-  })
+  )
   const r = cli(['doctor', bare.app, '--json'], { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: bare.key })
   assert.equal(r.code, 1)
   const byCheck = Object.fromEntries(JSON.parse(r.out).findings.map((f) => [f.check, f]))
@@ -200,19 +212,25 @@ test('doctor: a well set-up app passes; each missing piece fails with its fix', 
 
 test('doctor reads the key from .env files as Next.js does, and knows which hook file each version uses', () => {
   const key = generateKey()
-  const app = fakeBuild({ [id('a')]: 'save' }, {
-    key,
-    files: {
-      '.env.production': `# comment\nNEXT_SERVER_ACTIONS_ENCRYPTION_KEY="${key}"\n`,
-      'proxy.ts': "import { skewGuard } from 'next-skew-guard/proxy'\nexport const proxy = skewGuard()\n",
-      'middleware.ts': "import { skewGuard } from 'next-skew-guard/proxy'\nexport const middleware = skewGuard()\n",
+  const app = fakeBuild(
+    { [id('a')]: 'save' },
+    {
+      key,
+      files: {
+        '.env.production': `# comment\nNEXT_SERVER_ACTIONS_ENCRYPTION_KEY="${key}"\n`,
+        'proxy.ts': "import { skewGuard } from 'next-skew-guard/proxy'\nexport const proxy = skewGuard()\n",
+        'middleware.ts': "import { skewGuard } from 'next-skew-guard/proxy'\nexport const middleware = skewGuard()\n",
+      },
     },
-  })
+  )
   const r = cli(['doctor', app.app])
   assert.match(r.out, /^✓ key valid: 32-byte key from \.env\.production, check value/m)
   assert.match(r.out, /^✗ guard: both proxy\.ts and middleware\.ts: Next\.js 16 refuses to build with both/m)
   // On 14, proxy.ts means nothing: only middleware.ts (Edge there) counts.
-  const app14 = fakeBuild({ [id('a', 40)]: 'x' }, { shape: 14, files: { 'proxy.ts': "import { skewGuard } from 'next-skew-guard/proxy'\n" } })
+  const app14 = fakeBuild(
+    { [id('a', 40)]: 'x' },
+    { shape: 14, files: { 'proxy.ts': "import { skewGuard } from 'next-skew-guard/proxy'\n" } },
+  )
   assert.match(cli(['doctor', app14.app]).out, /^✗ guard: no proxy\.ts or middleware\.ts/m)
   // A whitespace variant of the key is a warning (as in `check`), not a failure.
   const spaced = cli(['doctor', app.app], { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: `${key}\n` })
@@ -224,7 +242,8 @@ test('doctor checks the client guard (rendered from the root layout) and how saf
     'next.config.mjs': "import { withSkewGuard } from 'next-skew-guard/config'\nexport default withSkewGuard({})\n",
     'proxy.ts': "import { skewGuard } from 'next-skew-guard/proxy'\nexport const proxy = skewGuard()\n",
     'instrumentation.ts': "export { register, onRequestError } from 'next-skew-guard/instrumentation'\n",
-    'app/actions.ts': "'use server'\nimport { createSafeAction } from 'next-skew-guard/action'\nexport const save = createSafeAction(async () => 1)\n",
+    'app/actions.ts':
+      "'use server'\nimport { createSafeAction } from 'next-skew-guard/action'\nexport const save = createSafeAction(async () => 1)\n",
   }
   const check = (files) => {
     const app = fakeBuild({ [id('a')]: 'save' }, { files: { ...base, ...files } })
@@ -236,20 +255,24 @@ test('doctor checks the client guard (rendered from the root layout) and how saf
   assert.match(missing['client guard'].fix, /next-skew-guard init/)
   assert.equal(missing['safe actions'].status, 'warn')
   const direct = check({
-    'app/layout.tsx': "import { SkewGuard } from 'next-skew-guard/react'\nexport default function L({ children }) { return <html><body>{children}<SkewGuard /></body></html> }\n",
+    'app/layout.tsx':
+      "import { SkewGuard } from 'next-skew-guard/react'\nexport default function L({ children }) { return <html><body>{children}<SkewGuard /></body></html> }\n",
     'app/panel.tsx': "'use client'\nimport { callSafeAction } from 'next-skew-guard/action'\n",
   })
   assert.deepEqual([direct['client guard'].status, direct['safe actions'].status], ['ok', 'ok'])
   // Through a component of the app's own, imported by the layout.
   const wrapped = check({
-    'app/layout.tsx': "import Guard from '@/components/guard'\nexport default function L({ children }) { return <html><body>{children}<Guard /></body></html> }\n",
-    'components/guard.tsx': "'use client'\nimport { SkewGuard } from 'next-skew-guard/react'\nexport default function Guard() { return <SkewGuard reload=\"manual\" /> }\n",
+    'app/layout.tsx':
+      "import Guard from '@/components/guard'\nexport default function L({ children }) { return <html><body>{children}<Guard /></body></html> }\n",
+    'components/guard.tsx':
+      "'use client'\nimport { SkewGuard } from 'next-skew-guard/react'\nexport default function Guard() { return <SkewGuard reload=\"manual\" /> }\n",
   })
   assert.equal(wrapped['client guard'].status, 'ok')
   assert.match(wrapped['client guard'].message, /components\/guard\.tsx, rendered by the root layout/)
   const orphan = check({
     'app/layout.tsx': 'export default function L({ children }) { return <html><body>{children}</body></html> }\n',
-    'components/guard.tsx': "'use client'\nimport { SkewGuard } from 'next-skew-guard/react'\nexport default function Guard() { return <SkewGuard /> }\n",
+    'components/guard.tsx':
+      "'use client'\nimport { SkewGuard } from 'next-skew-guard/react'\nexport default function Guard() { return <SkewGuard /> }\n",
   })
   assert.match(orphan['client guard'].message, /but the root layout does not render it/)
 })
@@ -272,9 +295,12 @@ test('doctor says truthfully where the build identity came from', () => {
 })
 
 test('doctor finds the build where the loaded config puts it (distDir from an environment variable)', () => {
-  const app = fakeBuild({ [id('a')]: 'save' }, {
-    files: { 'next.config.js': "module.exports = { distDir: process.env.MY_DIST || '.next' }\n" },
-  })
+  const app = fakeBuild(
+    { [id('a')]: 'save' },
+    {
+      files: { 'next.config.js': "module.exports = { distDir: process.env.MY_DIST || '.next' }\n" },
+    },
+  )
   // The app's own Next.js loads the config; link the repository's.
   fs.rmSync(path.join(app.app, 'node_modules', 'next'), { recursive: true })
   fs.symlinkSync(path.join(__dirname, '..', 'node_modules', 'next'), path.join(app.app, 'node_modules', 'next'), 'dir')

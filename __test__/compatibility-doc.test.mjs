@@ -17,14 +17,21 @@ after(() => fs.rmSync(root, { recursive: true, force: true }))
 const attempt = (shown, status = 200) => ({ responses: [{ status, guard: null }], errors: [], reloaded: false, shown, banner: null })
 function variant(tag) {
   const results = { noJs: { status: 409, contentType: 'text/html', guard: null, body: '' } }
-  for (const id of ['renamed', 'changed', 'closure', 'form', 'rejected', 'rotated', 'keyChanged']) results[id] = { first: attempt(`${tag} ${id}`), retry: null }
+  for (const id of ['renamed', 'changed', 'closure', 'form', 'rejected', 'rotated', 'keyChanged'])
+    results[id] = { first: attempt(`${tag} ${id}`), retry: null }
   const stats = { total: 1, byKind: { 'unknown-action': 1 } }
   return { results, stats: { v2: stats, rotated: stats, keyChanged: stats }, nextLog: {} }
 }
 
 test('the doc has a routed table per version that the routed suite observed, and the mixed fleet', () => {
   const pins = MATRIX['16']
-  const routed = { next: pins.next, proxies: { nginx: { plain: '"Hello, Ada!" from v1', reloads: 0, typedKept: true }, caddy: { plain: '"Hello, Ada!" from v1', reloads: 0, typedKept: false } } }
+  const routed = {
+    next: pins.next,
+    proxies: {
+      nginx: { plain: '"Hello, Ada!" from v1', reloads: 0, typedKept: true },
+      caddy: { plain: '"Hello, Ada!" from v1', reloads: 0, typedKept: false },
+    },
+  }
   const fleet = {
     next: pins.next,
     polls: { polls: 9, banner: 0, loads: 1 },
@@ -40,14 +47,18 @@ test('the doc has a routed table per version that the routed suite observed, and
   assert.match(doc, /9 polls answered by both builds \| no update notice, 0 reloads/)
   assert.match(doc, /6 clicks: 3 refused by v2, 3 ran on v1 \| 1 reload, then "Welcome, Ada!"/)
   // Without routed observations a version says so instead of showing an empty table.
-  assert.match(compatibilityDoc([{ pins, plain: variant('p'), guarded: variant('g'), routed: null }]), /Not run through the routing proxies/)
+  assert.match(
+    compatibilityDoc([{ pins, plain: variant('p'), guarded: variant('g'), routed: null }]),
+    /Not run through the routing proxies/,
+  )
 })
 
 test('the CLI writes nothing from files older than the run, and --require fails then', async () => {
   const { spawnSync } = await import('node:child_process')
   const script = path.join(import.meta.dirname, '..', 'scripts', 'e2e', 'compatibility-doc.mjs')
   const docBefore = fs.readFileSync(path.join(import.meta.dirname, '..', 'docs', 'compatibility.md'), 'utf8')
-  for (const version of Object.keys(MATRIX)) saveResults(matrixResultsFile(version), { next: MATRIX[version].next, plain: variant('p'), guarded: variant('g') })
+  for (const version of Object.keys(MATRIX))
+    saveResults(matrixResultsFile(version), { next: MATRIX[version].next, plain: variant('p'), guarded: variant('g') })
   saveResults(routedResultsFile(workDir('16')), { next: MATRIX['16'].next, proxies: {} })
   saveResults(fleetResultsFile(), { next: MATRIX['16'].next })
   const future = String(Date.now() + 60_000)
@@ -58,5 +69,9 @@ test('the CLI writes nothing from files older than the run, and --require fails 
   const full = spawnSync(process.execPath, [script, '--since', future, '--require'], { encoding: 'utf8', env })
   assert.equal(full.status, 1)
   assert.match(full.stderr, /no observations of this run for Next.js 14, 15.3, 15.5, 16/)
-  assert.equal(fs.readFileSync(path.join(import.meta.dirname, '..', 'docs', 'compatibility.md'), 'utf8'), docBefore, 'the doc was not touched')
+  assert.equal(
+    fs.readFileSync(path.join(import.meta.dirname, '..', 'docs', 'compatibility.md'), 'utf8'),
+    docBefore,
+    'the doc was not touched',
+  )
 })

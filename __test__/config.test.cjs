@@ -65,7 +65,11 @@ test('function configs (sync and async) are resolved per phase', async () => {
 })
 
 test("the user's generateBuildId wins and becomes the client identity", async () => {
-  const { config, id } = await buildWith({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY }, { generateBuildId: async () => 'mine-42' }, { nextMajor: 16 })
+  const { config, id } = await buildWith(
+    { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY },
+    { generateBuildId: async () => 'mine-42' },
+    { nextMajor: 16 },
+  )
   assert.equal(id, 'mine-42')
   assert.equal(config.env.NEXT_PUBLIC_SKEW_GUARD_BUILD_ID, 'mine-42')
 })
@@ -108,17 +112,27 @@ test('a production build without a valid key fails with the fix; requireKey: fal
 })
 
 test('a build identity is always set, even without git or env', async () => {
-  const { config, id } = await buildWith({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY, SKEW_GUARD_BUILD_ID: undefined, PATH: '' }, {}, { nextMajor: 16 })
+  const { config, id } = await buildWith(
+    { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY, SKEW_GUARD_BUILD_ID: undefined, PATH: '' },
+    {},
+    { nextMajor: 16 },
+  )
   assert.match(id, /^[\w.-]+$/)
   assert.equal(config.env.NEXT_PUBLIC_SKEW_GUARD_BUILD_ID, id)
 })
 
 test('bad arguments get typed errors naming the valid options', () => {
-  assert.throws(() => withSkewGuard({}, { buildID: 'x' }), { code: 'ERR_UNKNOWN_OPTION', message: /Valid options: buildId, deploymentId, requireKey, nextMajor/ })
+  assert.throws(() => withSkewGuard({}, { buildID: 'x' }), {
+    code: 'ERR_UNKNOWN_OPTION',
+    message: /Valid options: buildId, deploymentId, requireKey, nextMajor/,
+  })
   assert.throws(() => withSkewGuard({}, { requireKey: 'no' }), { code: 'ERR_INVALID_ARG_TYPE' })
   assert.throws(() => withSkewGuard({}, { buildId: 'has space' }), { code: 'ERR_INVALID_ARG_VALUE' })
   assert.throws(() => withSkewGuard({}, { nextMajor: 13 }), { code: 'ERR_INVALID_ARG_VALUE' })
-  assert.throws(() => withSkewGuard({}, { deploymentId: 'v1.2' }), { code: 'ERR_INVALID_ARG_VALUE', message: /letters, digits, "_" or "-"/ })
+  assert.throws(() => withSkewGuard({}, { deploymentId: 'v1.2' }), {
+    code: 'ERR_INVALID_ARG_VALUE',
+    message: /letters, digits, "_" or "-"/,
+  })
   assert.throws(() => withSkewGuard({}, { deploymentId: true }), { code: 'ERR_INVALID_ARG_TYPE' })
   assert.throws(() => withSkewGuard('next.config'), { code: 'ERR_INVALID_ARG_TYPE' })
 })
@@ -162,7 +176,11 @@ test('an untrimmed generateBuildId (git rev-parse output) is trimmed as Next.js 
   assert.equal(config.env.NEXT_PUBLIC_SKEW_GUARD_BUILD_ID, id)
   assert.equal(config.env.SKEW_GUARD_BUILD_ID, id)
   // null lets the guard choose, as Next.js would choose its own.
-  const chosen = await buildWith({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY, SKEW_GUARD_BUILD_ID: 'pinned-1' }, { generateBuildId: () => null }, { nextMajor: 16 })
+  const chosen = await buildWith(
+    { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY, SKEW_GUARD_BUILD_ID: 'pinned-1' },
+    { generateBuildId: () => null },
+    { nextMajor: 16 },
+  )
   assert.equal(chosen.id, 'pinned-1')
 })
 
@@ -178,28 +196,52 @@ test('a generateBuildId the guard cannot carry in a header fails the build with 
     message: /must return a string or null; it returned number/,
   })
   // What Next.js itself accepts and headers can carry passes.
-  const { id } = await buildWith({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY }, { generateBuildId: () => '2026-12-02T10:00:00.000Z' }, { nextMajor: 16 })
+  const { id } = await buildWith(
+    { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY },
+    { generateBuildId: () => '2026-12-02T10:00:00.000Z' },
+    { nextMajor: 16 },
+  )
   assert.equal(id, '2026-12-02T10:00:00.000Z')
 })
 
 test('the commit-derived identity does not publish the commit', async () => {
   const commit = 'a'.repeat(40)
-  const { id } = await buildWith({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY, SKEW_GUARD_BUILD_ID: undefined, GIT_COMMIT: commit }, {}, { nextMajor: 16 })
+  const { id } = await buildWith(
+    { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY, SKEW_GUARD_BUILD_ID: undefined, GIT_COMMIT: commit },
+    {},
+    { nextMajor: 16 },
+  )
   assert.equal(id, commitIdentity(commit))
   assert.match(id, /^git-[0-9a-f]{16}$/)
   assert.ok(!id.includes(commit.slice(0, 8)))
   // An explicit identity is used as given.
-  const pinned = await buildWith({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY, SKEW_GUARD_BUILD_ID: commit, GIT_COMMIT: commit }, {}, { nextMajor: 16 })
+  const pinned = await buildWith(
+    { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY, SKEW_GUARD_BUILD_ID: commit, GIT_COMMIT: commit },
+    {},
+    { nextMajor: 16 },
+  )
   assert.equal(pinned.id, commit)
 })
 
 test('every build gets a deploymentId Next.js accepts: yours, NEXT_DEPLOYMENT_ID, or one derived from the identity', async () => {
   const env = { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY, NEXT_DEPLOYMENT_ID: undefined }
   assert.equal((await buildWith({ ...env, SKEW_GUARD_BUILD_ID: 'v1.2.3' }, {}, { nextMajor: 16 })).config.deploymentId, 'v1-2-3')
-  assert.equal((await buildWith({ ...env, SKEW_GUARD_BUILD_ID: 'v1' }, { deploymentId: 'mine' }, { nextMajor: 16 })).config.deploymentId, 'mine')
-  assert.equal((await buildWith({ ...env, SKEW_GUARD_BUILD_ID: 'v1' }, {}, { nextMajor: 16, deploymentId: 'opt' })).config.deploymentId, 'opt')
-  assert.equal((await buildWith({ ...env, SKEW_GUARD_BUILD_ID: 'v1', NEXT_DEPLOYMENT_ID: 'from-env' }, {}, { nextMajor: 16 })).config.deploymentId, 'from-env')
-  assert.equal((await buildWith({ ...env, SKEW_GUARD_BUILD_ID: 'v1' }, {}, { nextMajor: 16, deploymentId: false })).config.deploymentId, undefined)
+  assert.equal(
+    (await buildWith({ ...env, SKEW_GUARD_BUILD_ID: 'v1' }, { deploymentId: 'mine' }, { nextMajor: 16 })).config.deploymentId,
+    'mine',
+  )
+  assert.equal(
+    (await buildWith({ ...env, SKEW_GUARD_BUILD_ID: 'v1' }, {}, { nextMajor: 16, deploymentId: 'opt' })).config.deploymentId,
+    'opt',
+  )
+  assert.equal(
+    (await buildWith({ ...env, SKEW_GUARD_BUILD_ID: 'v1', NEXT_DEPLOYMENT_ID: 'from-env' }, {}, { nextMajor: 16 })).config.deploymentId,
+    'from-env',
+  )
+  assert.equal(
+    (await buildWith({ ...env, SKEW_GUARD_BUILD_ID: 'v1' }, {}, { nextMajor: 16, deploymentId: false })).config.deploymentId,
+    undefined,
+  )
   const long = (await buildWith({ ...env, SKEW_GUARD_BUILD_ID: 'x.'.repeat(60) }, {}, { nextMajor: 16 })).config.deploymentId
   assert.match(long, /^[A-Za-z0-9_-]{1,64}$/)
 })
@@ -210,7 +252,10 @@ test('next start: the dist dir is absolute (the project of the next.config file)
     fs.mkdirSync(path.join(project, 'out'))
     fs.writeFileSync(path.join(project, 'out', 'BUILD_ID'), 'v7.1')
     const configFile = path.join(project, 'next.config.js')
-    fs.writeFileSync(configFile, `module.exports = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'config', 'index.js'))}).withSkewGuard({ distDir: 'out' }, { nextMajor: 16 })`)
+    fs.writeFileSync(
+      configFile,
+      `module.exports = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'config', 'index.js'))}).withSkewGuard({ distDir: 'out' }, { nextMajor: 16 })`,
+    )
     await withEnv({ __SKEW_GUARD_DIST_DIR: undefined, NEXT_DEPLOYMENT_ID: undefined }, async () => {
       delete require.cache[configFile]
       const config = await require(configFile)(SERVER, ctx)
@@ -223,7 +268,10 @@ test('next start: the dist dir is absolute (the project of the next.config file)
 })
 
 test('configFileDir reads the next.config location off a stack (CJS, ESM URL, transpiled TS)', () => {
-  assert.equal(configFileDir('Error\n    at withSkewGuard (/x/dist/config/index.js:1:1)\n    at Object.<anonymous> (/srv/my app/next.config.js:3:18)'), '/srv/my app')
+  assert.equal(
+    configFileDir('Error\n    at withSkewGuard (/x/dist/config/index.js:1:1)\n    at Object.<anonymous> (/srv/my app/next.config.js:3:18)'),
+    '/srv/my app',
+  )
   assert.equal(configFileDir('Error\n    at file:///srv/web/next.config.mjs:5:16'), '/srv/web')
   assert.equal(configFileDir('Error\n    at Object.<anonymous> (/srv/web/next.config.compiled.js:7:1)'), '/srv/web')
   assert.equal(configFileDir('Error\n    at file:///srv/web/next.config.ts:2:1'), '/srv/web')
@@ -250,7 +298,10 @@ test('an install linked to a source checkout (npm install <folder>) is refused a
     fs.mkdirSync(checkout)
     fs.mkdirSync(path.join(appDir, 'node_modules'), { recursive: true })
     fs.symlinkSync(checkout, path.join(appDir, 'node_modules', 'next-skew-guard'), 'dir')
-    assert.throws(() => assertNotLinkedCheckout(appDir), { code: 'ERR_LINKED_INSTALL', message: /npm run pack.*npm install <the \.tgz files>/s })
+    assert.throws(() => assertNotLinkedCheckout(appDir), {
+      code: 'ERR_LINKED_INSTALL',
+      message: /npm run pack.*npm install <the \.tgz files>/s,
+    })
     // A monorepo app below the project: the link is found walking up, as Node resolves.
     fs.mkdirSync(path.join(appDir, 'apps', 'web'), { recursive: true })
     assert.throws(() => assertNotLinkedCheckout(path.join(appDir, 'apps', 'web')), { code: 'ERR_LINKED_INSTALL' })

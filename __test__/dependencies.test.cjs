@@ -70,11 +70,10 @@ test('Cargo.toml: [dependencies] are the documented direct dependencies, with th
 })
 
 test('the documented Rust tree is the one cargo resolves', (t) => {
-  const r = spawnSync(
-    'cargo',
-    ['tree', '-e', 'normal', '--target', 'all', '--prefix', 'none', '--no-dedupe', '--locked', '--offline'],
-    { cwd: root, encoding: 'utf8' },
-  )
+  const r = spawnSync('cargo', ['tree', '-e', 'normal', '--target', 'all', '--prefix', 'none', '--no-dedupe', '--locked', '--offline'], {
+    cwd: root,
+    encoding: 'utf8',
+  })
   if (r.error?.code === 'ENOENT') return t.skip('cargo is not installed')
   assert.equal(r.status, 0, r.stderr)
   const resolved = new Map()

@@ -74,12 +74,20 @@ test('docs/deploy/docker-compose.md: deploy.sh runs as written, five times', { t
   fs.writeFileSync(path.join(bin, 'docker'), DOCKER, { mode: 0o755 })
   fs.writeFileSync(path.join(bin, 'git'), '#!/bin/sh\nexit 0\n', { mode: 0o755 })
   fs.writeFileSync(path.join(bin, 'npm'), '#!/bin/sh\nexit 0\n', { mode: 0o755 })
-  fs.writeFileSync(path.join(bin, 'date'), `#!/bin/sh\nn=$(cat '${docker}/date' 2>/dev/null || echo 0); n=$((n+1)); echo $n > '${docker}/date'; echo 2026120\${n}120000\n`, { mode: 0o755 })
+  fs.writeFileSync(
+    path.join(bin, 'date'),
+    `#!/bin/sh\nn=$(cat '${docker}/date' 2>/dev/null || echo 0); n=$((n+1)); echo $n > '${docker}/date'; echo 2026120\${n}120000\n`,
+    { mode: 0o755 },
+  )
   fs.writeFileSync(path.join(tmp, 'deploy.sh'), script)
   const compose = await dockerCompose()
   const releases = []
   for (let run = 1; run <= 5; run++) {
-    const r = spawnSync('bash', [path.join(tmp, 'deploy.sh')], { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}`, HOME: tmp, FAKE_DOCKER: docker, FAKE_COMPOSE: compose }, timeout: 120_000 })
+    const r = spawnSync('bash', [path.join(tmp, 'deploy.sh')], {
+      encoding: 'utf8',
+      env: { PATH: `${bin}:${process.env.PATH}`, HOME: tmp, FAKE_DOCKER: docker, FAKE_COMPOSE: compose },
+      timeout: 120_000,
+    })
     assert.equal(r.status, 0, `run ${run}:\n${r.stdout}\n${r.stderr}`)
     const release = `dpl-2026120${run}120000`
     releases.push(release)
@@ -87,11 +95,18 @@ test('docs/deploy/docker-compose.md: deploy.sh runs as written, five times', { t
     const registry = JSON.parse(fs.readFileSync(path.join(home, 'deployments.json'), 'utf8'))
     const state = JSON.parse(fs.readFileSync(path.join(docker, 'state.json'), 'utf8'))
     assert.equal(registry.current, release, `run ${run}: the new release is current`)
-    assert.deepEqual(registry.deployments.map((x) => x.id), kept, `run ${run}: the registry keeps the current and 3 previous`)
+    assert.deepEqual(
+      registry.deployments.map((x) => x.id),
+      kept,
+      `run ${run}: the registry keeps the current and 3 previous`,
+    )
     assert.deepEqual(state.running.sort(), kept.map((id) => `shop-${id}`).sort(), `run ${run}: Compose runs exactly those`)
     assert.deepEqual(state.images.sort(), kept.map((id) => `shop:${id}`).sort(), `run ${run}: removed releases' images are gone`)
     assert.deepEqual(fs.readdirSync(path.join(home, 'releases')).sort(), [...kept].sort(), `run ${run}: and their directories`)
-    assert.ok(registry.deployments.every((x) => x.actions.length === 1), `run ${run}: action IDs recorded`)
+    assert.ok(
+      registry.deployments.every((x) => x.actions.length === 1),
+      `run ${run}: action IDs recorded`,
+    )
     // The new release was registered and promoted before it started, so it starts with its routes.
     const text = fs.readFileSync(path.join(home, 'compose.yaml'), 'utf8')
     assert.match(text, new RegExp(`traefik\\.http\\.routers\\.nsg-${release}-current\\.rule`))

@@ -38,14 +38,46 @@ const C = `7f${'c'.repeat(40)}` // dpl_v2 and the staged dpl_v3
 const D = `60${'d'.repeat(40)}` // only the staged dpl_v3
 
 const at = (day, hour = 0) => new Date(Date.UTC(2026, 0, day, hour)).toISOString()
-const V1 = { id: 'dpl_v1', upstream: 'shop-dpl-v1:3000', addedAt: at(1), promotedAt: at(1, 1), supersededAt: at(2, 1), build: null, actions: [A, B] }
-const V2 = { id: 'dpl_v2', upstream: 'shop-dpl-v2:3000', addedAt: at(2), promotedAt: at(2, 1), supersededAt: null, build: null, actions: [B, C] }
-const V3 = { id: 'dpl_v3', upstream: 'shop-dpl-v3:3000', addedAt: at(3), promotedAt: null, supersededAt: null, build: null, actions: [C, D] }
-const registry = (current, ...deployments) => d.parseState(JSON.stringify({ format: 'next-skew-guard/deployments@1', current, deployments }))
+const V1 = {
+  id: 'dpl_v1',
+  upstream: 'shop-dpl-v1:3000',
+  addedAt: at(1),
+  promotedAt: at(1, 1),
+  supersededAt: at(2, 1),
+  build: null,
+  actions: [A, B],
+}
+const V2 = {
+  id: 'dpl_v2',
+  upstream: 'shop-dpl-v2:3000',
+  addedAt: at(2),
+  promotedAt: at(2, 1),
+  supersededAt: null,
+  build: null,
+  actions: [B, C],
+}
+const V3 = {
+  id: 'dpl_v3',
+  upstream: 'shop-dpl-v3:3000',
+  addedAt: at(3),
+  promotedAt: null,
+  supersededAt: null,
+  build: null,
+  actions: [C, D],
+}
+const registry = (current, ...deployments) =>
+  d.parseState(JSON.stringify({ format: 'next-skew-guard/deployments@1', current, deployments }))
 const STATE = registry('dpl_v2', V1, V2, V3)
-const TRAEFIK = { app: 'shop', image: 'registry.example.com/shop:{id}', host: 'shop.example.com', entryPoints: ['websecure'], certResolver: 'le' }
+const TRAEFIK = {
+  app: 'shop',
+  image: 'registry.example.com/shop:{id}',
+  host: 'shop.example.com',
+  entryPoints: ['websecure'],
+  certResolver: 'le',
+}
 const CADDY = { app: 'shop', image: 'registry.example.com/shop:{id}', host: 'shop.example.com' }
-const render = (target, state = STATE, options = target === 'compose-traefik' ? TRAEFIK : CADDY) => d.renderCompose(target, state, d.planRouting(state), options)
+const render = (target, state = STATE, options = target === 'compose-traefik' ? TRAEFIK : CADDY) =>
+  d.renderCompose(target, state, d.planRouting(state), options)
 const TARGETS = ['compose-traefik', 'compose-caddy']
 
 after(() => fs.rmSync(tmp, { recursive: true, force: true }))
@@ -55,7 +87,11 @@ async function composeConfig(text, name) {
   const dir = fs.mkdtempSync(path.join(tmp, `${name}-`))
   fs.writeFileSync(path.join(dir, 'compose.yaml'), text)
   fs.writeFileSync(path.join(dir, 'app.env'), 'NEXT_SERVER_ACTIONS_ENCRYPTION_KEY=AAECAwQFBgcICQoLDA0ODw==\n')
-  const r = spawnSync(await dockerCompose(), ['-f', path.join(dir, 'compose.yaml'), 'config', '--format', 'json'], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir } })
+  const r = spawnSync(await dockerCompose(), ['-f', path.join(dir, 'compose.yaml'), 'config', '--format', 'json'], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: dir },
+  })
   assert.equal(r.status, 0, `docker compose config: ${r.stderr}`)
   const model = JSON.parse(r.stdout)
   // `config` prints a file that loads again, so a literal "$" comes back escaped as "$$".
@@ -81,7 +117,11 @@ describe('the Compose file', () => {
         assert.deepEqual(model.services[name].labels, labels, name)
         assert.equal(model.services[name].image, service.image)
         assert.equal(model.services[name].environment.NEXT_DEPLOYMENT_ID, service.environment.NEXT_DEPLOYMENT_ID)
-        assert.equal(model.services[name].environment.NEXT_SERVER_ACTIONS_ENCRYPTION_KEY, 'AAECAwQFBgcICQoLDA0ODw==', 'the key comes from the env file')
+        assert.equal(
+          model.services[name].environment.NEXT_SERVER_ACTIONS_ENCRYPTION_KEY,
+          'AAECAwQFBgcICQoLDA0ODw==',
+          'the key comes from the env file',
+        )
         assert.deepEqual(model.services[name].healthcheck.test.slice(0, 3), ['CMD', 'node', '-e'])
       }
       assert.equal(model.networks.web.external, true)
@@ -91,11 +131,15 @@ describe('the Compose file', () => {
   test('the schema rejects what is wrong (negative control)', async () => {
     const text = render('compose-traefik').replace('    restart: ', '    restarts: ')
     const r = await validateYaml([{ name: 'broken', text, schema: 'compose' }])
-    assert.ok(r.errors.some((e) => /restarts/.test(e)), r.errors.join('\n'))
+    assert.ok(
+      r.errors.some((e) => /restarts/.test(e)),
+      r.errors.join('\n'),
+    )
   })
 
   test('a service changes only with its own deployment: others coming, going or being promoted recreate nothing (Traefik)', () => {
-    const services = (state, target = 'compose-traefik') => d.composeConfig(target, state, d.planRouting(state), target === 'compose-traefik' ? TRAEFIK : CADDY).services
+    const services = (state, target = 'compose-traefik') =>
+      d.composeConfig(target, state, d.planRouting(state), target === 'compose-traefik' ? TRAEFIK : CADDY).services
     const base = services(registry('dpl_v2', V1, V2))
     const added = services(STATE)
     const retired = services(registry('dpl_v2', V2, V3))
@@ -118,15 +162,37 @@ describe('the Compose file', () => {
   test('deterministic; IDs Compose cannot name a service after are refused', () => {
     assert.equal(render('compose-traefik'), render('compose-traefik'))
     const clash = registry('dpl_v1', { ...V1, supersededAt: null }, { ...V2, id: 'dpl-v1', upstream: '127.0.0.1:3002', promotedAt: null })
-    assert.throws(() => render('compose-traefik', clash), (e) => e.code === 'ERR_DEPLOYMENT_ID' && /would both be named "shop-dpl-v1" in Docker Compose/.test(e.message))
+    assert.throws(
+      () => render('compose-traefik', clash),
+      (e) => e.code === 'ERR_DEPLOYMENT_ID' && /would both be named "shop-dpl-v1" in Docker Compose/.test(e.message),
+    )
   })
 
   test('the CLI writes it; caddy needs --host and takes no Traefik option', () => {
     const state = path.join(tmp, 'state.json')
     fs.writeFileSync(state, JSON.stringify(STATE))
     const out = path.join(tmp, 'compose.yaml')
-    const cli = (args) => spawnSync(process.execPath, [BIN, 'deployments', 'render', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: tmp, SKEW_GUARD_DEPLOYMENTS: state } })
-    const r = cli(['--target', 'compose-traefik', '--app', 'shop', '--image', 'registry.example.com/shop:{id}', '--host', 'shop.example.com', '--entrypoint', 'websecure', '--cert-resolver', 'le', '--out', out])
+    const cli = (args) =>
+      spawnSync(process.execPath, [BIN, 'deployments', 'render', ...args], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, HOME: tmp, SKEW_GUARD_DEPLOYMENTS: state },
+      })
+    const r = cli([
+      '--target',
+      'compose-traefik',
+      '--app',
+      'shop',
+      '--image',
+      'registry.example.com/shop:{id}',
+      '--host',
+      'shop.example.com',
+      '--entrypoint',
+      'websecure',
+      '--cert-resolver',
+      'le',
+      '--out',
+      out,
+    ])
     assert.equal(r.status, 0, r.stderr)
     assert.equal(fs.readFileSync(out, 'utf8'), render('compose-traefik'))
     assert.match(r.stderr, /Next: docker compose -f .* up -d --remove-orphans/)
@@ -169,10 +235,20 @@ function backend(name) {
 
 function request(proxy, { method = 'GET', path: p = '/', headers = {} } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: proxy.port, method, path: p, headers: { host: 'shop.example.com', connection: 'close', ...headers }, agent: false }, (res) => {
-      res.resume()
-      res.on('end', () => resolve({ status: res.statusCode, backend: res.headers['x-backend'] ?? null }))
-    })
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: proxy.port,
+        method,
+        path: p,
+        headers: { host: 'shop.example.com', connection: 'close', ...headers },
+        agent: false,
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () => resolve({ status: res.statusCode, backend: res.headers['x-backend'] ?? null }))
+      },
+    )
     req.on('error', reject)
     req.setTimeout(15_000, () => req.destroy(new Error('timeout')))
     req.end(method === 'POST' ? 'x' : undefined)
@@ -271,17 +347,23 @@ const CASES = [
 describe('the labels route by the contract in the real proxies', () => {
   const backends = { dpl_v1: backend('v1'), dpl_v2: backend('v2'), dpl_v3: backend('v3') }
   let bins
-  before(async () => {
-    bins = await ensureProxies(['traefik', 'caddy-latest'])
-    for (const b of Object.values(backends)) await b.listen()
-  }, { timeout: 10 * 60_000 })
+  before(
+    async () => {
+      bins = await ensureProxies(['traefik', 'caddy-latest'])
+      for (const b of Object.values(backends)) await b.listen()
+    },
+    { timeout: 10 * 60_000 },
+  )
   after(async () => {
     for (const b of Object.values(backends)) await b.close().catch(() => {})
   })
   const ports = () => Object.fromEntries(Object.entries(backends).map(([id, b]) => [id, b.port]))
 
   test('Traefik v3 (Docker provider labels, read as its dynamic configuration)', { timeout: 120_000 }, async () => {
-    const model = await composeConfig(render('compose-traefik', STATE, { ...TRAEFIK, entryPoints: ['web'], certResolver: undefined }), 'traefik-routes')
+    const model = await composeConfig(
+      render('compose-traefik', STATE, { ...TRAEFIK, entryPoints: ['web'], certResolver: undefined }),
+      'traefik-routes',
+    )
     const proxy = await createProxy('traefik', { bin: bins.traefik, root: tmp })
     fs.writeFileSync(proxy.out, emitYaml(traefikDynamic(model, ports())))
     try {
@@ -294,7 +376,10 @@ describe('the labels route by the contract in the real proxies', () => {
       }
       for (const [what, req, expected] of CASES) assert.equal((await request(proxy, req)).backend, expected, what)
       // A deployment whose container is gone loses its routers: its requests reach the current one.
-      const model2 = await composeConfig(render('compose-traefik', registry('dpl_v2', V2, V3), { ...TRAEFIK, entryPoints: ['web'], certResolver: undefined }), 'traefik-gone')
+      const model2 = await composeConfig(
+        render('compose-traefik', registry('dpl_v2', V2, V3), { ...TRAEFIK, entryPoints: ['web'], certResolver: undefined }),
+        'traefik-gone',
+      )
       fs.writeFileSync(proxy.out, emitYaml(traefikDynamic(model2, ports())))
       const until = Date.now() + 20_000
       while ((await request(proxy, { headers: { 'x-deployment-id': 'dpl_v1' } })).backend !== 'v2') {
@@ -308,12 +393,16 @@ describe('the labels route by the contract in the real proxies', () => {
 
   test('Caddy (the Caddyfile caddy-docker-proxy builds from the labels), in any container order', { timeout: 120_000 }, async () => {
     const model = await composeConfig(render('compose-caddy'), 'caddy-routes')
-    for (const order of [['shop-dpl-v1', 'shop-dpl-v2', 'shop-dpl-v3'], ['shop-dpl-v3', 'shop-dpl-v2', 'shop-dpl-v1']]) {
+    for (const order of [
+      ['shop-dpl-v1', 'shop-dpl-v2', 'shop-dpl-v3'],
+      ['shop-dpl-v3', 'shop-dpl-v2', 'shop-dpl-v1'],
+    ]) {
       const proxy = await createProxy('caddy', { bin: bins['caddy-latest'], root: tmp, flavour: 'caddy-latest' })
       fs.writeFileSync(proxy.out, caddyFromLabels(model, ports(), order))
       try {
         await proxy.start()
-        for (const [what, req, , expected] of CASES) assert.equal((await request(proxy, req)).backend, expected, `${order[0]} first: ${what}`)
+        for (const [what, req, , expected] of CASES)
+          assert.equal((await request(proxy, req)).backend, expected, `${order[0]} first: ${what}`)
         if (order[0] === 'shop-dpl-v1') {
           // caddy-docker-proxy routes to a container before it listens: the request waits for it.
           const v1 = backends.dpl_v1

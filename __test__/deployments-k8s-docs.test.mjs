@@ -104,23 +104,40 @@ test('docs/deploy/kubernetes.md: deploy.sh runs as written, five times', { timeo
   fs.symlinkSync(path.join(ROOT, 'bin', 'next-skew-guard.js'), path.join(checkout, 'node_modules', '.bin', 'next-skew-guard'))
   fs.writeFileSync(path.join(bin, 'kubectl'), KUBECTL, { mode: 0o755 })
   fs.writeFileSync(path.join(bin, 'docker'), DOCKER, { mode: 0o755 })
-  fs.writeFileSync(path.join(bin, 'date'), `#!/bin/sh\nn=$(cat '${cluster}/date' 2>/dev/null || echo 0); n=$((n+1)); echo $n > '${cluster}/date'; echo 2026120\${n}120000\n`, { mode: 0o755 })
+  fs.writeFileSync(
+    path.join(bin, 'date'),
+    `#!/bin/sh\nn=$(cat '${cluster}/date' 2>/dev/null || echo 0); n=$((n+1)); echo $n > '${cluster}/date'; echo 2026120\${n}120000\n`,
+    { mode: 0o755 },
+  )
   fs.writeFileSync(path.join(checkout, 'deploy.sh'), script)
   const kustomize = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0
   const releases = []
   for (let run = 1; run <= 5; run++) {
     fs.rmSync(path.join(checkout, '.deploy'), { recursive: true, force: true }) // a fresh CI runner
     fs.writeFileSync(path.join(cluster, 'calls.log'), '')
-    const r = spawnSync('bash', ['deploy.sh'], { cwd: checkout, encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}`, HOME: tmp, FAKE_CLUSTER: cluster, NSG_SETTLE_SECONDS: '0' }, timeout: 120_000 })
+    const r = spawnSync('bash', ['deploy.sh'], {
+      cwd: checkout,
+      encoding: 'utf8',
+      env: { PATH: `${bin}:${process.env.PATH}`, HOME: tmp, FAKE_CLUSTER: cluster, NSG_SETTLE_SECONDS: '0' },
+      timeout: 120_000,
+    })
     assert.equal(r.status, 0, `run ${run}:\n${r.stdout}\n${r.stderr}`)
     const release = `dpl-2026120${run}120000`
     releases.push(release)
-    const calls = fs.readFileSync(path.join(cluster, 'calls.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).join(' '))
+    const calls = fs
+      .readFileSync(path.join(cluster, 'calls.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).join(' '))
     const state = JSON.parse(fs.readFileSync(path.join(cluster, 'state.json'), 'utf8'))
     const registry = JSON.parse(state.configmaps['shop-deployments']['deployments.json'])
     assert.equal(registry.current, release, `run ${run}: the new release is current`)
     const applies = calls.filter((c) => c === 'apply -k k8s/skew')
-    assert.equal(applies.length, run === 1 ? 1 : 2, `run ${run}: ${run === 1 ? 'one apply' : 'started beside the current release, then promoted'}`)
+    assert.equal(
+      applies.length,
+      run === 1 ? 1 : 2,
+      `run ${run}: ${run === 1 ? 'one apply' : 'started beside the current release, then promoted'}`,
+    )
     // The new release's workloads exist before anything waits for them.
     const firstRollout = calls.findIndex((c) => c.includes(`rollout status deployment/shop-${release}`))
     assert.ok(firstRollout > calls.indexOf('apply -k k8s/skew'), `run ${run}: rollout after apply`)
@@ -128,15 +145,28 @@ test('docs/deploy/kubernetes.md: deploy.sh runs as written, five times', { timeo
     const del = calls.findIndex((c) => c.startsWith('-n shop delete deployment,service'))
     assert.ok(del > calls.lastIndexOf('apply -k k8s/skew'), `run ${run}: workloads are deleted after the route changed`)
     const kept = releases.slice(-4)
-    assert.deepEqual(registry.deployments.map((x) => x.id).sort(), [...kept].sort(), `run ${run}: gc --keep 3 keeps the current and 3 previous`)
     assert.deepEqual(
-      Object.keys(state.objects).filter((k) => k.startsWith('Deployment/')).sort(),
+      registry.deployments.map((x) => x.id).sort(),
+      [...kept].sort(),
+      `run ${run}: gc --keep 3 keeps the current and 3 previous`,
+    )
+    assert.deepEqual(
+      Object.keys(state.objects)
+        .filter((k) => k.startsWith('Deployment/'))
+        .sort(),
       kept.map((id) => `Deployment/shop-${id}`).sort(),
       `run ${run}: the cluster runs exactly the kept releases`,
     )
-    assert.deepEqual(state.objects['HTTPRoute/shop'].backends.sort(), kept.map((id) => `shop-${id}`).sort(), `run ${run}: the route names exactly the kept releases`)
+    assert.deepEqual(
+      state.objects['HTTPRoute/shop'].backends.sort(),
+      kept.map((id) => `shop-${id}`).sort(),
+      `run ${run}: the route names exactly the kept releases`,
+    )
     if (kustomize) assert.equal(spawnSync('kubectl', ['kustomize', path.join(checkout, 'k8s', 'skew')], { stdio: 'ignore' }).status, 0)
     // Every release's action IDs were recorded from its image.
-    assert.ok(registry.deployments.every((x) => x.actions.length === 1), `run ${run}: action IDs recorded`)
+    assert.ok(
+      registry.deployments.every((x) => x.actions.length === 1),
+      `run ${run}: action IDs recorded`,
+    )
   }
 })

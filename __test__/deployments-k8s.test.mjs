@@ -35,16 +35,35 @@ const STATE = {
   format: 'next-skew-guard/deployments@1',
   current: 'dpl_v2',
   deployments: [
-    { id: 'dpl_v1', upstream: 'shop-dpl-v1:3000', addedAt: at(1), promotedAt: at(1, 1), supersededAt: at(2, 1), build: null, actions: [A, B] },
+    {
+      id: 'dpl_v1',
+      upstream: 'shop-dpl-v1:3000',
+      addedAt: at(1),
+      promotedAt: at(1, 1),
+      supersededAt: at(2, 1),
+      build: null,
+      actions: [A, B],
+    },
     { id: 'dpl_v2', upstream: 'shop-dpl-v2:3000', addedAt: at(2), promotedAt: at(2, 1), supersededAt: null, build: null, actions: [B, C] },
     { id: 'dpl_v3', upstream: 'shop-dpl-v3:3000', addedAt: at(3), promotedAt: null, supersededAt: null, build: null, actions: [C, D] },
   ],
 }
-const OPTIONS = { app: 'shop', image: 'registry.example.com/shop:{id}', gateway: 'public', gatewayNamespace: 'infra', listener: 'https', hostnames: ['shop.example.com'], namespace: 'prod' }
+const OPTIONS = {
+  app: 'shop',
+  image: 'registry.example.com/shop:{id}',
+  gateway: 'public',
+  gatewayNamespace: 'infra',
+  listener: 'https',
+  hostnames: ['shop.example.com'],
+  namespace: 'prod',
+}
 const planOf = (state = STATE) => d.planRouting(d.parseState(JSON.stringify(state)))
 const render = (state = STATE, options = OPTIONS) => d.renderKubernetes(planOf(state), options)
 const file = (m, name) => m.files.find((f) => f.name === name).content
-const yamlFiles = (m) => m.files.filter((f) => f.name.endsWith('.yaml') && f.name !== 'kustomization.yaml').map((f) => ({ name: f.name, text: f.content, schema: 'kubernetes' }))
+const yamlFiles = (m) =>
+  m.files
+    .filter((f) => f.name.endsWith('.yaml') && f.name !== 'kustomization.yaml')
+    .map((f) => ({ name: f.name, text: f.content, schema: 'kubernetes' }))
 
 let n = 0
 function stateFile(state = STATE) {
@@ -53,7 +72,11 @@ function stateFile(state = STATE) {
   return f
 }
 function cli(args, state, env = {}) {
-  const r = spawnSync(process.execPath, [BIN, 'deployments', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: tmp, SKEW_GUARD_DEPLOYMENTS: state, ...env }, timeout: 120_000 })
+  const r = spawnSync(process.execPath, [BIN, 'deployments', ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: tmp, SKEW_GUARD_DEPLOYMENTS: state, ...env },
+    timeout: 120_000,
+  })
   return { code: r.status, out: r.stdout, err: r.stderr }
 }
 
@@ -65,15 +88,30 @@ describe('every generated object is valid for the official schemas', () => {
     const r = await validateYaml(yamlFiles(m))
     assert.deepEqual(r.errors, [])
     const kinds = r.documents.map((x) => `${x.kind} ${x.object.metadata.name}`)
-    assert.deepEqual(kinds, ['Deployment shop-dpl-v2', 'Service shop-dpl-v2', 'Deployment shop-dpl-v1', 'Service shop-dpl-v1', 'Deployment shop-dpl-v3', 'Service shop-dpl-v3', 'HTTPRoute shop'])
+    assert.deepEqual(kinds, [
+      'Deployment shop-dpl-v2',
+      'Service shop-dpl-v2',
+      'Deployment shop-dpl-v1',
+      'Service shop-dpl-v1',
+      'Deployment shop-dpl-v3',
+      'Service shop-dpl-v3',
+      'HTTPRoute shop',
+    ])
     // Each Deployment and Service once per Kubernetes version, the HTTPRoute's metadata likewise.
     assert.equal(r.checked.length, 7 * KUBERNETES_VERSIONS.length)
     // What PyYAML reads is exactly what was meant.
-    assert.deepEqual(r.documents.map((x) => x.object), JSON.parse(JSON.stringify(m.objects)))
+    assert.deepEqual(
+      r.documents.map((x) => x.object),
+      JSON.parse(JSON.stringify(m.objects)),
+    )
   })
 
-  test('the HTTPRoute against the Gateway API v1 validators and the CRD\'s own rules', async () => {
-    for (const state of [STATE, { ...STATE, current: 'dpl_v1' }, { ...STATE, deployments: STATE.deployments.map((x) => ({ ...x, actions: [] })) }]) {
+  test("the HTTPRoute against the Gateway API v1 validators and the CRD's own rules", async () => {
+    for (const state of [
+      STATE,
+      { ...STATE, current: 'dpl_v1' },
+      { ...STATE, deployments: STATE.deployments.map((x) => ({ ...x, actions: [] })) },
+    ]) {
       const route = render(state).objects.at(-1)
       assert.equal(route.apiVersion, 'gateway.networking.k8s.io/v1')
       assert.equal(route.kind, 'HTTPRoute')
@@ -84,8 +122,20 @@ describe('every generated object is valid for the official schemas', () => {
       for (const m of matches) if (m.path) assert.match(m.path.value, /^\//)
       // Only fields the HTTPRoute v1 API defines (the validators let unknown ones through; the API
       // server would drop them silently).
-      const known = { spec: ['parentRefs', 'hostnames', 'rules'], rule: ['matches', 'backendRefs'], match: ['path', 'headers', 'queryParams', 'method'], header: ['type', 'name', 'value'], backend: ['name', 'port'], parent: ['group', 'kind', 'namespace', 'name', 'sectionName'] }
-      const only = (obj, keys, what) => assert.deepEqual(Object.keys(obj).filter((k) => !keys.includes(k)), [], `${what}: unknown fields`)
+      const known = {
+        spec: ['parentRefs', 'hostnames', 'rules'],
+        rule: ['matches', 'backendRefs'],
+        match: ['path', 'headers', 'queryParams', 'method'],
+        header: ['type', 'name', 'value'],
+        backend: ['name', 'port'],
+        parent: ['group', 'kind', 'namespace', 'name', 'sectionName'],
+      }
+      const only = (obj, keys, what) =>
+        assert.deepEqual(
+          Object.keys(obj).filter((k) => !keys.includes(k)),
+          [],
+          `${what}: unknown fields`,
+        )
       only(route.spec, known.spec, 'spec')
       for (const p of route.spec.parentRefs) only(p, known.parent, 'parentRef')
       for (const rule of route.spec.rules) {
@@ -101,23 +151,59 @@ describe('every generated object is valid for the official schemas', () => {
 
   test('the validators reject what is wrong (negative controls)', async () => {
     const m = render()
-    const broken = m.files.find((f) => f.name === 'workloads.yaml').content.replace("revisionHistoryLimit: 2", "revisionHistoryLimit: 2\n  replicaCount: 2")
+    const broken = m.files
+      .find((f) => f.name === 'workloads.yaml')
+      .content.replace('revisionHistoryLimit: 2', 'revisionHistoryLimit: 2\n  replicaCount: 2')
     const r = await validateYaml([{ name: 'workloads.yaml', text: broken, schema: 'kubernetes' }])
-    assert.ok(r.errors.some((e) => /replicaCount/.test(e)), `an unknown field is an error: ${r.errors.join('\n')}`)
+    assert.ok(
+      r.errors.some((e) => /replicaCount/.test(e)),
+      `an unknown field is an error: ${r.errors.join('\n')}`,
+    )
     const route = structuredClone(m.objects.at(-1))
     route.spec.rules[0].matches[0].headers[0].name = 'X Deployment Id'
     route.spec.rules[1].matches.at(-1).method = 'FETCH'
     const errors = await validateRouteSpec(route.spec)
-    assert.ok(errors.some((e) => /headers\/0\/name: pattern/.test(e)), errors.join('\n'))
-    assert.ok(errors.some((e) => /method: enum/.test(e)), errors.join('\n'))
+    assert.ok(
+      errors.some((e) => /headers\/0\/name: pattern/.test(e)),
+      errors.join('\n'),
+    )
+    assert.ok(
+      errors.some((e) => /method: enum/.test(e)),
+      errors.join('\n'),
+    )
     const many = structuredClone(m.objects.at(-1))
     many.spec.rules = Array(17).fill(many.spec.rules[0])
     assert.ok((await validateRouteSpec(many.spec)).some((e) => /maxItems/.test(e)))
   })
 
-  test('the directory builds with kustomize, into the same objects', { skip: spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status !== 0 && 'kubectl is not installed' }, async () => {
+  test('the directory builds with kustomize, into the same objects', {
+    skip: spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status !== 0 && 'kubectl is not installed',
+  }, async () => {
     const dir = path.join(tmp, 'kustomize')
-    const r0 = cli(['render', '--target', 'gateway-api', '--out', dir, '--app', 'shop', '--image', 'registry.example.com/shop:{id}', '--gateway', 'public', '--gateway-namespace', 'infra', '--listener', 'https', '--hostname', 'shop.example.com', '--namespace', 'prod'], stateFile())
+    const r0 = cli(
+      [
+        'render',
+        '--target',
+        'gateway-api',
+        '--out',
+        dir,
+        '--app',
+        'shop',
+        '--image',
+        'registry.example.com/shop:{id}',
+        '--gateway',
+        'public',
+        '--gateway-namespace',
+        'infra',
+        '--listener',
+        'https',
+        '--hostname',
+        'shop.example.com',
+        '--namespace',
+        'prod',
+      ],
+      stateFile(),
+    )
     assert.equal(r0.code, 0, r0.err)
     const k = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' })
     assert.equal(k.status, 0, k.stderr)
@@ -141,7 +227,8 @@ describe('every generated object is valid for the official schemas', () => {
  * part of it (`partial`): the rendered ones give the same answer both ways.
  */
 function gatewayRoute(route, req, { partial = false } = {}) {
-  const test = (type, pattern, value) => (type === 'RegularExpression' ? new RegExp(partial ? pattern : `^(?:${pattern})$`).test(value) : pattern === value)
+  const test = (type, pattern, value) =>
+    type === 'RegularExpression' ? new RegExp(partial ? pattern : `^(?:${pattern})$`).test(value) : pattern === value
   const headers = Object.fromEntries(Object.entries(req.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]))
   const query = new URLSearchParams(req.query ?? '')
   const found = []
@@ -149,9 +236,16 @@ function gatewayRoute(route, req, { partial = false } = {}) {
     for (const m of rule.matches ?? [{}]) {
       const p = m.path ?? { type: 'PathPrefix', value: '/' }
       if (m.method && m.method !== (req.method ?? 'GET')) continue
-      if (!(m.headers ?? []).every((h) => h.name.toLowerCase() in headers && test(h.type ?? 'Exact', h.value, headers[h.name.toLowerCase()]))) continue
+      if (
+        !(m.headers ?? []).every((h) => h.name.toLowerCase() in headers && test(h.type ?? 'Exact', h.value, headers[h.name.toLowerCase()]))
+      )
+        continue
       if (!(m.queryParams ?? []).every((q) => query.has(q.name) && test(q.type ?? 'Exact', q.value, query.get(q.name)))) continue
-      found.push({ backend: rule.backendRefs[0].name, key: [p.type === 'Exact' ? 1 : 0, p.value.length, m.method ? 1 : 0, (m.headers ?? []).length, (m.queryParams ?? []).length], index })
+      found.push({
+        backend: rule.backendRefs[0].name,
+        key: [p.type === 'Exact' ? 1 : 0, p.value.length, m.method ? 1 : 0, (m.headers ?? []).length, (m.queryParams ?? []).length],
+        index,
+      })
     }
   })
   found.sort((a, b) => {
@@ -190,13 +284,29 @@ const CASES = [
   ['the cookie is not used for GET', { headers: cookie('__vdpl=dpl_v1') }, 'dpl_v2'],
   ['nor for HEAD', { method: 'HEAD', headers: cookie('__vdpl=dpl_v1') }, 'dpl_v2'],
   ['the header beats a stale cookie', { method: 'POST', headers: { 'x-deployment-id': 'dpl_v2', ...cookie('__vdpl=dpl_v1') } }, 'dpl_v2'],
-  ['a retained header beats another cookie', { method: 'POST', headers: { 'x-deployment-id': 'dpl_v3', ...cookie('__vdpl=dpl_v1') } }, 'dpl_v3'],
-  ['an unknown header beats the cookie', { method: 'POST', headers: { 'x-deployment-id': 'dpl_v0', ...cookie('__vdpl=dpl_v1') } }, 'dpl_v2'],
+  [
+    'a retained header beats another cookie',
+    { method: 'POST', headers: { 'x-deployment-id': 'dpl_v3', ...cookie('__vdpl=dpl_v1') } },
+    'dpl_v3',
+  ],
+  [
+    'an unknown header beats the cookie',
+    { method: 'POST', headers: { 'x-deployment-id': 'dpl_v0', ...cookie('__vdpl=dpl_v1') } },
+    'dpl_v2',
+  ],
   ['x__vdpl is not __vdpl', { method: 'POST', headers: cookie('x__vdpl=dpl_v1') }, 'dpl_v2'],
   ['__vdpl=dpl_v10 is not dpl_v1', { method: 'POST', headers: cookie('__vdpl=dpl_v10') }, 'dpl_v2'],
-  ['header, action and cookie: the header', { method: 'POST', headers: { 'x-deployment-id': 'dpl_v3', 'next-action': A, ...cookie('__vdpl=dpl_v1') } }, 'dpl_v3'],
+  [
+    'header, action and cookie: the header',
+    { method: 'POST', headers: { 'x-deployment-id': 'dpl_v3', 'next-action': A, ...cookie('__vdpl=dpl_v1') } },
+    'dpl_v3',
+  ],
   // The documented deviation: a POST with ?dpl= (Next.js never sends one) goes by its cookie.
-  ['(documented) a POST with ?dpl= and a cookie goes by the cookie', { method: 'POST', query: 'dpl=dpl_v1', headers: cookie('__vdpl=dpl_v3') }, 'dpl_v3'],
+  [
+    '(documented) a POST with ?dpl= and a cookie goes by the cookie',
+    { method: 'POST', query: 'dpl=dpl_v1', headers: cookie('__vdpl=dpl_v3') },
+    'dpl_v3',
+  ],
 ]
 
 describe('the HTTPRoute implements the routing contract under the Gateway API precedence rules', () => {
@@ -207,7 +317,7 @@ describe('the HTTPRoute implements the routing contract under the Gateway API pr
       for (const [what, req, expected] of CASES) assert.equal(gatewayRoute(route, req, { partial }), backend(expected), what)
     })
   }
-  test('the order of the retained deployments\' rules does not matter; the current one is last', () => {
+  test("the order of the retained deployments' rules does not matter; the current one is last", () => {
     assert.equal(route.spec.rules.at(-1).backendRefs[0].name, backend('dpl_v2'))
     const swapped = structuredClone(route)
     swapped.spec.rules = [swapped.spec.rules[1], swapped.spec.rules[0], swapped.spec.rules[2]]
@@ -223,8 +333,14 @@ describe('the HTTPRoute implements the routing contract under the Gateway API pr
     const patterns = d.actionPatterns(ids)
     assert.ok(patterns.length > 1)
     for (const p of patterns) assert.ok(p.length <= 4096)
-    assert.deepEqual(patterns.flatMap((p) => p.slice(4, -2).split('|')), ids)
-    const big = render({ ...STATE, deployments: STATE.deployments.map((x) => (x.id === 'dpl_v1' ? { ...x, actions: ids } : x)) }).objects.at(-1)
+    assert.deepEqual(
+      patterns.flatMap((p) => p.slice(4, -2).split('|')),
+      ids,
+    )
+    const big = render({
+      ...STATE,
+      deployments: STATE.deployments.map((x) => (x.id === 'dpl_v1' ? { ...x, actions: ids } : x)),
+    }).objects.at(-1)
     assert.equal(gatewayRoute(big, { method: 'POST', headers: { 'next-action': ids[399] } }), backend('dpl_v1'))
   })
 })
@@ -235,7 +351,15 @@ describe('registry entries Kubernetes cannot hold are refused with the rule, nev
   const withIds = (...ids) => ({
     format: STATE.format,
     current: ids[0],
-    deployments: ids.map((id, i) => ({ id, upstream: `127.0.0.1:${3001 + i}`, addedAt: at(1 + i), promotedAt: i === 0 ? at(1 + i) : null, supersededAt: null, build: null, actions: [] })),
+    deployments: ids.map((id, i) => ({
+      id,
+      upstream: `127.0.0.1:${3001 + i}`,
+      addedAt: at(1 + i),
+      promotedAt: i === 0 ? at(1 + i) : null,
+      supersededAt: null,
+      build: null,
+      actions: [],
+    })),
   })
   test('names: lower case, "_" as "-"', () => {
     const m = render(withIds('Dpl_V1'))
@@ -244,12 +368,24 @@ describe('registry entries Kubernetes cannot hold are refused with the rule, nev
     assert.equal(m.objects[0].spec.template.spec.containers[0].image, 'registry.example.com/shop:Dpl_V1')
   })
   test('two IDs that would share a name', () => {
-    assert.throws(() => render(withIds('dpl_v1', 'dpl-v1')), (e) => e.code === 'ERR_DEPLOYMENT_ID' && /"dpl_v1" and "dpl-v1" would both be named "shop-dpl-v1"/.test(e.message))
+    assert.throws(
+      () => render(withIds('dpl_v1', 'dpl-v1')),
+      (e) => e.code === 'ERR_DEPLOYMENT_ID' && /"dpl_v1" and "dpl-v1" would both be named "shop-dpl-v1"/.test(e.message),
+    )
   })
   test('an ID that is not a label value, or too long for a name', () => {
-    assert.throws(() => render(withIds('dpl_v1_')), (e) => e.code === 'ERR_DEPLOYMENT_ID' && /label value \(at most 63 characters/.test(e.message))
-    assert.throws(() => render(withIds('a'.repeat(64))), (e) => e.code === 'ERR_DEPLOYMENT_ID' && /label value/.test(e.message))
-    assert.throws(() => render(withIds('a'.repeat(60))), (e) => e.code === 'ERR_DEPLOYMENT_ID' && /cannot be a Kubernetes object name/.test(e.message))
+    assert.throws(
+      () => render(withIds('dpl_v1_')),
+      (e) => e.code === 'ERR_DEPLOYMENT_ID' && /label value \(at most 63 characters/.test(e.message),
+    )
+    assert.throws(
+      () => render(withIds('a'.repeat(64))),
+      (e) => e.code === 'ERR_DEPLOYMENT_ID' && /label value/.test(e.message),
+    )
+    assert.throws(
+      () => render(withIds('a'.repeat(60))),
+      (e) => e.code === 'ERR_DEPLOYMENT_ID' && /cannot be a Kubernetes object name/.test(e.message),
+    )
   })
   test('bad options', () => {
     for (const [options, re] of [
@@ -261,14 +397,24 @@ describe('registry entries Kubernetes cannot hold are refused with the rule, nev
       [{ ...OPTIONS, retainedReplicas: 0 }, /retainedReplicas/],
       [{ ...OPTIONS, namespace: 'a.b' }, /namespace/],
     ]) {
-      assert.throws(() => render(STATE, options), (e) => e.code === 'ERR_INVALID_ARG_VALUE' && re.test(e.message), JSON.stringify(options))
+      assert.throws(
+        () => render(STATE, options),
+        (e) => e.code === 'ERR_INVALID_ARG_VALUE' && re.test(e.message),
+        JSON.stringify(options),
+      )
     }
   })
   test('a registry with zero deployments, and one with nothing promoted', () => {
-    const empty = cli(['render', '--target', 'gateway-api', '--app', 'shop', '--image', 'shop:{id}', '--gateway', 'public'], stateFile({ format: STATE.format, current: null, deployments: [] }))
+    const empty = cli(
+      ['render', '--target', 'gateway-api', '--app', 'shop', '--image', 'shop:{id}', '--gateway', 'public'],
+      stateFile({ format: STATE.format, current: null, deployments: [] }),
+    )
     assert.equal(empty.code, 1)
     assert.match(empty.err, /ERR_DEPLOYMENT_CURRENT: The registry has no current deployment yet/)
-    const missing = cli(['render', '--target', 'gateway-api', '--app', 'shop', '--image', 'shop:{id}', '--gateway', 'public'], path.join(tmp, 'nope.json'))
+    const missing = cli(
+      ['render', '--target', 'gateway-api', '--app', 'shop', '--image', 'shop:{id}', '--gateway', 'public'],
+      path.join(tmp, 'nope.json'),
+    )
     assert.equal(missing.code, 1)
     assert.match(missing.err, /ERR_DEPLOYMENTS_STATE: .*does not exist/)
   })
@@ -277,16 +423,30 @@ describe('registry entries Kubernetes cannot hold are refused with the rule, nev
     const state = (count, actions = false) => ({
       format: STATE.format,
       current: `v${count}`,
-      deployments: Array.from({ length: count + 1 }, (_, i) => ({ id: `v${i}`, upstream: `shop-v${i}:3000`, addedAt: at(1, i), promotedAt: at(1, i), supersededAt: i < count ? at(1, i + 1) : null, build: null, actions: actions ? [`40${i.toString(16).padStart(40, '0')}`] : [] })),
+      deployments: Array.from({ length: count + 1 }, (_, i) => ({
+        id: `v${i}`,
+        upstream: `shop-v${i}:3000`,
+        addedAt: at(1, i),
+        promotedAt: at(1, i),
+        supersededAt: i < count ? at(1, i + 1) : null,
+        build: null,
+        actions: actions ? [`40${i.toString(16).padStart(40, '0')}`] : [],
+      })),
     })
     // 13 retained with one action expression each fit (8 + 13 × 9 = 125 matches, 14 rules).
     const fits = render(state(13, true))
     assert.equal(fits.objects.at(-1).spec.rules.length, 14)
     assert.equal(fits.objects.at(-1).spec.rules.flatMap((r) => r.matches).length, 125)
-    assert.throws(() => render(state(14, true)), (e) => e.code === 'ERR_DEPLOYMENTS_LIMIT' && /About 13 fit: `next-skew-guard deployments gc --keep 13`/.test(e.message))
+    assert.throws(
+      () => render(state(14, true)),
+      (e) => e.code === 'ERR_DEPLOYMENTS_LIMIT' && /About 13 fit: `next-skew-guard deployments gc --keep 13`/.test(e.message),
+    )
     // Without action IDs the 16-rule limit is the one: 15 retained.
     assert.equal(render(state(15)).objects.at(-1).spec.rules.length, 16)
-    assert.throws(() => render(state(16)), (e) => e.code === 'ERR_DEPLOYMENTS_LIMIT' && /About 15 fit/.test(e.message))
+    assert.throws(
+      () => render(state(16)),
+      (e) => e.code === 'ERR_DEPLOYMENTS_LIMIT' && /About 15 fit/.test(e.message),
+    )
   })
 })
 
@@ -296,21 +456,40 @@ describe('the rendered directory', () => {
   test('is deterministic, and a promote changes replica counts and the route, never a pod template', () => {
     const a = render()
     assert.deepEqual(render().files, a.files)
-    const promoted = render({ ...STATE, current: 'dpl_v3', deployments: STATE.deployments.map((x) => (x.id === 'dpl_v3' ? { ...x, promotedAt: at(4) } : x.id === 'dpl_v2' ? { ...x, supersededAt: at(4) } : x)) })
+    const promoted = render({
+      ...STATE,
+      current: 'dpl_v3',
+      deployments: STATE.deployments.map((x) =>
+        x.id === 'dpl_v3' ? { ...x, promotedAt: at(4) } : x.id === 'dpl_v2' ? { ...x, supersededAt: at(4) } : x,
+      ),
+    })
     const byName = (m) => Object.fromEntries(m.objects.filter((o) => o.kind === 'Deployment').map((o) => [o.metadata.name, o]))
     const before = byName(a)
     const now = byName(promoted)
     for (const name of Object.keys(before)) assert.deepEqual(now[name].spec.template, before[name].spec.template, name)
-    assert.deepEqual(
-      Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v.spec.replicas])),
-      { 'shop-dpl-v1': 1, 'shop-dpl-v2': 1, 'shop-dpl-v3': 2 },
-    )
+    assert.deepEqual(Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v.spec.replicas])), {
+      'shop-dpl-v1': 1,
+      'shop-dpl-v2': 1,
+      'shop-dpl-v3': 2,
+    })
   })
 
   test('the CLI writes it, leaves it unchanged on a second render, prints a stream without --out', () => {
     const state = stateFile()
     const dir = path.join(tmp, 'cli')
-    const args = ['render', '--target', 'gateway-api', '--app', 'shop', '--image', 'registry.example.com/shop:{id}', '--gateway', 'public', '--namespace', 'prod']
+    const args = [
+      'render',
+      '--target',
+      'gateway-api',
+      '--app',
+      'shop',
+      '--image',
+      'registry.example.com/shop:{id}',
+      '--gateway',
+      'public',
+      '--namespace',
+      'prod',
+    ]
     const r = cli([...args, '--out', dir], state)
     assert.equal(r.code, 0, r.err)
     assert.match(r.err, /✓ wrote .*gateway-api, 3 deployments, current dpl_v2\)\. Next: kubectl apply -k .* && sh .*post-apply\.sh/)
@@ -329,10 +508,16 @@ describe('the rendered directory', () => {
       [['--target', 'gateway-api', '--app', 'shop', '--image', 'shop:{id}'], /needs --gateway/],
       [['--target', 'gateway-api', '--proxy', 'nginx'], /exclude each other/],
       [['--target', 'gateway-api', '--app', 'shop', '--image', 'shop:{id}', '--gateway', 'g', '--reload'], /--reload is for --proxy/],
-      [['--target', 'gateway-api', '--app', 'shop', '--image', 'shop:{id}', '--gateway', 'g', '--network', 'web'], /--network is for --target compose/],
+      [
+        ['--target', 'gateway-api', '--app', 'shop', '--image', 'shop:{id}', '--gateway', 'g', '--network', 'web'],
+        /--network is for --target compose/,
+      ],
       [['--target', 'k8s'], /--target must be one of gateway-api, compose-traefik, compose-caddy/],
       [['--proxy', 'nginx', '--gateway', 'g'], /--gateway is for --target/],
-      [['--target', 'gateway-api', '--app', 'shop', '--image', 'shop:{id}', '--gateway', 'g', '--replicas', '0'], /--replicas must be a whole number from 1 to 100/],
+      [
+        ['--target', 'gateway-api', '--app', 'shop', '--image', 'shop:{id}', '--gateway', 'g', '--replicas', '0'],
+        /--replicas must be a whole number from 1 to 100/,
+      ],
     ]) {
       const r = cli(['render', ...args], state)
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`)
@@ -348,21 +533,36 @@ describe('the rendered directory', () => {
     const bin = path.join(tmp, 'fake-bin')
     fs.mkdirSync(bin, { recursive: true })
     const log = path.join(tmp, 'kubectl.log')
-    fs.writeFileSync(path.join(bin, 'kubectl'), `#!/bin/sh\nfor a in "$@"; do printf '%s|' "$a"; done >> '${log}'\necho >> '${log}'\ncase "$*" in *jsonpath*) for a in "$@"; do [ "$prev" = deployment ] && printf 'uid-%s' "$a"; prev=$a; done;; esac\nexit 0\n`, { mode: 0o755 })
+    fs.writeFileSync(
+      path.join(bin, 'kubectl'),
+      `#!/bin/sh\nfor a in "$@"; do printf '%s|' "$a"; done >> '${log}'\necho >> '${log}'\ncase "$*" in *jsonpath*) for a in "$@"; do [ "$prev" = deployment ] && printf 'uid-%s' "$a"; prev=$a; done;; esac\nexit 0\n`,
+      { mode: 0o755 },
+    )
     const scriptFile = path.join(tmp, 'post-apply.sh')
     fs.writeFileSync(scriptFile, script)
     const r = spawnSync('sh', [scriptFile], { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}`, NSG_SETTLE_SECONDS: '0' } })
     assert.equal(r.status, 0, r.stderr)
-    const calls = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => l.replace(/\|$/, '').split('|'))
+    const calls = fs
+      .readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/\|$/, '').split('|'))
     assert.equal(calls.length, 7)
     for (const [i, name] of ['shop-dpl-v2', 'shop-dpl-v1', 'shop-dpl-v3'].entries()) {
       assert.deepEqual(calls[2 * i].slice(0, 5), ['-n', 'prod', 'get', 'deployment', name])
       const patch = calls[2 * i + 1]
       assert.deepEqual(patch.slice(0, 5), ['-n', 'prod', 'patch', 'service', name])
-      assert.deepEqual(JSON.parse(patch.at(-1)), { metadata: { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: `uid-${name}` }] } })
+      assert.deepEqual(JSON.parse(patch.at(-1)), {
+        metadata: { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: `uid-${name}` }] },
+      })
     }
     assert.deepEqual(calls[6], [
-      '-n', 'prod', 'delete', 'deployment,service', '--ignore-not-found', '-l',
+      '-n',
+      'prod',
+      'delete',
+      'deployment,service',
+      '--ignore-not-found',
+      '-l',
       'app=shop,app.kubernetes.io/managed-by=next-skew-guard,next-skew-guard/deployment-id,next-skew-guard/deployment-id notin (dpl_v2,dpl_v1,dpl_v3)',
     ])
   })

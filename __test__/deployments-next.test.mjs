@@ -31,7 +31,10 @@ import { createProxy } from '../scripts/proxies/launch.mjs'
 const BIN = path.join(ROOT, 'bin', 'next-skew-guard.js')
 
 const SKIP = process.env.NSG_SKIP_E2E === '1' ? 'NSG_SKIP_E2E=1' : false
-const VERSIONS = (process.env.NSG_ROUTED_VERSIONS ?? '16,15.5,14').split(',').map((v) => v.trim()).filter(Boolean)
+const VERSIONS = (process.env.NSG_ROUTED_VERSIONS ?? '16,15.5,14')
+  .split(',')
+  .map((v) => v.trim())
+  .filter(Boolean)
 const PROXIES = ['nginx', 'caddy', 'haproxy', 'traefik']
 
 let bins = null
@@ -53,11 +56,21 @@ async function browser() {
 /** One HTTP request with full control over Host, Cookie and Origin; resolves { status, headers, text }. */
 function send(port, { method = 'GET', path: p = '/', headers = {}, body } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path: p, agent: false, headers: { host: `127.0.0.1:${port}`, connection: 'close', ...headers } }, (res) => {
-      const chunks = []
-      res.on('data', (c) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, bytes: Buffer.concat(chunks), text: Buffer.concat(chunks).toString('utf8') }))
-    })
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path: p, agent: false, headers: { host: `127.0.0.1:${port}`, connection: 'close', ...headers } },
+      (res) => {
+        const chunks = []
+        res.on('data', (c) => chunks.push(c))
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode,
+            headers: res.headers,
+            bytes: Buffer.concat(chunks),
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
+        )
+      },
+    )
     req.on('error', reject)
     req.setTimeout(30_000, () => req.destroy(new Error('timeout')))
     if (body) req.write(body)
@@ -88,7 +101,11 @@ function result(text) {
 }
 
 function cli(args, state) {
-  const r = spawnSync(process.execPath, [BIN, 'deployments', ...args], { encoding: 'utf8', env: { ...process.env, SKEW_GUARD_DEPLOYMENTS: state }, timeout: 120_000 })
+  const r = spawnSync(process.execPath, [BIN, 'deployments', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, SKEW_GUARD_DEPLOYMENTS: state },
+    timeout: 120_000,
+  })
   return { code: r.status, out: r.stdout, err: r.stderr }
 }
 
@@ -102,18 +119,29 @@ async function eventually(check, what, timeoutMs = 30_000) {
   for (;;) {
     last = await check().catch((e) => e)
     if (last === true) return
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${last instanceof Error ? last.message : JSON.stringify(last)}`)
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}: ${last instanceof Error ? last.message : JSON.stringify(last)}`)
     await new Promise((resolve) => setTimeout(resolve, 150))
   }
 }
 
 for (const version of VERSIONS) {
   const pins = MATRIX[version]
-  describe(`routed deployments on Next.js ${pins?.next ?? version}`, { skip: SKIP || (pins ? false : `unknown version ${version}`), timeout: 30 * 60_000 }, () => {
+  describe(`routed deployments on Next.js ${pins?.next ?? version}`, {
+    skip: SKIP || (pins ? false : `unknown version ${version}`),
+    timeout: 30 * 60_000,
+  }, () => {
     const ctx = { app: null, key: null, v1: null, v2: null, servers: {}, ids: {}, state: null, v1Only: null, chunk: null, results: {} }
 
     const startV = (name, port) =>
-      startServer({ app: ctx.app, build: ctx[name], key: ctx.key, label: `routed ${version} ${name}`, port, env: { SKEW_GUARD_DEPLOYMENT_COOKIE: '1' } })
+      startServer({
+        app: ctx.app,
+        build: ctx[name],
+        key: ctx.key,
+        label: `routed ${version} ${name}`,
+        port,
+        env: { SKEW_GUARD_DEPLOYMENT_COOKIE: '1' },
+      })
 
     before(
       async () => {
@@ -126,7 +154,9 @@ for (const version of VERSIONS) {
         for (const name of ['v1', 'v2']) {
           const health = JSON.parse((await send(ctx.servers[name].port, { path: '/api/health' })).text)
           ctx.ids[name] = health.deploymentId ?? ctx[name].buildId
-          progress(`routed ${version} ${name}: deployment ID ${ctx.ids[name]}${health.deploymentId ? '' : ' (no deploymentId reported; using the build ID)'}`)
+          progress(
+            `routed ${version} ${name}: deployment ID ${ctx.ids[name]}${health.deploymentId ? '' : ' (no deploymentId reported; using the build ID)'}`,
+          )
         }
         // greet, renamed in v2: the one action ID only v1 knows.
         ctx.v1Only = ctx.v1.actionIds.filter((id) => !ctx.v2.actionIds.includes(id))
@@ -141,9 +171,29 @@ for (const version of VERSIONS) {
         roots.push(ctx.root)
         ctx.state = path.join(ctx.root, 'base.json')
         for (const args of [
-          ['add', ctx.ids.v1, '--upstream', `127.0.0.1:${ctx.servers.v1.port}`, '--dir', ctx.app.dir, '--dist-dir', ctx.v1.distDir, '--require-listening'],
+          [
+            'add',
+            ctx.ids.v1,
+            '--upstream',
+            `127.0.0.1:${ctx.servers.v1.port}`,
+            '--dir',
+            ctx.app.dir,
+            '--dist-dir',
+            ctx.v1.distDir,
+            '--require-listening',
+          ],
           ['promote', ctx.ids.v1],
-          ['add', ctx.ids.v2, '--upstream', `127.0.0.1:${ctx.servers.v2.port}`, '--dir', ctx.app.dir, '--dist-dir', ctx.v2.distDir, '--require-listening'],
+          [
+            'add',
+            ctx.ids.v2,
+            '--upstream',
+            `127.0.0.1:${ctx.servers.v2.port}`,
+            '--dir',
+            ctx.app.dir,
+            '--dist-dir',
+            ctx.v2.distDir,
+            '--require-listening',
+          ],
           ['promote', ctx.ids.v2],
         ]) {
           const r = cli(args, ctx.state)
@@ -195,19 +245,63 @@ for (const version of VERSIONS) {
           const origin = { origin: `http://127.0.0.1:${port}` }
           const cases = [
             ['GET / → v2', { path: '/' }, (r) => r.status === 200 && build(r) === ctx.v2.buildId],
-            ['greet + x-deployment-id v1 → v1 runs it', actionCall(greet, ['Ada'], { 'x-deployment-id': v1, ...origin }), (r) => result(r.text)?.data === 'Hello, Ada!' && result(r.text)?.buildId === ctx.v1.buildId],
-            ['greet without a header → v1 (action inventory)', actionCall(greet, ['Ada'], origin), (r) => result(r.text)?.data === 'Hello, Ada!' && build(r) === ctx.v1.buildId],
-            ['no-JS form post + __vdpl=v1 → v1', noJsForm(greet, { name: 'Ada' }, { cookie: `__vdpl=${v1}`, ...origin }), (r) => r.status < 500 && build(r) === ctx.v1.buildId],
+            [
+              'greet + x-deployment-id v1 → v1 runs it',
+              actionCall(greet, ['Ada'], { 'x-deployment-id': v1, ...origin }),
+              (r) => result(r.text)?.data === 'Hello, Ada!' && result(r.text)?.buildId === ctx.v1.buildId,
+            ],
+            [
+              'greet without a header → v1 (action inventory)',
+              actionCall(greet, ['Ada'], origin),
+              (r) => result(r.text)?.data === 'Hello, Ada!' && build(r) === ctx.v1.buildId,
+            ],
+            [
+              'no-JS form post + __vdpl=v1 → v1',
+              noJsForm(greet, { name: 'Ada' }, { cookie: `__vdpl=${v1}`, ...origin }),
+              (r) => r.status < 500 && build(r) === ctx.v1.buildId,
+            ],
             ['no-JS form post without the cookie → v2', noJsForm(greet, { name: 'Ada' }, origin), (r) => build(r) === ctx.v2.buildId],
-            ['GET / with __vdpl=v1 → v2', { path: '/', headers: { cookie: `__vdpl=${v1}` } }, (r) => r.status === 200 && build(r) === ctx.v2.buildId],
-            ['x-deployment-id v2 + stale __vdpl=v1 → v2', actionCall(greet, ['Ada'], { 'x-deployment-id': v2, cookie: `__vdpl=${v1}`, ...origin }), (r) => build(r) === ctx.v2.buildId],
-            ['v1 static chunk ?dpl=v1 → 200 from v1', { path: `${ctx.chunk.url}?dpl=${v1}` }, (r) => r.status === 200 && r.bytes.equals(ctx.chunk.bytes)],
+            [
+              'GET / with __vdpl=v1 → v2',
+              { path: '/', headers: { cookie: `__vdpl=${v1}` } },
+              (r) => r.status === 200 && build(r) === ctx.v2.buildId,
+            ],
+            [
+              'x-deployment-id v2 + stale __vdpl=v1 → v2',
+              actionCall(greet, ['Ada'], { 'x-deployment-id': v2, cookie: `__vdpl=${v1}`, ...origin }),
+              (r) => build(r) === ctx.v2.buildId,
+            ],
+            [
+              'v1 static chunk ?dpl=v1 → 200 from v1',
+              { path: `${ctx.chunk.url}?dpl=${v1}` },
+              (r) => r.status === 200 && r.bytes.equals(ctx.chunk.bytes),
+            ],
             ['the same chunk without ?dpl= → v2 has none', { path: ctx.chunk.url }, (r) => r.status === 404],
-            ['unknown x-deployment-id → v2', actionCall(greet, ['Ada'], { 'x-deployment-id': 'dpl-gone', ...origin }), (r) => build(r) === ctx.v2.buildId],
-            ['unknown __vdpl → v2', noJsForm(greet, { name: 'Ada' }, { cookie: '__vdpl=dpl-gone', ...origin }), (r) => build(r) === ctx.v2.buildId],
-            [`exact: x-deployment-id ${v1}0 → v2`, actionCall(greet, ['Ada'], { 'x-deployment-id': `${v1}0`, ...origin }), (r) => build(r) === ctx.v2.buildId],
-            [`exact: x-deployment-id ${v1.slice(0, -1)} → v2`, actionCall(greet, ['Ada'], { 'x-deployment-id': v1.slice(0, -1), ...origin }), (r) => build(r) === ctx.v2.buildId],
-            [`exact: __vdpl=${v1}0 → v2`, noJsForm(greet, { name: 'Ada' }, { cookie: `__vdpl=${v1}0`, ...origin }), (r) => build(r) === ctx.v2.buildId],
+            [
+              'unknown x-deployment-id → v2',
+              actionCall(greet, ['Ada'], { 'x-deployment-id': 'dpl-gone', ...origin }),
+              (r) => build(r) === ctx.v2.buildId,
+            ],
+            [
+              'unknown __vdpl → v2',
+              noJsForm(greet, { name: 'Ada' }, { cookie: '__vdpl=dpl-gone', ...origin }),
+              (r) => build(r) === ctx.v2.buildId,
+            ],
+            [
+              `exact: x-deployment-id ${v1}0 → v2`,
+              actionCall(greet, ['Ada'], { 'x-deployment-id': `${v1}0`, ...origin }),
+              (r) => build(r) === ctx.v2.buildId,
+            ],
+            [
+              `exact: x-deployment-id ${v1.slice(0, -1)} → v2`,
+              actionCall(greet, ['Ada'], { 'x-deployment-id': v1.slice(0, -1), ...origin }),
+              (r) => build(r) === ctx.v2.buildId,
+            ],
+            [
+              `exact: __vdpl=${v1}0 → v2`,
+              noJsForm(greet, { name: 'Ada' }, { cookie: `__vdpl=${v1}0`, ...origin }),
+              (r) => build(r) === ctx.v2.buildId,
+            ],
             [`exact: ?dpl=${v1}0 → v2`, { path: `${ctx.chunk.url}?dpl=${v1}0` }, (r) => r.status === 404],
           ]
           const wrong = []
@@ -225,7 +319,15 @@ for (const version of VERSIONS) {
           assert.equal(direct.status, 200, direct.text.slice(0, 300))
           assert.equal(result(direct.text)?.data, 'Hello, Ada!')
           // Behind an outer proxy (TLS, another port): its X-Forwarded-Host must reach Next.js.
-          const outer = await send(port, actionCall(greet, ['Ada'], { 'x-deployment-id': ctx.ids.v1, origin: 'https://shop.example.com:8443', 'x-forwarded-host': 'shop.example.com:8443', 'x-forwarded-proto': 'https' }))
+          const outer = await send(
+            port,
+            actionCall(greet, ['Ada'], {
+              'x-deployment-id': ctx.ids.v1,
+              origin: 'https://shop.example.com:8443',
+              'x-forwarded-host': 'shop.example.com:8443',
+              'x-forwarded-proto': 'https',
+            }),
+          )
           assert.equal(outer.status, 200, outer.text.slice(0, 300))
           assert.equal(result(outer.text)?.data, 'Hello, Ada!')
           const logs = ctx.servers.v1.output()
@@ -246,13 +348,18 @@ for (const version of VERSIONS) {
               { path: `/?dpl=${ctx.ids.v1}` },
             ]) {
               const r = await send(port, req)
-              seen.push(`${r.status === 502 || r.status === 503 || r.status === 504 ? `HTTP ${r.status}` : 'answered'} by ${build(r) === ctx.v2.buildId ? 'v2' : build(r)}`)
+              seen.push(
+                `${r.status === 502 || r.status === 503 || r.status === 504 ? `HTTP ${r.status}` : 'answered'} by ${build(r) === ctx.v2.buildId ? 'v2' : build(r)}`,
+              )
             }
             assert.deepEqual(seen, Array(4).fill('answered by v2'))
           } finally {
             ctx.servers.v1 = await startV('v1', v1Port)
           }
-          await eventually(async () => build(await send(port, actionCall(greet, ['Ada'], { 'x-deployment-id': ctx.ids.v1 }))) === ctx.v1.buildId, 'v1 to be routed to again')
+          await eventually(
+            async () => build(await send(port, actionCall(greet, ['Ada'], { 'x-deployment-id': ctx.ids.v1 }))) === ctx.v1.buildId,
+            'v1 to be routed to again',
+          )
         })
 
         /** Render + reload, then wait until `GET /` is answered by `build` five times running. */
@@ -298,7 +405,8 @@ for (const version of VERSIONS) {
           await p.proxy.settled()
           let streak = 0
           await eventually(async () => {
-            streak = build(await send(port, actionCall(greet, ['Ada'], { 'x-deployment-id': ctx.ids.v1 }))) === ctx.v2.buildId ? streak + 1 : 0
+            streak =
+              build(await send(port, actionCall(greet, ['Ada'], { 'x-deployment-id': ctx.ids.v1 }))) === ctx.v2.buildId ? streak + 1 : 0
             return streak >= 5
           }, 'the reload')
           const afterRetire = [

@@ -32,7 +32,14 @@ function backend(name) {
     let bytes = 0
     req.on('data', (c) => (bytes += c.length))
     req.on('end', () => {
-      const body = JSON.stringify({ backend: name, method: req.method, url: req.url, host: req.headers.host, xfh: req.headers['x-forwarded-host'] ?? null, bytes })
+      const body = JSON.stringify({
+        backend: name,
+        method: req.method,
+        url: req.url,
+        host: req.headers.host,
+        xfh: req.headers['x-forwarded-host'] ?? null,
+        bytes,
+      })
       res.writeHead(200, { 'content-type': 'application/json', 'x-backend': name })
       res.end(req.method === 'HEAD' ? undefined : body)
     })
@@ -55,19 +62,29 @@ function backend(name) {
 /** One request through a proxy; resolves { status, backend, json }. */
 function request(proxy, { method = 'GET', path: p = '/', headers = {}, body } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: proxy.port, method, path: p, headers: { host: `127.0.0.1:${proxy.port}`, connection: 'close', ...headers }, agent: false }, (res) => {
-      let text = ''
-      res.setEncoding('utf8').on('data', (c) => (text += c))
-      res.on('end', () => {
-        let json = null
-        try {
-          json = JSON.parse(text)
-        } catch {
-          // not from a backend
-        }
-        resolve({ status: res.statusCode, backend: res.headers['x-backend'] ?? null, json, text })
-      })
-    })
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: proxy.port,
+        method,
+        path: p,
+        headers: { host: `127.0.0.1:${proxy.port}`, connection: 'close', ...headers },
+        agent: false,
+      },
+      (res) => {
+        let text = ''
+        res.setEncoding('utf8').on('data', (c) => (text += c))
+        res.on('end', () => {
+          let json = null
+          try {
+            json = JSON.parse(text)
+          } catch {
+            // not from a backend
+          }
+          resolve({ status: res.statusCode, backend: res.headers['x-backend'] ?? null, json, text })
+        })
+      },
+    )
     req.on('error', reject)
     req.setTimeout(15_000, () => req.destroy(new Error('timeout')))
     if (body) req.write(body)
@@ -83,14 +100,21 @@ function formPost(extra = {}) {
 }
 
 function cli(args, state) {
-  const r = spawnSync(process.execPath, [BIN, 'deployments', ...args], { encoding: 'utf8', env: { ...process.env, SKEW_GUARD_DEPLOYMENTS: state }, timeout: 120_000 })
+  const r = spawnSync(process.execPath, [BIN, 'deployments', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, SKEW_GUARD_DEPLOYMENTS: state },
+    timeout: 120_000,
+  })
   return { code: r.status, out: r.stdout, err: r.stderr }
 }
 
 function fakeBuild(name, ids) {
   const dir = path.join(tmp, `app-${name}`)
   fs.mkdirSync(path.join(dir, '.next', 'server'), { recursive: true })
-  fs.writeFileSync(path.join(dir, '.next', 'server', 'server-reference-manifest.json'), JSON.stringify({ node: Object.fromEntries(ids.map((id) => [id, { workers: {} }])), edge: {} }))
+  fs.writeFileSync(
+    path.join(dir, '.next', 'server', 'server-reference-manifest.json'),
+    JSON.stringify({ node: Object.fromEntries(ids.map((id) => [id, { workers: {} }])), edge: {} }),
+  )
   return dir
 }
 
@@ -100,7 +124,8 @@ async function eventually(check, what, timeoutMs = 20_000) {
   for (;;) {
     last = await check().catch((e) => e)
     if (last === true) return
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${last instanceof Error ? last.message : JSON.stringify(last)}`)
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}: ${last instanceof Error ? last.message : JSON.stringify(last)}`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }
@@ -109,21 +134,24 @@ const v1 = backend('v1')
 const v2 = backend('v2')
 const env = { bins: null, baseState: null }
 
-before(async () => {
-  env.bins = await ensureProxies(['nginx', 'caddy', 'haproxy', 'traefik', 'caddy-latest'])
-  await v1.listen()
-  await v2.listen()
-  env.baseState = path.join(tmp, 'base.json')
-  for (const args of [
-    ['add', 'dpl_v1', '--upstream', `127.0.0.1:${v1.port}`, '--dir', fakeBuild('v1', [A1, B1])],
-    ['promote', 'dpl_v1'],
-    ['add', 'dpl_v2', '--upstream', `127.0.0.1:${v2.port}`, '--dir', fakeBuild('v2', [B1, C2])],
-    ['promote', 'dpl_v2'],
-  ]) {
-    const r = cli(args, env.baseState)
-    assert.equal(r.code, 0, r.err)
-  }
-}, { timeout: 10 * 60_000 })
+before(
+  async () => {
+    env.bins = await ensureProxies(['nginx', 'caddy', 'haproxy', 'traefik', 'caddy-latest'])
+    await v1.listen()
+    await v2.listen()
+    env.baseState = path.join(tmp, 'base.json')
+    for (const args of [
+      ['add', 'dpl_v1', '--upstream', `127.0.0.1:${v1.port}`, '--dir', fakeBuild('v1', [A1, B1])],
+      ['promote', 'dpl_v1'],
+      ['add', 'dpl_v2', '--upstream', `127.0.0.1:${v2.port}`, '--dir', fakeBuild('v2', [B1, C2])],
+      ['promote', 'dpl_v2'],
+    ]) {
+      const r = cli(args, env.baseState)
+      assert.equal(r.code, 0, r.err)
+    }
+  },
+  { timeout: 10 * 60_000 },
+)
 
 after(async () => {
   await v1.close().catch(() => {})
@@ -135,22 +163,46 @@ after(async () => {
 const CASES = [
   ['a document: GET / → current', {}, 'v2'],
   ['HEAD / → current', { method: 'HEAD' }, 'v2'],
-  ['an action of v1 with x-deployment-id: dpl_v1 → v1', { method: 'POST', headers: { 'next-action': A1, 'x-deployment-id': 'dpl_v1' }, body: '["x"]' }, 'v1'],
-  ['a shared action with x-deployment-id: dpl_v1 → v1 (the header decides)', { method: 'POST', headers: { 'next-action': B1, 'x-deployment-id': 'dpl_v1' }, body: '[]' }, 'v1'],
+  [
+    'an action of v1 with x-deployment-id: dpl_v1 → v1',
+    { method: 'POST', headers: { 'next-action': A1, 'x-deployment-id': 'dpl_v1' }, body: '["x"]' },
+    'v1',
+  ],
+  [
+    'a shared action with x-deployment-id: dpl_v1 → v1 (the header decides)',
+    { method: 'POST', headers: { 'next-action': B1, 'x-deployment-id': 'dpl_v1' }, body: '[]' },
+    'v1',
+  ],
   ['a v1-only action ID, no header → v1 (action inventory)', { method: 'POST', headers: { 'next-action': A1 }, body: '["x"]' }, 'v1'],
   ['an action ID the current build knows, no header → current', { method: 'POST', headers: { 'next-action': B1 }, body: '[]' }, 'v2'],
-  ['an action ID the current build knows, with a v1 cookie → current', { method: 'POST', headers: { 'next-action': B1, cookie: '__vdpl=dpl_v1' }, body: '[]' }, 'v2'],
-  ['an action ID nobody knows, with a v1 cookie → current', { method: 'POST', headers: { 'next-action': `40${'9'.repeat(40)}`, cookie: '__vdpl=dpl_v1' }, body: '[]' }, 'v2'],
+  [
+    'an action ID the current build knows, with a v1 cookie → current',
+    { method: 'POST', headers: { 'next-action': B1, cookie: '__vdpl=dpl_v1' }, body: '[]' },
+    'v2',
+  ],
+  [
+    'an action ID nobody knows, with a v1 cookie → current',
+    { method: 'POST', headers: { 'next-action': `40${'9'.repeat(40)}`, cookie: '__vdpl=dpl_v1' }, body: '[]' },
+    'v2',
+  ],
   ['a no-JS form post with __vdpl=dpl_v1 → v1', formPost({ cookie: 'theme=dark; __vdpl=dpl_v1; other=1' }), 'v1'],
   ['a no-JS form post without the cookie → current', formPost(), 'v2'],
   ['GET with __vdpl=dpl_v1 → current (a reload gets the new build)', { headers: { cookie: '__vdpl=dpl_v1' } }, 'v2'],
   ['HEAD with __vdpl=dpl_v1 → current', { method: 'HEAD', headers: { cookie: '__vdpl=dpl_v1' } }, 'v2'],
-  ['x-deployment-id naming current beats a stale cookie', { method: 'POST', headers: { 'x-deployment-id': 'dpl_v2', cookie: '__vdpl=dpl_v1' }, body: 'x' }, 'v2'],
+  [
+    'x-deployment-id naming current beats a stale cookie',
+    { method: 'POST', headers: { 'x-deployment-id': 'dpl_v2', cookie: '__vdpl=dpl_v1' }, body: 'x' },
+    'v2',
+  ],
   ['x-deployment-id beats ?dpl=', { path: '/_next/static/chunks/a.js?dpl=dpl_v1', headers: { 'x-deployment-id': 'dpl_v2' } }, 'v2'],
   ['?dpl= beats the action inventory', { method: 'POST', path: '/?dpl=dpl_v2', headers: { 'next-action': A1 }, body: '[]' }, 'v2'],
   ['a static asset with ?dpl=dpl_v1 → v1', { path: '/_next/static/chunks/app/page-0123abcd.js?dpl=dpl_v1' }, 'v1'],
   ['a static asset with ?dpl=dpl_v2 → current', { path: '/_next/static/chunks/app/page-4567efab.js?dpl=dpl_v2' }, 'v2'],
-  ['an unknown x-deployment-id → current (not the cookie)', { method: 'POST', headers: { 'x-deployment-id': 'dpl_gone', cookie: '__vdpl=dpl_v1' }, body: 'x' }, 'v2'],
+  [
+    'an unknown x-deployment-id → current (not the cookie)',
+    { method: 'POST', headers: { 'x-deployment-id': 'dpl_gone', cookie: '__vdpl=dpl_v1' }, body: 'x' },
+    'v2',
+  ],
   ['an unknown ?dpl= → current', { path: '/_next/static/x.js?dpl=dpl_gone' }, 'v2'],
   ['an unknown cookie → current', formPost({ cookie: '__vdpl=dpl_gone' }), 'v2'],
   ['exact: x-deployment-id dpl_v10 is not dpl_v1', { method: 'POST', headers: { 'x-deployment-id': 'dpl_v10' }, body: 'x' }, 'v2'],
@@ -206,7 +258,11 @@ for (const [kind, flavour] of PROXIES) {
         assert.equal(plain.json.host, host)
         assert.ok(plain.json.xfh === null || plain.json.xfh === host, `X-Forwarded-Host ${plain.json.xfh}`)
         // Behind another proxy: its X-Forwarded-Host is passed on (Caddy and Traefik trust loopback here).
-        const outer = await request(ctx.proxy, { method: 'POST', headers: { 'x-forwarded-host': 'shop.example.com:8443', ...headers }, body: 'x' })
+        const outer = await request(ctx.proxy, {
+          method: 'POST',
+          headers: { 'x-forwarded-host': 'shop.example.com:8443', ...headers },
+          body: 'x',
+        })
         assert.equal(outer.json.host, host)
         assert.equal(outer.json.xfh, 'shop.example.com:8443')
       }
@@ -218,7 +274,12 @@ for (const [kind, flavour] of PROXIES) {
       try {
         const statuses = []
         // Straight after the kill: the first request finds v1 dead, nothing has marked it down yet.
-        for (const req of [formPost({ 'x-deployment-id': 'dpl_v1' }), { method: 'POST', headers: { 'next-action': A1 }, body: '["x"]' }, formPost({ cookie: '__vdpl=dpl_v1' }), { path: '/_next/static/x.js?dpl=dpl_v1' }]) {
+        for (const req of [
+          formPost({ 'x-deployment-id': 'dpl_v1' }),
+          { method: 'POST', headers: { 'next-action': A1 }, body: '["x"]' },
+          formPost({ cookie: '__vdpl=dpl_v1' }),
+          { path: '/_next/static/x.js?dpl=dpl_v1' },
+        ]) {
           const res = await request(ctx.proxy, req)
           statuses.push(`${res.status} ${res.backend}`)
         }
@@ -236,7 +297,10 @@ for (const [kind, flavour] of PROXIES) {
 
     it('retire dpl_v1 + render --reload: requests naming dpl_v1 go to the current deployment', async () => {
       // The proxy may still skip the restarted v1 for a while (fail timeout): wait until it is back.
-      await eventually(async () => (await request(ctx.proxy, { method: 'POST', headers: { 'x-deployment-id': 'dpl_v1' }, body: 'x' })).backend === 'v1', 'dpl_v1 to be reachable again')
+      await eventually(
+        async () => (await request(ctx.proxy, { method: 'POST', headers: { 'x-deployment-id': 'dpl_v1' }, body: 'x' })).backend === 'v1',
+        'dpl_v1 to be reachable again',
+      )
       assert.equal(cli(['retire', 'dpl_v1'], ctx.state).code, 0)
       const r = cli(['render', ...ctx.proxy.cliArgs, '--reload'], ctx.state)
       assert.equal(r.code, 0, r.err)
@@ -245,10 +309,17 @@ for (const [kind, flavour] of PROXIES) {
       // A graceful reload: the old workers may take a last few connections; then only the new config answers.
       let streak = 0
       await eventually(async () => {
-        streak = (await request(ctx.proxy, { method: 'POST', headers: { 'x-deployment-id': 'dpl_v1' }, body: 'x' })).backend === 'v2' ? streak + 1 : 0
+        streak =
+          (await request(ctx.proxy, { method: 'POST', headers: { 'x-deployment-id': 'dpl_v1' }, body: 'x' })).backend === 'v2'
+            ? streak + 1
+            : 0
         return streak >= 10
       }, 'the reload')
-      for (const req of [{ path: '/_next/static/x.js?dpl=dpl_v1' }, { method: 'POST', headers: { 'next-action': A1 }, body: '[]' }, formPost({ cookie: '__vdpl=dpl_v1' })]) {
+      for (const req of [
+        { path: '/_next/static/x.js?dpl=dpl_v1' },
+        { method: 'POST', headers: { 'next-action': A1 }, body: '[]' },
+        formPost({ cookie: '__vdpl=dpl_v1' }),
+      ]) {
         const res = await request(ctx.proxy, req)
         assert.equal(`${res.status} ${res.backend}`, '200 v2')
       }

@@ -58,15 +58,37 @@ const C1 = `7f${'c'.repeat(40)}`
 function fakeBuild(name, node, edge = []) {
   const dir = path.join(tmp, `app-${name}-${++n}`)
   fs.mkdirSync(path.join(dir, '.next', 'server'), { recursive: true })
-  const section = (ids) => Object.fromEntries(ids.map((id) => [id, { workers: { 'app/page': { moduleId: 1, async: false } }, layer: { 'app/page': 'rsc' } }]))
-  fs.writeFileSync(path.join(dir, '.next', 'server', 'server-reference-manifest.json'), JSON.stringify({ node: section(node), edge: section(edge), encryptionKey: 'x' }))
+  const section = (ids) =>
+    Object.fromEntries(ids.map((id) => [id, { workers: { 'app/page': { moduleId: 1, async: false } }, layer: { 'app/page': 'rsc' } }]))
+  fs.writeFileSync(
+    path.join(dir, '.next', 'server', 'server-reference-manifest.json'),
+    JSON.stringify({ node: section(node), edge: section(edge), encryptionKey: 'x' }),
+  )
   fs.writeFileSync(path.join(dir, '.next', 'BUILD_ID'), `build-${name}\n`)
   return dir
 }
 
 test('deployment IDs: [A-Za-z0-9_-]{1,64}, everything else refused with the rule (never put into a config)', () => {
   for (const ok of ['dpl_v1', 'a', 'A-b_C-9', 'x'.repeat(64), '-leading', 'default']) assert.equal(d.validateDeploymentId(ok), ok)
-  for (const bad of ['', 'x'.repeat(65), 'dpl v1', 'dpl;v1', 'dpl"v1', "dpl'v1", 'dpl`v1', 'dpl\nv1', 'dpl$v1', 'dpl{v1}', 'dpl.v1', 'dpl/v1', 'dplé', 'a\u0000b', 42, null, undefined]) {
+  for (const bad of [
+    '',
+    'x'.repeat(65),
+    'dpl v1',
+    'dpl;v1',
+    'dpl"v1',
+    "dpl'v1",
+    'dpl`v1',
+    'dpl\nv1',
+    'dpl$v1',
+    'dpl{v1}',
+    'dpl.v1',
+    'dpl/v1',
+    'dplé',
+    'a\u0000b',
+    42,
+    null,
+    undefined,
+  ]) {
     assert.throws(
       () => d.validateDeploymentId(bad),
       (e) => e.code === 'ERR_DEPLOYMENT_ID' && /1-64 characters of letters, digits, "_" and "-"/.test(e.message),
@@ -74,10 +96,16 @@ test('deployment IDs: [A-Za-z0-9_-]{1,64}, everything else refused with the rule
     )
   }
   // The message shows a control character as an escape, never raw.
-  assert.throws(() => d.validateDeploymentId('a\nb;'), (e) => e.message.includes('"a\\nb;"'))
+  assert.throws(
+    () => d.validateDeploymentId('a\nb;'),
+    (e) => e.message.includes('"a\\nb;"'),
+  )
   // A key pasted by mistake is not echoed.
   const key = 'q83vEjRWeJASNFZ4kBI0VniQEjRWeJASNFZ4kBI0Vng='
-  assert.throws(() => d.validateDeploymentId(key), (e) => !e.message.includes(key) && /looks like a key/.test(e.message))
+  assert.throws(
+    () => d.validateDeploymentId(key),
+    (e) => !e.message.includes(key) && /looks like a key/.test(e.message),
+  )
   const r = cli(['add', key, '--upstream', '127.0.0.1:1'], { SKEW_GUARD_DEPLOYMENTS: stateFile() })
   assert.equal(r.code, 2)
   assert.ok(!r.err.includes(key) && !r.out.includes(key))
@@ -87,8 +115,25 @@ test('upstreams are host:port (names, IPv4, [IPv6]); schemes, paths and junk ref
   assert.equal(d.parseUpstream('127.0.0.1:3001').address, '127.0.0.1:3001')
   assert.equal(d.parseUpstream('app-v1:3000').host, 'app-v1')
   assert.equal(d.parseUpstream('[::1]:3001').port, 3001)
-  for (const bad of ['http://127.0.0.1:3001', '127.0.0.1', '127.0.0.1:0', '127.0.0.1:65536', 'host:port', 'a b:1', 'a;b:1', '127.0.0.1:3001/x', ':3001', '-bad:1', '', 3001]) {
-    assert.throws(() => d.parseUpstream(bad), (e) => e.code === 'ERR_DEPLOYMENT_UPSTREAM' && /host:port/.test(e.message), JSON.stringify(bad))
+  for (const bad of [
+    'http://127.0.0.1:3001',
+    '127.0.0.1',
+    '127.0.0.1:0',
+    '127.0.0.1:65536',
+    'host:port',
+    'a b:1',
+    'a;b:1',
+    '127.0.0.1:3001/x',
+    ':3001',
+    '-bad:1',
+    '',
+    3001,
+  ]) {
+    assert.throws(
+      () => d.parseUpstream(bad),
+      (e) => e.code === 'ERR_DEPLOYMENT_UPSTREAM' && /host:port/.test(e.message),
+      JSON.stringify(bad),
+    )
   }
 })
 
@@ -97,7 +142,12 @@ test('durations: 90s, 30m, 12h, 7d, 2w, 1d12h; a bare number or junk refused', (
   assert.equal(d.parseDuration('7d'), 7 * 86_400_000)
   assert.equal(d.parseDuration('1d12h'), 36 * 3_600_000)
   assert.equal(d.formatDuration(d.parseDuration('1w2d3h')), '1w2d3h')
-  for (const bad of ['7', '', 'd', '7x', '-1d', '1.5h', '0s']) assert.throws(() => d.parseDuration(bad), (e) => e.code === 'ERR_INVALID_ARG_VALUE', bad)
+  for (const bad of ['7', '', 'd', '7x', '-1d', '1.5h', '0s'])
+    assert.throws(
+      () => d.parseDuration(bad),
+      (e) => e.code === 'ERR_INVALID_ARG_VALUE',
+      bad,
+    )
 })
 
 test('add → promote → list → retire → gc: the registry through the CLI, machine output on stdout', async (t) => {
@@ -127,7 +177,13 @@ test('add → promote → list → retire → gc: the registry through the CLI, 
 
   const listed = JSON.parse(cli(['list', '--json'], env).out)
   assert.equal(listed.current, 'dpl_v2')
-  assert.deepEqual(listed.deployments.map((x) => [x.id, x.status]), [['dpl_v1', 'previous'], ['dpl_v2', 'current']])
+  assert.deepEqual(
+    listed.deployments.map((x) => [x.id, x.status]),
+    [
+      ['dpl_v1', 'previous'],
+      ['dpl_v2', 'current'],
+    ],
+  )
   assert.deepEqual(listed.deployments[1].actions, [B1, C1], 'node ∪ edge')
   const table = cli(['list'], env)
   assert.match(table.out, /^ID\s+STATUS\s+UPSTREAM\s+ACTIONS\s+ADDED\s+REPLACED\n/)
@@ -219,18 +275,45 @@ test('a bad state file (missing, empty, truncated, hand-edited wrongly): a clear
     ['a stray comma', text.replace('"current": "dpl_v1",', '"current": "dpl_v1",,'), /not valid JSON at line 3, column/],
     ['not a registry', '[1, 2]', /field \(top level\): expected an object/],
     ['wrong format', text.replace('deployments@1', 'deployments@9'), /field "format": is "next-skew-guard\/deployments@9"/],
-    ['a typo in a field name', text.replace('"upstream"', '"upstrem"'), /field deployments\[0\] \("dpl_v1"\)\."upstrem": unknown field \(did you mean "upstream"\?\)/],
-    ['a bad upstream', text.replace(up, 'localhost'), /field deployments\[0\] \("dpl_v1"\)\.upstream: The upstream "localhost" has no port/],
+    [
+      'a typo in a field name',
+      text.replace('"upstream"', '"upstrem"'),
+      /field deployments\[0\] \("dpl_v1"\)\."upstrem": unknown field \(did you mean "upstream"\?\)/,
+    ],
+    [
+      'a bad upstream',
+      text.replace(up, 'localhost'),
+      /field deployments\[0\] \("dpl_v1"\)\.upstream: The upstream "localhost" has no port/,
+    ],
     ['a bad ID', text.replace('"id": "dpl_v1"', '"id": "dpl v1"'), /field deployments\[0\]\.id: "dpl v1" is not a deployment ID/],
-    ['current unknown', text.replace('"current": "dpl_v1"', '"current": "dpl_v9"'), /field "current": "dpl_v9" is not the ID of any deployment/],
-    ['a bad action ID', text.replace(A1, 'not-an-id'), /field deployments\[0\] \("dpl_v1"\)\.actions\[0\]: "not-an-id" is not a Server Action ID/],
-    ['a bad time', text.replace(/"addedAt": "[^"]+"/, '"addedAt": "yesterday"'), /field deployments\[0\] \("dpl_v1"\)\.addedAt: "yesterday" is not an ISO 8601 time/],
+    [
+      'current unknown',
+      text.replace('"current": "dpl_v1"', '"current": "dpl_v9"'),
+      /field "current": "dpl_v9" is not the ID of any deployment/,
+    ],
+    [
+      'a bad action ID',
+      text.replace(A1, 'not-an-id'),
+      /field deployments\[0\] \("dpl_v1"\)\.actions\[0\]: "not-an-id" is not a Server Action ID/,
+    ],
+    [
+      'a bad time',
+      text.replace(/"addedAt": "[^"]+"/, '"addedAt": "yesterday"'),
+      /field deployments\[0\] \("dpl_v1"\)\.addedAt: "yesterday" is not an ISO 8601 time/,
+    ],
   ]
   for (const [what, content, message] of cases) {
     const file = stateFile()
     fs.writeFileSync(file, content)
     const before = fs.statSync(file).mtimeMs
-    for (const args of [['list'], ['add', 'dpl_v2', '--upstream', '127.0.0.1:9'], ['promote', 'dpl_v1'], ['retire', 'dpl_v1'], ['gc', '--keep', '0'], ['render', '--proxy', 'nginx']]) {
+    for (const args of [
+      ['list'],
+      ['add', 'dpl_v2', '--upstream', '127.0.0.1:9'],
+      ['promote', 'dpl_v1'],
+      ['retire', 'dpl_v1'],
+      ['gc', '--keep', '0'],
+      ['render', '--proxy', 'nginx'],
+    ]) {
       const r = cli(args, { SKEW_GUARD_DEPLOYMENTS: file })
       assert.equal(r.code, 1, `${what}: ${args.join(' ')} → ${r.err}`)
       assert.match(r.err, /✗ ERR_DEPLOYMENTS_STATE: /, what)
@@ -248,7 +331,10 @@ test('the state file path: --state, else SKEW_GUARD_DEPLOYMENTS, else XDG_STATE_
   assert.equal(d.resolveStatePath(undefined, { SKEW_GUARD_DEPLOYMENTS: '/y/b.json' }), '/y/b.json')
   assert.equal(d.resolveStatePath(undefined, { XDG_STATE_HOME: '/s', HOME: '/h' }), '/s/next-skew-guard/deployments.json')
   assert.equal(d.resolveStatePath(undefined, { HOME: '/h' }), '/h/.local/state/next-skew-guard/deployments.json')
-  assert.throws(() => d.resolveStatePath(undefined, { SKEW_GUARD_DEPLOYMENTS: ' ' }), (e) => e.code === 'ERR_INVALID_ARG_VALUE')
+  assert.throws(
+    () => d.resolveStatePath(undefined, { SKEW_GUARD_DEPLOYMENTS: ' ' }),
+    (e) => e.code === 'ERR_INVALID_ARG_VALUE',
+  )
   const file = path.join(tmp, 'explicit', 'reg.json')
   fs.mkdirSync(path.dirname(file))
   const r = cli(['add', 'dpl_v1', '--upstream', '127.0.0.1:9', '--state', file])
@@ -273,22 +359,40 @@ test('gc: keeps current, the N most recently replaced within --max-age and stage
   }
   d.addDeployment(state, { id: 'v6', upstream: '127.0.0.1:3006' }, { now })
   clock += day / 2
-  assert.deepEqual(d.gcDeployments(state, { keep: 2, dryRun: true, now }).map((r) => r.deployment.id), ['v0', 'v1', 'v2'])
+  assert.deepEqual(
+    d.gcDeployments(state, { keep: 2, dryRun: true, now }).map((r) => r.deployment.id),
+    ['v0', 'v1', 'v2'],
+  )
   assert.equal(d.readRegistry(state).deployments.length, 7, 'dry run changes nothing')
   const byAge = d.gcDeployments(state, { maxAgeMs: 2 * day, dryRun: true, now }).map((r) => r.deployment.id)
   assert.deepEqual(byAge, ['v0', 'v1', 'v2'], 'v3 was replaced 1.5 days ago, v2 2.5 days ago')
   const removed = d.gcDeployments(state, { keep: 3, maxAgeMs: 2 * day, now })
-  assert.deepEqual(removed.map((r) => r.deployment.id), ['v0', 'v1', 'v2'])
+  assert.deepEqual(
+    removed.map((r) => r.deployment.id),
+    ['v0', 'v1', 'v2'],
+  )
   assert.match(removed[0].reason, /never promoted/)
-  assert.deepEqual(d.readRegistry(state).deployments.map((x) => x.id), ['v3', 'v4', 'v5', 'v6'])
-  assert.throws(() => d.gcDeployments(state, {}), (e) => e.code === 'ERR_INVALID_ARG_VALUE' && /--keep/.test(e.message))
-  assert.throws(() => d.gcDeployments(state, { keep: -1 }), (e) => e.code === 'ERR_INVALID_ARG_VALUE')
+  assert.deepEqual(
+    d.readRegistry(state).deployments.map((x) => x.id),
+    ['v3', 'v4', 'v5', 'v6'],
+  )
+  assert.throws(
+    () => d.gcDeployments(state, {}),
+    (e) => e.code === 'ERR_INVALID_ARG_VALUE' && /--keep/.test(e.message),
+  )
+  assert.throws(
+    () => d.gcDeployments(state, { keep: -1 }),
+    (e) => e.code === 'ERR_INVALID_ARG_VALUE',
+  )
 
   const env = { SKEW_GUARD_DEPLOYMENTS: state }
   const r = cli(['gc', '--keep', '1'], env)
   assert.equal(r.code, 0, r.err)
   assert.equal(r.out, 'v3\n', 'stdout: removed IDs, one per line (for a deploy script)')
-  assert.match(r.err, /removed v3 \(127\.0\.0\.1:3003\): more than 1 previous deployment.*\n.*Render and reload the proxy, then stop their processes/)
+  assert.match(
+    r.err,
+    /removed v3 \(127\.0\.0\.1:3003\): more than 1 previous deployment.*\n.*Render and reload the proxy, then stop their processes/,
+  )
   assert.equal(JSON.parse(cli(['gc', '--keep', '1', '--json'], env).out).length, 0)
   assert.equal(cli(['gc'], env).code, 2)
   assert.match(cli(['gc', '--max-age', '7'], env).err, /not a duration/)
@@ -297,7 +401,20 @@ test('gc: keeps current, the N most recently replaced within --max-age and stage
 
 test('usage: exit 2 for bad arguments, help exits 0, unknown commands name the valid ones', () => {
   const env = { SKEW_GUARD_DEPLOYMENTS: stateFile() }
-  for (const args of [[], ['frobnicate'], ['add'], ['add', 'dpl_v1'], ['add', 'dpl_v1', '--upstream', 'http://x:1'], ['promote'], ['render'], ['render', '--proxy', 'apache'], ['render', '--proxy', 'nginx', '--reload'], ['render', '--proxy', 'nginx', '--host', 'x.com'], ['list', '--nope'], ['list', 'extra']]) {
+  for (const args of [
+    [],
+    ['frobnicate'],
+    ['add'],
+    ['add', 'dpl_v1'],
+    ['add', 'dpl_v1', '--upstream', 'http://x:1'],
+    ['promote'],
+    ['render'],
+    ['render', '--proxy', 'apache'],
+    ['render', '--proxy', 'nginx', '--reload'],
+    ['render', '--proxy', 'nginx', '--host', 'x.com'],
+    ['list', '--nope'],
+    ['list', 'extra'],
+  ]) {
     const r = cli(args, env)
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`)
     assert.ok(!/\n\s+at /.test(r.err), 'no stack trace')
@@ -360,7 +477,10 @@ test('two deploy scripts at once: concurrent adds from separate processes all la
       }),
   )
   assert.deepEqual(await Promise.all(procs), [0, 0, 0])
-  const ids = d.readRegistry(state).deployments.map((x) => x.id).sort()
+  const ids = d
+    .readRegistry(state)
+    .deployments.map((x) => x.id)
+    .sort()
   assert.equal(ids.length, 3 * perProcess, 'no add was lost')
   assert.ok(!fs.existsSync(`${state}.lock`))
 })
@@ -371,53 +491,109 @@ test('the lock: a holder blocks others (ERR_DEPLOYMENTS_LOCKED names it); a dead
   // A live holder: another process that keeps the lock for 3 s.
   const holder = spawn(
     process.execPath,
-    ['-e', `const d = require(${JSON.stringify(path.join(root, 'dist', 'deployments', 'index.js'))}); d.withLock(${JSON.stringify(lock)}, () => { process.stdout.write('held\\n'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000) }, { purpose: 'deployments promote dpl_x' })`],
+    [
+      '-e',
+      `const d = require(${JSON.stringify(path.join(root, 'dist', 'deployments', 'index.js'))}); d.withLock(${JSON.stringify(lock)}, () => { process.stdout.write('held\\n'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000) }, { purpose: 'deployments promote dpl_x' })`,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )
   await new Promise((resolve) => holder.stdout.once('data', resolve))
   assert.throws(
     () => d.withLock(lock, () => 1, { timeoutMs: 300 }),
-    (e) => e.code === 'ERR_DEPLOYMENTS_LOCKED' && e.message.includes(`process ${holder.pid}`) && e.message.includes('deployments promote dpl_x') && e.message.includes(`delete ${lock}`),
+    (e) =>
+      e.code === 'ERR_DEPLOYMENTS_LOCKED' &&
+      e.message.includes(`process ${holder.pid}`) &&
+      e.message.includes('deployments promote dpl_x') &&
+      e.message.includes(`delete ${lock}`),
   )
   // Waiting long enough gets it once the holder is done.
   const started = Date.now()
-  assert.equal(d.withLock(lock, () => 'mine', { timeoutMs: 10_000 }), 'mine')
+  assert.equal(
+    d.withLock(lock, () => 'mine', { timeoutMs: 10_000 }),
+    'mine',
+  )
   assert.ok(Date.now() - started > 500)
   await new Promise((resolve) => holder.once('exit', resolve))
   assert.ok(!fs.existsSync(lock), 'released')
 
   // A holder killed while holding it (its PID is gone): taken over at once.
-  const killed = spawn(process.execPath, ['-e', `const d = require(${JSON.stringify(path.join(root, 'dist', 'deployments', 'index.js'))}); d.withLock(${JSON.stringify(lock)}, () => { process.stdout.write('held\\n'); setInterval(() => {}, 1000); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000) })`], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const killed = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const d = require(${JSON.stringify(path.join(root, 'dist', 'deployments', 'index.js'))}); d.withLock(${JSON.stringify(lock)}, () => { process.stdout.write('held\\n'); setInterval(() => {}, 1000); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000) })`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
   await new Promise((resolve) => killed.stdout.once('data', resolve))
   killed.kill('SIGKILL')
   await new Promise((resolve) => killed.once('exit', resolve))
   assert.ok(fs.existsSync(lock), 'the crash left the lock behind')
-  assert.equal(d.withLock(lock, () => 'taken over', { timeoutMs: 2_000 }), 'taken over')
+  assert.equal(
+    d.withLock(lock, () => 'taken over', { timeoutMs: 2_000 }),
+    'taken over',
+  )
 
   // A lock from another host (its PID cannot be checked): taken over only when older than staleMs.
   fs.writeFileSync(lock, JSON.stringify({ pid: 1, host: 'elsewhere', since: new Date().toISOString(), token: 't', purpose: 'x' }))
-  assert.throws(() => d.withLock(lock, () => 1, { timeoutMs: 200 }), (e) => e.code === 'ERR_DEPLOYMENTS_LOCKED' && /on elsewhere/.test(e.message))
+  assert.throws(
+    () => d.withLock(lock, () => 1, { timeoutMs: 200 }),
+    (e) => e.code === 'ERR_DEPLOYMENTS_LOCKED' && /on elsewhere/.test(e.message),
+  )
   const old = new Date(Date.now() - 10 * 60_000)
   fs.utimesSync(lock, old, old)
-  assert.equal(d.withLock(lock, () => 'old lock taken over', { timeoutMs: 2_000 }), 'old lock taken over')
+  assert.equal(
+    d.withLock(lock, () => 'old lock taken over', { timeoutMs: 2_000 }),
+    'old lock taken over',
+  )
 
   // A torn lock file (a crash between create and write): taken over after 2 s.
   fs.writeFileSync(lock, '{"pid": 12')
   const torn = new Date(Date.now() - 3_000)
   fs.utimesSync(lock, torn, torn)
-  assert.equal(d.withLock(lock, () => 'torn lock taken over', { timeoutMs: 2_000 }), 'torn lock taken over')
+  assert.equal(
+    d.withLock(lock, () => 'torn lock taken over', { timeoutMs: 2_000 }),
+    'torn lock taken over',
+  )
   assert.ok(!fs.existsSync(lock) && !fs.existsSync(`${lock}.break`))
 })
 
 test('the API validates its input with stable codes', () => {
   const state = stateFile()
-  assert.throws(() => d.addDeployment(state, null), (e) => e.code === 'ERR_INVALID_ARG_VALUE')
-  assert.throws(() => d.addDeployment(state, { id: 'a b', upstream: '127.0.0.1:1' }), (e) => e.code === 'ERR_DEPLOYMENT_ID')
-  assert.throws(() => d.addDeployment(state, { id: 'ok', upstream: 'nope' }), (e) => e.code === 'ERR_DEPLOYMENT_UPSTREAM')
-  assert.throws(() => d.promoteDeployment(state, 'ok'), (e) => e.code === 'ERR_DEPLOYMENTS_STATE')
-  assert.throws(() => d.readRegistry(''), (e) => e.code === 'ERR_INVALID_ARG_VALUE')
-  assert.throws(() => d.withLock('', () => 1), (e) => e.code === 'ERR_INVALID_ARG_VALUE')
-  assert.throws(() => d.planRouting(null), (e) => e.code === 'ERR_INVALID_ARG_VALUE')
-  assert.throws(() => d.planRouting(d.emptyState()), (e) => e.code === 'ERR_DEPLOYMENT_CURRENT' && /promote/.test(e.message))
-  assert.throws(() => d.writeStateFile(path.join(tmp, 'no', 'such', 'dir', 'x.json'), { ...d.emptyState(), current: 'ghost' }), (e) => e.code === 'ERR_DEPLOYMENTS_STATE')
+  assert.throws(
+    () => d.addDeployment(state, null),
+    (e) => e.code === 'ERR_INVALID_ARG_VALUE',
+  )
+  assert.throws(
+    () => d.addDeployment(state, { id: 'a b', upstream: '127.0.0.1:1' }),
+    (e) => e.code === 'ERR_DEPLOYMENT_ID',
+  )
+  assert.throws(
+    () => d.addDeployment(state, { id: 'ok', upstream: 'nope' }),
+    (e) => e.code === 'ERR_DEPLOYMENT_UPSTREAM',
+  )
+  assert.throws(
+    () => d.promoteDeployment(state, 'ok'),
+    (e) => e.code === 'ERR_DEPLOYMENTS_STATE',
+  )
+  assert.throws(
+    () => d.readRegistry(''),
+    (e) => e.code === 'ERR_INVALID_ARG_VALUE',
+  )
+  assert.throws(
+    () => d.withLock('', () => 1),
+    (e) => e.code === 'ERR_INVALID_ARG_VALUE',
+  )
+  assert.throws(
+    () => d.planRouting(null),
+    (e) => e.code === 'ERR_INVALID_ARG_VALUE',
+  )
+  assert.throws(
+    () => d.planRouting(d.emptyState()),
+    (e) => e.code === 'ERR_DEPLOYMENT_CURRENT' && /promote/.test(e.message),
+  )
+  assert.throws(
+    () => d.writeStateFile(path.join(tmp, 'no', 'such', 'dir', 'x.json'), { ...d.emptyState(), current: 'ghost' }),
+    (e) => e.code === 'ERR_DEPLOYMENTS_STATE',
+  )
 })

@@ -20,9 +20,12 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BIN = path.join(ROOT, 'bin', 'next-skew-guard.js')
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-render-'))
 let bins
-before(async () => {
-  bins = await ensureProxies(['nginx', 'caddy', 'haproxy', 'caddy-latest'])
-}, { timeout: 10 * 60_000 })
+before(
+  async () => {
+    bins = await ensureProxies(['nginx', 'caddy', 'haproxy', 'caddy-latest'])
+  },
+  { timeout: 10 * 60_000 },
+)
 after(() => fs.rmSync(tmp, { recursive: true, force: true }))
 
 const A = `40${'a'.repeat(40)}`
@@ -34,8 +37,24 @@ const STATE = {
   format: 'next-skew-guard/deployments@1',
   current: 'dpl_v2',
   deployments: [
-    { id: 'dpl_v1', upstream: '127.0.0.1:3001', addedAt: '2026-01-01T00:00:00.000Z', promotedAt: '2026-01-01T00:01:00.000Z', supersededAt: '2026-01-02T00:01:00.000Z', build: { dir: '/srv/app/v1', distDir: '.next', buildId: 'v1' }, actions: [A, B] },
-    { id: 'dpl_v2', upstream: '127.0.0.1:3002', addedAt: '2026-01-02T00:00:00.000Z', promotedAt: '2026-01-02T00:01:00.000Z', supersededAt: null, build: { dir: '/srv/app/v2', distDir: '.next', buildId: 'v2' }, actions: [B, C] },
+    {
+      id: 'dpl_v1',
+      upstream: '127.0.0.1:3001',
+      addedAt: '2026-01-01T00:00:00.000Z',
+      promotedAt: '2026-01-01T00:01:00.000Z',
+      supersededAt: '2026-01-02T00:01:00.000Z',
+      build: { dir: '/srv/app/v1', distDir: '.next', buildId: 'v1' },
+      actions: [A, B],
+    },
+    {
+      id: 'dpl_v2',
+      upstream: '127.0.0.1:3002',
+      addedAt: '2026-01-02T00:00:00.000Z',
+      promotedAt: '2026-01-02T00:01:00.000Z',
+      supersededAt: null,
+      build: { dir: '/srv/app/v2', distDir: '.next', buildId: 'v2' },
+      actions: [B, C],
+    },
   ],
 }
 
@@ -48,7 +67,11 @@ function stateFile(state = STATE) {
 }
 
 function cli(args, state, extraEnv = {}) {
-  const r = spawnSync(process.execPath, [BIN, 'deployments', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: tmp, SKEW_GUARD_DEPLOYMENTS: state, ...extraEnv }, timeout: 120_000 })
+  const r = spawnSync(process.execPath, [BIN, 'deployments', ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: tmp, SKEW_GUARD_DEPLOYMENTS: state, ...extraEnv },
+    timeout: 120_000,
+  })
   return { code: r.status, out: r.stdout, err: r.stderr }
 }
 
@@ -196,33 +219,33 @@ const SNAPSHOT = {
     'http:',
     '  routers:',
     '    nsg-d-dpl_v1-header:',
-    '      rule: \'Header(`X-Deployment-Id`, `dpl_v1`)\'',
+    "      rule: 'Header(`X-Deployment-Id`, `dpl_v1`)'",
     '      priority: 40000',
-    '      service: \'nsg-d-dpl_v1\'',
+    "      service: 'nsg-d-dpl_v1'",
     '      middlewares:',
-    '        - \'nsg-retry\'',
+    "        - 'nsg-retry'",
     '    nsg-d-dpl_v1-query:',
-    '      rule: \'Query(`dpl`, `dpl_v1`) && !HeaderRegexp(`X-Deployment-Id`, `.`)\'',
+    "      rule: 'Query(`dpl`, `dpl_v1`) && !HeaderRegexp(`X-Deployment-Id`, `.`)'",
     '      priority: 30000',
-    '      service: \'nsg-d-dpl_v1\'',
+    "      service: 'nsg-d-dpl_v1'",
     '      middlewares:',
-    '        - \'nsg-retry\'',
+    "        - 'nsg-retry'",
     '    nsg-d-dpl_v1-action:',
-    '      rule: \'HeaderRegexp(`Next-Action`, `^(?:40aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa)$`) && !HeaderRegexp(`X-Deployment-Id`, `.`) && !QueryRegexp(`dpl`, `.`)\'',
+    "      rule: 'HeaderRegexp(`Next-Action`, `^(?:40aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa)$`) && !HeaderRegexp(`X-Deployment-Id`, `.`) && !QueryRegexp(`dpl`, `.`)'",
     '      priority: 20000',
-    '      service: \'nsg-d-dpl_v1\'',
+    "      service: 'nsg-d-dpl_v1'",
     '      middlewares:',
-    '        - \'nsg-retry\'',
+    "        - 'nsg-retry'",
     '    nsg-d-dpl_v1-cookie:',
-    '      rule: \'HeaderRegexp(`Cookie`, `(?:^|;\\s*)__vdpl=dpl_v1(?:;|$)`) && !Method(`GET`) && !Method(`HEAD`) && !HeaderRegexp(`X-Deployment-Id`, `.`) && !QueryRegexp(`dpl`, `.`) && !HeaderRegexp(`Next-Action`, `.`)\'',
+    "      rule: 'HeaderRegexp(`Cookie`, `(?:^|;\\s*)__vdpl=dpl_v1(?:;|$)`) && !Method(`GET`) && !Method(`HEAD`) && !HeaderRegexp(`X-Deployment-Id`, `.`) && !QueryRegexp(`dpl`, `.`) && !HeaderRegexp(`Next-Action`, `.`)'",
     '      priority: 10000',
-    '      service: \'nsg-d-dpl_v1\'',
+    "      service: 'nsg-d-dpl_v1'",
     '      middlewares:',
-    '        - \'nsg-retry\'',
+    "        - 'nsg-retry'",
     '    nsg-current:',
-    '      rule: \'PathPrefix(`/`)\'',
+    "      rule: 'PathPrefix(`/`)'",
     '      priority: 1',
-    '      service: \'nsg-current\'',
+    "      service: 'nsg-current'",
     '  middlewares:',
     '    nsg-retry:',
     '      retry:',
@@ -230,24 +253,24 @@ const SNAPSHOT = {
     '  services:',
     '    nsg-d-dpl_v1:',
     '      failover:',
-    '        service: \'nsg-d-dpl_v1-primary\'',
-    '        fallback: \'nsg-current\'',
+    "        service: 'nsg-d-dpl_v1-primary'",
+    "        fallback: 'nsg-current'",
     '    nsg-d-dpl_v1-primary:',
     '      loadBalancer:',
     '        healthCheck:',
-    '          path: \'/api/health\'',
-    '          interval: \'2s\'',
-    '          timeout: \'1s\'',
+    "          path: '/api/health'",
+    "          interval: '2s'",
+    "          timeout: '1s'",
     '        passiveHealthCheck:',
-    '          failureWindow: \'10s\'',
+    "          failureWindow: '10s'",
     '          maxFailedAttempts: 1',
     '        servers:',
-    '          - url: \'http://127.0.0.1:3001\'',
-    '        serversTransport: \'nsg-retained\'',
+    "          - url: 'http://127.0.0.1:3001'",
+    "        serversTransport: 'nsg-retained'",
     '    nsg-current:',
     '      loadBalancer:',
     '        servers:',
-    '          - url: \'http://127.0.0.1:3002\'',
+    "          - url: 'http://127.0.0.1:3002'",
     '  serversTransports:',
     '    nsg-retained:',
     '      maxIdleConnsPerHost: -1',
@@ -262,12 +285,18 @@ test('snapshots: each proxy gets exactly this config for the reference registry'
   assert.deepEqual(bodyLines(d.renderTraefik(p)), SNAPSHOT.traefik)
   // Caddy 2.6 has buffer_requests where 2.7+ has request_buffers; nothing else differs.
   const legacy = bodyLines(d.renderCaddy(p, { caddyVersion: '2.6.2' }))
-  assert.deepEqual(legacy, SNAPSHOT.caddy.map((l) => l.replace('request_buffers 1MiB', 'buffer_requests')))
+  assert.deepEqual(
+    legacy,
+    SNAPSHOT.caddy.map((l) => l.replace('request_buffers 1MiB', 'buffer_requests')),
+  )
   // The header says what the file is, where it goes and what it routes.
   for (const proxy of d.PROXIES) {
     const text = d.renderConfig(proxy, p)
     assert.match(text, new RegExp(`^# next-skew-guard: version-locked routing for ${proxy}\\.\\n`))
-    assert.match(text, /#\s+current: {2}dpl_v2 at 127\.0\.0\.1:3002\n#\s+retained: dpl_v1 at 127\.0\.0\.1:3001 \(previous; 1 action ID only it knows\)/)
+    assert.match(
+      text,
+      /#\s+current: {2}dpl_v2 at 127\.0\.0\.1:3002\n#\s+retained: dpl_v1 at 127\.0\.0\.1:3001 \(previous; 1 action ID only it knows\)/,
+    )
     assert.match(text, /change the registry \(add, promote, retire, gc\), not this file/)
     assert.ok(text.endsWith('\n') && !text.endsWith('\n\n'))
   }
@@ -276,7 +305,11 @@ test('snapshots: each proxy gets exactly this config for the reference registry'
 test('stable: the same registry gives the same bytes, however its file was written and whenever', () => {
   const reordered = structuredClone(STATE)
   reordered.deployments[0].actions = [B, A, A] // unsorted, duplicated
-  const keysShuffled = JSON.stringify({ deployments: STATE.deployments.map((x) => Object.fromEntries(Object.entries(x).reverse())), current: 'dpl_v2', format: STATE.format })
+  const keysShuffled = JSON.stringify({
+    deployments: STATE.deployments.map((x) => Object.fromEntries(Object.entries(x).reverse())),
+    current: 'dpl_v2',
+    format: STATE.format,
+  })
   for (const proxy of d.PROXIES) {
     const base = d.renderConfig(proxy, plan(), { caddyVersion: '2.6.2' })
     assert.equal(d.renderConfig(proxy, plan(), { caddyVersion: '2.6.2' }), base)
@@ -294,14 +327,30 @@ test('the action inventory: IDs only retained builds know, each to the most rece
   const three = structuredClone(STATE)
   // dpl_v0 (replaced before dpl_v1) also knows A and a D of its own; dpl_v3 is staged and knows D.
   const D = `40${'d'.repeat(40)}`
-  three.deployments.unshift({ ...three.deployments[0], id: 'dpl_v0', upstream: '127.0.0.1:3000', supersededAt: '2026-01-01T00:01:00.000Z', actions: [A, D] })
-  three.deployments.push({ ...three.deployments[0], id: 'dpl_v3', upstream: '127.0.0.1:3003', promotedAt: null, supersededAt: null, actions: [D, C] })
+  three.deployments.unshift({
+    ...three.deployments[0],
+    id: 'dpl_v0',
+    upstream: '127.0.0.1:3000',
+    supersededAt: '2026-01-01T00:01:00.000Z',
+    actions: [A, D],
+  })
+  three.deployments.push({
+    ...three.deployments[0],
+    id: 'dpl_v3',
+    upstream: '127.0.0.1:3003',
+    promotedAt: null,
+    supersededAt: null,
+    actions: [D, C],
+  })
   const p = plan(three)
-  assert.deepEqual(p.retained.map((r) => [r.id, r.status, r.actions]), [
-    ['dpl_v0', 'previous', [D]],
-    ['dpl_v1', 'previous', [A]],
-    ['dpl_v3', 'staged', []],
-  ])
+  assert.deepEqual(
+    p.retained.map((r) => [r.id, r.status, r.actions]),
+    [
+      ['dpl_v0', 'previous', [D]],
+      ['dpl_v1', 'previous', [A]],
+      ['dpl_v3', 'staged', []],
+    ],
+  )
   const blind = structuredClone(STATE)
   blind.deployments[1].actions = []
   const off = plan(blind)
@@ -320,17 +369,32 @@ test('nothing a proxy reads as syntax reaches a config: hand-built plans with su
     for (const id of evil) {
       const p = plan()
       p.retained[0].id = id
-      assert.throws(() => d.renderConfig(proxy, p), (e) => e.code === 'ERR_DEPLOYMENT_ID', `${proxy} ${JSON.stringify(id)}`)
+      assert.throws(
+        () => d.renderConfig(proxy, p),
+        (e) => e.code === 'ERR_DEPLOYMENT_ID',
+        `${proxy} ${JSON.stringify(id)}`,
+      )
       const q = plan()
       q.retained[0].upstream = { host: id, port: 1, address: `${id}:1` }
-      assert.throws(() => d.renderConfig(proxy, q), (e) => e.code === 'ERR_DEPLOYMENT_UPSTREAM', `${proxy} upstream ${JSON.stringify(id)}`)
+      assert.throws(
+        () => d.renderConfig(proxy, q),
+        (e) => e.code === 'ERR_DEPLOYMENT_UPSTREAM',
+        `${proxy} upstream ${JSON.stringify(id)}`,
+      )
       const r = plan()
       r.retained[0].actions = [id]
-      assert.throws(() => d.renderConfig(proxy, r), (e) => e.code === 'ERR_INVALID_ARG_VALUE', `${proxy} action ${JSON.stringify(id)}`)
+      assert.throws(
+        () => d.renderConfig(proxy, r),
+        (e) => e.code === 'ERR_INVALID_ARG_VALUE',
+        `${proxy} action ${JSON.stringify(id)}`,
+      )
     }
     const twice = plan()
     twice.retained.push({ ...twice.retained[0], id: 'DPL_V1' })
-    assert.throws(() => d.renderConfig(proxy, twice), (e) => e.code === 'ERR_DEPLOYMENT_ID' && /twice/.test(e.message))
+    assert.throws(
+      () => d.renderConfig(proxy, twice),
+      (e) => e.code === 'ERR_DEPLOYMENT_ID' && /twice/.test(e.message),
+    )
   }
   // The same values in a hand-edited state file never get that far.
   const edited = JSON.stringify(STATE).replace('"id":"dpl_v1"', '"id":"dpl_v1; include /etc/passwd"')
@@ -338,10 +402,25 @@ test('nothing a proxy reads as syntax reaches a config: hand-built plans with su
   assert.equal(r.code, 1)
   assert.match(r.err, /ERR_DEPLOYMENTS_STATE: .*deployments\[0\]\.id: "dpl_v1; include \/etc\/passwd" is not a deployment ID/)
   assert.equal(r.out, '')
-  for (const bad of [{ host: 'a b' }, { entryPoints: ['we b'] }, { certResolver: 'x y' }, { healthPath: 'api' }, { caddyVersion: 'latest' }, { trustedProxies: ['10.0.0.0/8; x'] }, { failTimeoutSeconds: 0 }]) {
-    assert.throws(() => d.renderConfig('traefik', plan(), bad), (e) => e.code === 'ERR_INVALID_ARG_VALUE', JSON.stringify(bad))
+  for (const bad of [
+    { host: 'a b' },
+    { entryPoints: ['we b'] },
+    { certResolver: 'x y' },
+    { healthPath: 'api' },
+    { caddyVersion: 'latest' },
+    { trustedProxies: ['10.0.0.0/8; x'] },
+    { failTimeoutSeconds: 0 },
+  ]) {
+    assert.throws(
+      () => d.renderConfig('traefik', plan(), bad),
+      (e) => e.code === 'ERR_INVALID_ARG_VALUE',
+      JSON.stringify(bad),
+    )
   }
-  assert.throws(() => d.renderConfig('apache', plan()), (e) => e.code === 'ERR_INVALID_ARG_VALUE' && /nginx, caddy, traefik, haproxy/.test(e.message))
+  assert.throws(
+    () => d.renderConfig('apache', plan()),
+    (e) => e.code === 'ERR_INVALID_ARG_VALUE' && /nginx, caddy, traefik, haproxy/.test(e.message),
+  )
 })
 
 test("every proxy's own checker accepts the configs, also for awkward IDs and hundreds of action IDs", () => {
@@ -351,12 +430,23 @@ test("every proxy's own checker accepts the configs, also for awkward IDs and hu
     current: 'current',
     deployments: [
       // Spelled like nginx map parameters, a leading dash (an HAProxy flag), the longest ID.
-      ...['default', 'include', 'hostnames', '-lead', 'x'.repeat(64)].map((id, i) => ({ ...STATE.deployments[0], id, upstream: `127.0.0.1:${4000 + i}`, actions: many(`4${i}`, 120) })),
+      ...['default', 'include', 'hostnames', '-lead', 'x'.repeat(64)].map((id, i) => ({
+        ...STATE.deployments[0],
+        id,
+        upstream: `127.0.0.1:${4000 + i}`,
+        actions: many(`4${i}`, 120),
+      })),
       { ...STATE.deployments[1], id: 'current', upstream: '[::1]:4100', actions: many('7f', 50) },
     ],
   }
   const file = stateFile(awkward)
-  for (const [proxy, flavour] of [['nginx', 'nginx'], ['caddy', 'caddy'], ['caddy', 'caddy-latest'], ['haproxy', 'haproxy'], ['traefik', 'traefik']]) {
+  for (const [proxy, flavour] of [
+    ['nginx', 'nginx'],
+    ['caddy', 'caddy'],
+    ['caddy', 'caddy-latest'],
+    ['haproxy', 'haproxy'],
+    ['traefik', 'traefik'],
+  ]) {
     const out = path.join(tmp, `awkward-${flavour}`)
     const r = cli(['render', '--proxy', proxy, '--out', out, ...(bins[flavour] ? ['--proxy-bin', bins[flavour]] : [])], file)
     assert.equal(r.code, 0, `${flavour}: ${r.err}`)
@@ -368,7 +458,7 @@ test("every proxy's own checker accepts the configs, also for awkward IDs and hu
   }
 })
 
-test('a config the checker rejects never replaces the live file (exit 1, with the checker\'s words)', () => {
+test("a config the checker rejects never replaces the live file (exit 1, with the checker's words)", () => {
   // An upstream host that does not resolve: nginx and HAProxy refuse it.
   const unresolvable = structuredClone(STATE)
   unresolvable.deployments[0].upstream = 'no-such-host.invalid:3001'
@@ -378,11 +468,18 @@ test('a config the checker rejects never replaces the live file (exit 1, with th
     const before = fs.statSync(out)
     const r = cli(['render', '--proxy', proxy, '--out', out, '--proxy-bin', bins[proxy]], stateFile(unresolvable))
     assert.equal(r.code, 1, r.err)
-    assert.match(r.err, new RegExp(`✗ ERR_PROXY_CHECK: ${proxy} rejected the rendered configuration; the live file is unchanged\\. ${proxy} said:\\n`))
+    assert.match(
+      r.err,
+      new RegExp(`✗ ERR_PROXY_CHECK: ${proxy} rejected the rendered configuration; the live file is unchanged\\. ${proxy} said:\\n`),
+    )
     assert.match(r.err, /no-such-host\.invalid/)
     assert.equal(fs.readFileSync(out, 'utf8'), 'the live config\n')
     assert.equal(fs.statSync(out).mtimeMs, before.mtimeMs)
-    assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.startsWith(`.live-${proxy}`)), [], 'no candidate left behind')
+    assert.deepEqual(
+      fs.readdirSync(tmp).filter((f) => f.startsWith(`.live-${proxy}`)),
+      [],
+      'no candidate left behind',
+    )
   }
   // Caddy 2.6 syntax handed to a current Caddy: `buffer_requests` is gone there.
   const out = path.join(tmp, 'live.caddy')
@@ -392,9 +489,24 @@ test('a config the checker rejects never replaces the live file (exit 1, with th
   assert.match(r.err, /ERR_PROXY_CHECK: caddy rejected .*\n[\s\S]*buffer_requests/)
   assert.equal(fs.readFileSync(out, 'utf8'), 'the live config\n')
   // Traefik: the structural check.
-  assert.throws(() => d.validateTraefikConfig({ http: { routers: { r: { rule: 'Host(`x`', priority: 1, service: 's' } }, services: { s: { loadBalancer: { servers: [{ url: 'http://a:1' }] } } } } }), (e) => e.code === 'ERR_PROXY_CHECK' && /unbalanced/.test(e.message))
-  assert.throws(() => d.validateTraefikConfig({ http: { routers: { r: { rule: 'PathPrefix(`/`)', priority: 1, service: 'nope' } }, services: {} } }), (e) => e.code === 'ERR_PROXY_CHECK' && /service nope is not defined/.test(e.message))
-  assert.throws(() => d.validateTraefikConfig({ http: { routers: {}, services: { f: { failover: { service: 'a', fallback: 'b' } } } } }), (e) => e.code === 'ERR_PROXY_CHECK' && /failover service a/.test(e.message))
+  assert.throws(
+    () =>
+      d.validateTraefikConfig({
+        http: {
+          routers: { r: { rule: 'Host(`x`', priority: 1, service: 's' } },
+          services: { s: { loadBalancer: { servers: [{ url: 'http://a:1' }] } } },
+        },
+      }),
+    (e) => e.code === 'ERR_PROXY_CHECK' && /unbalanced/.test(e.message),
+  )
+  assert.throws(
+    () => d.validateTraefikConfig({ http: { routers: { r: { rule: 'PathPrefix(`/`)', priority: 1, service: 'nope' } }, services: {} } }),
+    (e) => e.code === 'ERR_PROXY_CHECK' && /service nope is not defined/.test(e.message),
+  )
+  assert.throws(
+    () => d.validateTraefikConfig({ http: { routers: {}, services: { f: { failover: { service: 'a', fallback: 'b' } } } } }),
+    (e) => e.code === 'ERR_PROXY_CHECK' && /failover service a/.test(e.message),
+  )
 })
 
 test('the checker missing: ERR_PROXY_UNAVAILABLE with what to do; --no-check writes anyway', () => {
@@ -403,7 +515,10 @@ test('the checker missing: ERR_PROXY_UNAVAILABLE with what to do; --no-check wri
   assert.equal(r.code, 1)
   assert.match(r.err, /ERR_PROXY_UNAVAILABLE: .*no-nginx-here was not found: install nginx on this machine, or pass --proxy-bin/)
   assert.ok(!fs.existsSync(out))
-  const unchecked = cli(['render', '--proxy', 'nginx', '--out', out, '--proxy-bin', path.join(tmp, 'no-nginx-here'), '--no-check'], stateFile())
+  const unchecked = cli(
+    ['render', '--proxy', 'nginx', '--out', out, '--proxy-bin', path.join(tmp, 'no-nginx-here'), '--no-check'],
+    stateFile(),
+  )
   assert.equal(unchecked.code, 0, unchecked.err)
   assert.match(unchecked.err, /wrote /)
   assert.ok(!/validated/.test(unchecked.err))
@@ -419,9 +534,15 @@ test('a failed reload puts the previous live file back (exit 1); an unchanged fi
   // The registry moves on (dpl_v1 retired), the proxy refuses to reload.
   const next = structuredClone(STATE)
   next.deployments.shift()
-  const r = cli(['render', '--proxy', 'haproxy', '--out', out, '--proxy-bin', bins.haproxy, '--reload-command', 'echo cannot reload >&2; exit 3'], stateFile(next))
+  const r = cli(
+    ['render', '--proxy', 'haproxy', '--out', out, '--proxy-bin', bins.haproxy, '--reload-command', 'echo cannot reload >&2; exit 3'],
+    stateFile(next),
+  )
   assert.equal(r.code, 1)
-  assert.match(r.err, /ERR_PROXY_RELOAD: The reload command "echo cannot reload >&2; exit 3" failed \(exit 3\); the previous configuration stays live\. It said:\ncannot reload/)
+  assert.match(
+    r.err,
+    /ERR_PROXY_RELOAD: The reload command "echo cannot reload >&2; exit 3" failed \(exit 3\); the previous configuration stays live\. It said:\ncannot reload/,
+  )
   assert.equal(fs.readFileSync(out, 'utf8'), live, 'the file matches what the proxy still runs')
   const ok = cli(['render', '--proxy', 'haproxy', '--out', out, '--proxy-bin', bins.haproxy, '--reload-command', 'true'], stateFile(next))
   assert.equal(ok.code, 0, ok.err)
@@ -434,16 +555,36 @@ test('two render runs at once do not interleave: one reads, checks, writes and r
   const file = stateFile()
   const run = (tag) =>
     new Promise((resolve) => {
-      const child = spawn(process.execPath, [BIN, 'deployments', 'render', '--proxy', 'nginx', '--out', out, '--proxy-bin', bins.nginx, '--reload-command', `echo start ${tag} >> ${log}; sleep 1; echo end ${tag} >> ${log}`], {
-        env: { PATH: process.env.PATH, HOME: tmp, SKEW_GUARD_DEPLOYMENTS: file },
-        stdio: 'ignore',
-      })
+      const child = spawn(
+        process.execPath,
+        [
+          BIN,
+          'deployments',
+          'render',
+          '--proxy',
+          'nginx',
+          '--out',
+          out,
+          '--proxy-bin',
+          bins.nginx,
+          '--reload-command',
+          `echo start ${tag} >> ${log}; sleep 1; echo end ${tag} >> ${log}`,
+        ],
+        {
+          env: { PATH: process.env.PATH, HOME: tmp, SKEW_GUARD_DEPLOYMENTS: file },
+          stdio: 'ignore',
+        },
+      )
       child.on('exit', resolve)
     })
   assert.deepEqual(await Promise.all([run('a'), run('b')]), [0, 0])
   const lines = fs.readFileSync(log, 'utf8').trim().split('\n')
   assert.equal(lines.length, 4)
-  assert.deepEqual(lines.map((l) => l.split(' ')[0]), ['start', 'end', 'start', 'end'], lines.join(' | '))
+  assert.deepEqual(
+    lines.map((l) => l.split(' ')[0]),
+    ['start', 'end', 'start', 'end'],
+    lines.join(' | '),
+  )
   assert.equal(lines[0].split(' ')[1], lines[1].split(' ')[1])
   assert.equal(fs.readFileSync(out, 'utf8'), d.renderNginx(plan()))
 })
@@ -456,7 +597,16 @@ test('YAML: the Traefik file reads back exactly; anything outside the subset is 
   assert.match(text, /tls:\n {8}certResolver: 'le'\n/)
   assert.ok(config.http.routers['nsg-current'])
   const { parseYaml } = require('../dist/deployments/yaml.js')
-  assert.throws(() => parseYaml('http:\n  routers: [a, b]\n'), (e) => e.code === 'ERR_PROXY_CHECK' && /line 2/.test(e.message))
-  assert.throws(() => parseYaml('http:\n\trouters: {}\n'), (e) => e.code === 'ERR_PROXY_CHECK' && /line 2: a tab/.test(e.message))
-  assert.throws(() => parseYaml('a: 1\na: 2\n'), (e) => /key a appears twice/.test(e.message))
+  assert.throws(
+    () => parseYaml('http:\n  routers: [a, b]\n'),
+    (e) => e.code === 'ERR_PROXY_CHECK' && /line 2/.test(e.message),
+  )
+  assert.throws(
+    () => parseYaml('http:\n\trouters: {}\n'),
+    (e) => e.code === 'ERR_PROXY_CHECK' && /line 2: a tab/.test(e.message),
+  )
+  assert.throws(
+    () => parseYaml('a: 1\na: 2\n'),
+    (e) => /key a appears twice/.test(e.message),
+  )
 })

@@ -56,11 +56,21 @@ test('every code block in the README and docs/ parses and defines what it uses, 
       checked++
       const name = `block.${block.lang === 'tsx' || block.lang === 'jsx' ? 'tsx' : 'ts'}`
       const files = { [name]: block.text, 'ambient.d.ts': AMBIENT }
-      const options = { noEmit: true, noResolve: true, lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'], types: [], jsx: ts.JsxEmit.Preserve, allowJs: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext }
+      const options = {
+        noEmit: true,
+        noResolve: true,
+        lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
+        types: [],
+        jsx: ts.JsxEmit.Preserve,
+        allowJs: true,
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.ESNext,
+      }
       const host = ts.createCompilerHost(options)
       const base = {
         ...host,
-        getSourceFile: (f, v, ...rest) => (files[f] !== undefined ? ts.createSourceFile(f, files[f], v) : host.getSourceFile(f, v, ...rest)),
+        getSourceFile: (f, v, ...rest) =>
+          files[f] !== undefined ? ts.createSourceFile(f, files[f], v) : host.getSourceFile(f, v, ...rest),
         fileExists: (f) => files[f] !== undefined || host.fileExists(f),
         readFile: (f) => files[f] ?? host.readFile(f),
       }

@@ -18,7 +18,6 @@ import { startServer, waitFor } from '../scripts/e2e/server.mjs'
 import { ensureChromium } from '../scripts/e2e/setup.mjs'
 import { sharedGuardBuilds } from '../scripts/e2e/shared-builds.mjs'
 
-
 const SKIP = process.env.NSG_SKIP_E2E === '1' ? 'NSG_SKIP_E2E=1' : false
 const MINUTE = 60_000
 
@@ -57,12 +56,21 @@ async function advance(tab, ms) {
 }
 
 /** The answer the page shows for the last click of #say-hello ('' when none). */
-const shownAnswer = async (tab) => ((await tab.page.locator('#say-hello-result').textContent({ timeout: 2_000 }).catch(() => '')) ?? '').trim()
+const shownAnswer = async (tab) =>
+  (
+    (await tab.page
+      .locator('#say-hello-result')
+      .textContent({ timeout: 2_000 })
+      .catch(() => '')) ?? ''
+  ).trim()
 
 // The example shows its own notice through <SkewGuard fallback={…}> (app/skew-banner.tsx).
 const banner = (tab) => tab.page.locator('#skew-banner').count()
 
-describe('a mixed fleet (v1 and v2 replicas behind one round-robin balancer, no routing), Next.js 16', { skip: SKIP, timeout: 15 * MINUTE }, () => {
+describe('a mixed fleet (v1 and v2 replicas behind one round-robin balancer, no routing), Next.js 16', {
+  skip: SKIP,
+  timeout: 15 * MINUTE,
+}, () => {
   before(
     async () => {
       await ensureChromium()
@@ -108,7 +116,10 @@ describe('a mixed fleet (v1 and v2 replicas behind one round-robin balancer, no 
     const tab = await tabOf(state.v1.buildId)
     // greet exists on v1 only: every other click lands on v2, which refuses it.
     for (let i = 0; i < 6; i++) {
-      await tab.page.locator('#say-hello').click().catch(() => {})
+      await tab.page
+        .locator('#say-hello')
+        .click()
+        .catch(() => {})
       await tab.page.waitForTimeout(1_500)
     }
     seen.v1Bounce = {
@@ -118,7 +129,10 @@ describe('a mixed fleet (v1 and v2 replicas behind one round-robin balancer, no 
       loads: tab.loads,
       shown: await shownAnswer(tab),
     }
-    assert.ok(tab.actions.some((a) => a.guard === 'unknown-action'), 'some clicks reached v2 and were refused')
+    assert.ok(
+      tab.actions.some((a) => a.guard === 'unknown-action'),
+      'some clicks reached v2 and were refused',
+    )
     assert.ok(tab.loads <= 2, `at most one reload (loads: ${tab.loads})`)
   })
 
@@ -126,7 +140,10 @@ describe('a mixed fleet (v1 and v2 replicas behind one round-robin balancer, no 
     state.lb.setUpstreams([state.s1.url, state.s2.url])
     const tab = await tabOf(state.v2.buildId)
     for (let i = 0; i < 4; i++) {
-      await tab.page.locator('#say-hello').click().catch(() => {})
+      await tab.page
+        .locator('#say-hello')
+        .click()
+        .catch(() => {})
       await tab.page.waitForTimeout(1_500)
     }
     seen.v2Bounce = {
@@ -135,7 +152,10 @@ describe('a mixed fleet (v1 and v2 replicas behind one round-robin balancer, no 
       loads: tab.loads,
       shown: await shownAnswer(tab),
     }
-    assert.ok(tab.actions.some((a) => a.serverBuild === state.v1.buildId), 'some clicks reached a v1 replica')
+    assert.ok(
+      tab.actions.some((a) => a.serverBuild === state.v1.buildId),
+      'some clicks reached a v1 replica',
+    )
     assert.ok(tab.loads <= 2, `at most one reload (loads: ${tab.loads})`)
   })
 })

@@ -24,7 +24,10 @@ import { MATRIX, ROOT, ensureChromium } from '../scripts/e2e/setup.mjs'
 import { sharedGuardBuilds } from '../scripts/e2e/shared-builds.mjs'
 
 const SKIP = process.env.NSG_SKIP_E2E === '1' ? 'NSG_SKIP_E2E=1' : false
-const VERSIONS = (process.env.NSG_FORWARD_VERSIONS ?? '16,15.5').split(',').map((v) => v.trim()).filter(Boolean)
+const VERSIONS = (process.env.NSG_FORWARD_VERSIONS ?? '16,15.5')
+  .split(',')
+  .map((v) => v.trim())
+  .filter(Boolean)
 const BIN = path.join(ROOT, 'bin', 'next-skew-guard.js')
 
 let chromium = null
@@ -35,7 +38,11 @@ after(async () => {
 })
 
 function deployments(args, state) {
-  const r = spawnSync(process.execPath, [BIN, 'deployments', ...args], { encoding: 'utf8', env: { ...process.env, SKEW_GUARD_DEPLOYMENTS: state }, timeout: 120_000 })
+  const r = spawnSync(process.execPath, [BIN, 'deployments', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, SKEW_GUARD_DEPLOYMENTS: state },
+    timeout: 120_000,
+  })
   assert.equal(r.status, 0, `deployments ${args.join(' ')}: ${r.stderr}`)
 }
 
@@ -46,7 +53,13 @@ function files(dir) {
 for (const version of VERSIONS) {
   const pins = MATRIX[version]
   const nodeRuntime = pins && (pins.runtime === 'proxy' || pins.runtime === 'nodejs')
-  const skip = SKIP || (!pins ? `unknown version ${version}` : nodeRuntime ? false : `Next.js ${pins.next} runs the guard on Edge, where forwarding is not available`)
+  const skip =
+    SKIP ||
+    (!pins
+      ? `unknown version ${version}`
+      : nodeRuntime
+        ? false
+        : `Next.js ${pins.next} runs the guard on Edge, where forwarding is not available`)
 
   describe(`in-app forwarding on Next.js ${pins?.next ?? version}`, { skip, timeout: 20 * 60_000 }, () => {
     const ctx = { servers: {}, ids: {} }
@@ -67,9 +80,15 @@ for (const version of VERSIONS) {
           const health = await (await fetch(`${server.url}/api/health`)).json()
           ctx.ids[name] = health.deploymentId ?? ctx[name].buildId
         }
-        deployments(['add', ctx.ids.v1, '--upstream', `127.0.0.1:${ctx.servers.v1.port}`, '--dir', ctx.app.dir, '--dist-dir', ctx.v1.distDir], ctx.state)
+        deployments(
+          ['add', ctx.ids.v1, '--upstream', `127.0.0.1:${ctx.servers.v1.port}`, '--dir', ctx.app.dir, '--dist-dir', ctx.v1.distDir],
+          ctx.state,
+        )
         deployments(['promote', ctx.ids.v1], ctx.state)
-        deployments(['add', ctx.ids.v2, '--upstream', `127.0.0.1:${ctx.servers.v2.port}`, '--dir', ctx.app.dir, '--dist-dir', ctx.v2.distDir], ctx.state)
+        deployments(
+          ['add', ctx.ids.v2, '--upstream', `127.0.0.1:${ctx.servers.v2.port}`, '--dir', ctx.app.dir, '--dist-dir', ctx.v2.distDir],
+          ctx.state,
+        )
         // The platform: every request to the newest release, Host passed through.
         ctx.host = await startRoundRobin([ctx.servers.v1.url])
         cleanups.push(() => ctx.host.stop())

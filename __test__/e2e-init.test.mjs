@@ -45,7 +45,9 @@ before(
     if (SKIP) return
     await ensureChromium()
     shared.packDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-init-pack-'))
-    const { tarballs, native } = await step('packing next-skew-guard (npm run pack)', () => pack({ out: shared.packDir, build: false, log: () => {} }))
+    const { tarballs, native } = await step('packing next-skew-guard (npm run pack)', () =>
+      pack({ out: shared.packDir, build: false, log: () => {} }),
+    )
     if (!native) throw new Error('native/*.node is missing: run `npm run build:native` (npm test does) first')
     shared.tarballs = tarballs
   },
@@ -66,7 +68,8 @@ after(async () => {
  */
 function appEnv() {
   const env = childEnv()
-  for (const name of ['GIT_COMMIT', 'SOURCE_COMMIT', 'GITHUB_SHA', 'CI_COMMIT_SHA', 'VERCEL_GIT_COMMIT_SHA', 'GIT_DIR', 'GIT_WORK_TREE']) delete env[name]
+  for (const name of ['GIT_COMMIT', 'SOURCE_COMMIT', 'GITHUB_SHA', 'CI_COMMIT_SHA', 'VERCEL_GIT_COMMIT_SHA', 'GIT_DIR', 'GIT_WORK_TREE'])
+    delete env[name]
   return env
 }
 
@@ -152,7 +155,7 @@ function expectedChanges(version) {
   ]
 }
 
-const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 for (const version of ALL) {
   const layout = LAYOUTS[version]
@@ -161,7 +164,7 @@ for (const version of ALL) {
 
   describe(`init on a fresh Next.js ${version} app (${what})`, { skip, timeout: 20 * MINUTE }, () => {
     const s = { app: null, key: null, kcv: null, v1: null, server: null, guardFile: null }
-    const needs = (t, ...keys) => {
+    const needs = (_t, ...keys) => {
       const missing = keys.filter((k) => !s[k])
       if (missing.length) assert.fail(`an earlier step failed (no ${missing.join(', ')})`)
     }
@@ -183,14 +186,15 @@ for (const version of ALL) {
       assert.match(
         first.output,
         new RegExp(
-          `^next-skew-guard init: ${escape(app.dir)} \\(Next\\.js ${escape(s.nextVersion)}${layout.typescript ? ', TypeScript' : ''}, ${layout.src ? 'src/app' : 'app'}\\)$`,
+          `^next-skew-guard init: ${escapeRe(app.dir)} \\(Next\\.js ${escapeRe(s.nextVersion)}${layout.typescript ? ', TypeScript' : ''}, ${layout.src ? 'src/app' : 'app'}\\)$`,
           'm',
         ),
       )
       const changed = [...first.output.matchAll(/^✓ (create|change) (\S+): /gm)].map((m) => [m[1], m[2]])
       assert.deepEqual(changed.sort(), expectedChanges(version).sort(), first.output)
       assert.doesNotMatch(first.output, /^✗/m, 'nothing left to do by hand')
-      if (layout.hook === 'proxy') assert.match(first.output, /^! src\/proxy\.ts has a config\.matcher: the guard runs only where it matches\./m)
+      if (layout.hook === 'proxy')
+        assert.match(first.output, /^! src\/proxy\.ts has a config\.matcher: the guard runs only where it matches\./m)
 
       const env = fs.readFileSync(path.join(app.dir, '.env.local'), 'utf8')
       const key = KEY_LINE.exec(env)?.[1]
@@ -205,8 +209,16 @@ for (const version of ALL) {
 
       // What was written is the guard composed with the app, not a replacement of it.
       const after = snapshot(app.dir)
-      const changedFiles = Object.keys(after).filter((f) => after[f] !== before[f]).sort()
-      assert.deepEqual(changedFiles, expectedChanges(version).map(([, f]) => f).sort(), 'init touched exactly the files it named')
+      const changedFiles = Object.keys(after)
+        .filter((f) => after[f] !== before[f])
+        .sort()
+      assert.deepEqual(
+        changedFiles,
+        expectedChanges(version)
+          .map(([, f]) => f)
+          .sort(),
+        'init touched exactly the files it named',
+      )
       const guardFile = expectedChanges(version)[2][1]
       s.guardFile = guardFile
       if (layout.hook) {
@@ -238,7 +250,11 @@ for (const version of ALL) {
       const doctor = await cli(app, ['doctor'], 'doctor')
       const lines = doctor.output.split('\n')
       assert.equal(doctor.code, 0, doctor.output)
-      assert.deepEqual(lines.filter((l) => l.startsWith('✗')), [], 'no failed check')
+      assert.deepEqual(
+        lines.filter((l) => l.startsWith('✗')),
+        [],
+        'no failed check',
+      )
       const warnings = lines.filter((l) => l.startsWith('!'))
       // Next.js 14 runs middleware on Edge only: doctor says so (a warning). On 15.5 init moves the
       // app's own middleware to the Node runtime, where every check runs.
@@ -248,17 +264,17 @@ for (const version of ALL) {
         edge ? ['! guard'] : [],
         `warnings:\n${warnings.join('\n')}`,
       )
-      if (edge) assert.match(warnings[0], new RegExp(`^! guard: ${escape(s.guardFile)} runs on Edge: `))
+      if (edge) assert.match(warnings[0], new RegExp(`^! guard: ${escapeRe(s.guardFile)} runs on Edge: `))
       const expected = [
-        `· Next.js: ${escape(s.nextVersion)} — on skew without a guard: `,
+        `· Next.js: ${escapeRe(s.nextVersion)} — on skew without a guard: `,
         `✓ key valid: 32-byte key from \\.env\\.local, check value ${s.kcv}$`,
         `✓ build identity: BUILD_ID ${s.v1.buildId}, derived from the git commit$`,
         '· actions: 1 Server Actions in the build$',
         version === '14' ? '· build key: Next\\.js 14 always writes a random build key' : `✓ build key = runtime key: both ${s.kcv}$`,
         '✓ externals: withSkewGuard adds next-skew-guard-native$',
-        edge ? null : `✓ guard: ${escape(s.guardFile)}( \\(Node runtime\\)| on the Node runtime): every check runs$`,
-        `✓ instrumentation: ${escape(expectedChanges(version)[1][1])} registers the guard$`,
-        `✓ client guard: <SkewGuard /> in ${escape(expectedChanges(version)[3][1])}, rendered by the root layout$`,
+        edge ? null : `✓ guard: ${escapeRe(s.guardFile)}( \\(Node runtime\\)| on the Node runtime): every check runs$`,
+        `✓ instrumentation: ${escapeRe(expectedChanges(version)[1][1])} registers the guard$`,
+        `✓ client guard: <SkewGuard /> in ${escapeRe(expectedChanges(version)[3][1])}, rendered by the root layout$`,
       ].filter(Boolean)
       for (const line of expected) assert.match(doctor.output, new RegExp(`^${line}`, 'm'))
       assert.equal(lines.filter((l) => /^[✓✗!·] /.test(l)).length, expected.length + (edge ? 1 : 0), doctor.output)
@@ -278,7 +294,11 @@ for (const version of ALL) {
       assert.equal(page.headers.get('x-build-id'), layout.hook ? s.v1.buildId : null)
       assert.match(await page.text(), /Fresh app/)
       if (layout.hook) {
-        assert.equal(page.headers.get(HOOK_HEADER), hookHeaderValue(layout.hook, '/'), `the ${layout.hook} init wrapped still sets its header`)
+        assert.equal(
+          page.headers.get(HOOK_HEADER),
+          hookHeaderValue(layout.hook, '/'),
+          `the ${layout.hook} init wrapped still sets its header`,
+        )
         assert.equal(health.headers.get(HOOK_HEADER), null, 'the guard answers the health endpoint before the app runs')
       }
     })
@@ -321,9 +341,11 @@ for (const version of ALL) {
         serverBuild: v2.buildId,
       })
       assert.equal(await navigationType(actor.page), 'reload')
-      await waitFor(async () => (await actor.page.inputValue('#name')) === 'Grace Hopper', 'the typed text to be put back').catch(async (e) => {
-        throw new Error(`${e.message}; #name holds ${JSON.stringify(await actor.page.inputValue('#name'))}`)
-      })
+      await waitFor(async () => (await actor.page.inputValue('#name')) === 'Grace Hopper', 'the typed text to be put back').catch(
+        async (e) => {
+          throw new Error(`${e.message}; #name holds ${JSON.stringify(await actor.page.inputValue('#name'))}`)
+        },
+      )
       // The reloaded page is v2's: the same button calls `welcome`, with the restored text.
       await actor.page.click('#greet')
       await textWhen(actor.page, '#answer', (x) => x === 'Welcome, Grace Hopper!', 'welcome on v2 with the restored name')

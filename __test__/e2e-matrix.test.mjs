@@ -108,7 +108,10 @@ for (const version of ORDER) {
       assert.ok(guarded.stats.v2.byKind['unknown-action'] >= 1, JSON.stringify(guarded.stats.v2))
       // Without the guard the tab stays broken: no reload, and the click never reaches `welcome`.
       const p = plain.results.renamed
-      assert.ok(!p.first.reloaded && !worked(p.first, { id: 'renamed' }) && shown(p.retry ?? p.first) !== 'Welcome, Ada!', JSON.stringify(p))
+      assert.ok(
+        !p.first.reloaded && !worked(p.first, { id: 'renamed' }) && shown(p.retry ?? p.first) !== 'Welcome, Ada!',
+        JSON.stringify(p),
+      )
     })
 
     it('3. same action ID, changed implementation: reload-after runs it and shows its result (a refresh follows later); reject refuses it, then the tab reloads', () => {

@@ -227,7 +227,13 @@ describe(`Next.js ${VERSIONS.next}, next start: the server-side guard`, { skip: 
 
   it('next build fails with the reason when the key is hex', async () => {
     const hexKey = randomBytes(32).toString('hex')
-    const result = await build(e2e.app, { name: 'hexkey', distDir: '.next-hexkey', buildId: `e2e-hex-${RUN}`, key: hexKey, expectFailure: true })
+    const result = await build(e2e.app, {
+      name: 'hexkey',
+      distDir: '.next-hexkey',
+      buildId: `e2e-hex-${RUN}`,
+      key: hexKey,
+      expectFailure: true,
+    })
     assert.notEqual(result.code, 0, 'the build must fail')
     assert.match(result.output, /NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: The encryption key looks like hex \(64 hex characters = 32 bytes\)/)
     assert.match(result.output, /Invalid key length/)
@@ -238,7 +244,10 @@ describe(`Next.js ${VERSIONS.next}, next start: the server-side guard`, { skip: 
   it('register() reports a build/runtime key mismatch with both check values and no key', async () => {
     const rotated = await shared('v1 rotated')
     await waitFor(() => rotated.output().includes('KEY MISMATCH'), 'the KEY MISMATCH report in the server output')
-    const line = rotated.output().split('\n').find((l) => l.includes('KEY MISMATCH'))
+    const line = rotated
+      .output()
+      .split('\n')
+      .find((l) => l.includes('KEY MISMATCH'))
     assert.ok(line.includes(`(check value ${keyCheckValue(e2e.keys.k2)})`), line)
     assert.ok(line.includes(`(check value ${keyCheckValue(e2e.keys.k1)})`), line)
     for (const key of [e2e.keys.k1, e2e.keys.k2]) {
@@ -247,7 +256,10 @@ describe(`Next.js ${VERSIONS.next}, next start: the server-side guard`, { skip: 
     // The matching server says nothing of the sort.
     const v1 = await shared('v1')
     assert.ok(!v1.output().includes('KEY MISMATCH'), v1.output())
-    assert.match(v1.output(), new RegExp(`guarding build ${e2e.v1.buildId}: key ${keyCheckValue(e2e.keys.k1)}, ${e2e.v1.actionIds.length} actions`))
+    assert.match(
+      v1.output(),
+      new RegExp(`guarding build ${e2e.v1.buildId}: key ${keyCheckValue(e2e.keys.k1)}, ${e2e.v1.actionIds.length} actions`),
+    )
   })
 })
 
@@ -263,11 +275,9 @@ describe(`Next.js ${VERSIONS.next} in Chromium: the client guard`, { skip: SKIP,
     // The next poll is scheduled only once the previous answer has been read, which may be after
     // Playwright saw the response: advance the fake clock in steps until each poll has happened.
     for (let i = 1; i <= 3; i++) {
-      await waitFor(
-        async () => tab1.health.length >= i || (await page.clock.fastForward(15_000), false),
-        `health check #${i}`,
-        { everyMs: 200 },
-      )
+      await waitFor(async () => tab1.health.length >= i || (await page.clock.fastForward(15_000), false), `health check #${i}`, {
+        everyMs: 200,
+      })
     }
 
     assert.deepEqual(tab1.health, [200, 200, 200])
@@ -289,10 +299,7 @@ describe(`Next.js ${VERSIONS.next} in Chromium: the client guard`, { skip: SKIP,
     const tab1 = await tab(t, v1.url, { javaScriptEnabled: false })
     const { page } = tab1
     await page.fill('#note-input', 'no JS here')
-    const [response] = await Promise.all([
-      page.waitForResponse((r) => r.request().method() === 'POST'),
-      page.click('#note-submit'),
-    ])
+    const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.click('#note-submit')])
     assert.equal(response.status(), 303, 'the action redirects')
     await page.waitForURL(/\?saved=/)
     assert.equal(await page.locator('#saved-note').textContent(), 'no JS here')
@@ -478,11 +485,20 @@ describe(`Next.js ${VERSIONS.next}: the operator CLI on these real builds`, { sk
     const r = cli(['diff', e2e.v1.distDir, e2e.v2.distDir, '--json'])
     assert.equal(r.code, 0, r.err)
     const diff = JSON.parse(r.out)
-    assert.deepEqual(diff.removed.map((a) => [a.id, a.exportedName]), [[e2e.v1.actions.greet, 'greet']])
-    assert.deepEqual(diff.added.map((a) => [a.id, a.exportedName]), [[e2e.v2.actions.welcome, 'welcome']])
+    assert.deepEqual(
+      diff.removed.map((a) => [a.id, a.exportedName]),
+      [[e2e.v1.actions.greet, 'greet']],
+    )
+    assert.deepEqual(
+      diff.added.map((a) => [a.id, a.exportedName]),
+      [[e2e.v2.actions.welcome, 'welcome']],
+    )
     assert.deepEqual(
       diff.kept.map((a) => a.id).sort(),
-      Object.entries(e2e.v1.actions).filter(([name]) => name !== 'greet').map(([, id]) => id).sort(),
+      Object.entries(e2e.v1.actions)
+        .filter(([name]) => name !== 'greet')
+        .map(([, id]) => id)
+        .sort(),
     )
     assert.equal(diff.warning, null)
     assert.equal(cli(['diff', e2e.v1.distDir, e2e.v2.distDir, '--fail-on-removed']).code, 1)
@@ -495,7 +511,9 @@ describe(`Next.js ${VERSIONS.next}: the operator CLI on these real builds`, { sk
     assert.match(r.out, new RegExp(`^kept 0, removed ${Object.keys(e2e.v2.actions).length}, added ${Object.keys(unpinned.actions).length}`))
     assert.match(
       r.err,
-      new RegExp(`Every action ID changed.*different encryption keys \\(check values ${keyCheckValue(e2e.keys.k1)} and ${keyCheckValue(e2e.keys.k2)}\\)`),
+      new RegExp(
+        `Every action ID changed.*different encryption keys \\(check values ${keyCheckValue(e2e.keys.k1)} and ${keyCheckValue(e2e.keys.k2)}\\)`,
+      ),
     )
   })
 
@@ -505,7 +523,10 @@ describe(`Next.js ${VERSIONS.next}: the operator CLI on these real builds`, { sk
     for (const line of [
       /^· Next\.js: 16\.4\.6 — on skew without a guard: typed/m,
       /^✓ key valid: 32-byte key/m,
-      new RegExp(`^✓ build identity: BUILD_ID ${e2e.v1.buildId}, fixed at build time \\(SKEW_GUARD_BUILD_ID or the buildId option\\)$`, 'm'),
+      new RegExp(
+        `^✓ build identity: BUILD_ID ${e2e.v1.buildId}, fixed at build time \\(SKEW_GUARD_BUILD_ID or the buildId option\\)$`,
+        'm',
+      ),
       new RegExp(`^· actions: ${e2e.v1.actionIds.length} Server Actions in the build$`, 'm'),
       new RegExp(`^✓ build key = runtime key: both ${keyCheckValue(e2e.keys.k1)}$`, 'm'),
       /^✓ externals: withSkewGuard adds next-skew-guard-native$/m,
@@ -527,7 +548,10 @@ describe(`Next.js ${VERSIONS.next}: the operator CLI on these real builds`, { sk
     assert.equal(other.code, 1)
     assert.match(
       other.out,
-      new RegExp(`^✗ build key = runtime key: the build used key ${keyCheckValue(e2e.keys.k1)}, the runtime has ${keyCheckValue(e2e.keys.k2)}`, 'm'),
+      new RegExp(
+        `^✗ build key = runtime key: the build used key ${keyCheckValue(e2e.keys.k1)}, the runtime has ${keyCheckValue(e2e.keys.k2)}`,
+        'm',
+      ),
     )
     for (const r of [none, hex, other]) assert.ok(!r.out.includes(e2e.keys.k1) && !r.out.includes(e2e.keys.k2))
   })

@@ -70,7 +70,10 @@ for (const version of ORDER) {
   const skip = SKIP || (SELECTED.includes(version) ? false : 'not in NSG_E2E_VERSIONS')
   const hook = { edge: 'Edge middleware', nodejs: 'Node middleware', proxy: 'proxy.ts' }[pins.runtime]
 
-  describe(`no skew, Next.js ${pins.next} (${hook}): basePath, trailingSlash, untrimmed build ID, monorepo start, app middleware`, { skip, timeout: 20 * 60_000 }, () => {
+  describe(`no skew, Next.js ${pins.next} (${hook}): basePath, trailingSlash, untrimmed build ID, monorepo start, app middleware`, {
+    skip,
+    timeout: 20 * 60_000,
+  }, () => {
     const s = { app: null, mono: null, build: null, server: null, proxy: null, key: generateKey() }
 
     before(
@@ -118,7 +121,12 @@ for (const version of ORDER) {
         const probe = await (await browser()).newPage()
         await probe.goto(url).catch(() => {})
         await probe.waitForTimeout(3_000)
-        const screen = (await probe.locator('body').innerText().catch(() => '')).slice(0, 300)
+        const screen = (
+          await probe
+            .locator('body')
+            .innerText()
+            .catch(() => '')
+        ).slice(0, 300)
         await probe.context().close()
         throw new Error(`${url} did not become ready (${error.message}); the page showed: ${JSON.stringify(screen)}`)
       }
@@ -149,7 +157,11 @@ for (const version of ORDER) {
       const health = await fetch(`${direct()}/api/health/`, { cache: 'no-store' })
       assert.equal(health.status, 200, `GET ${BASE}/api/health/ answered ${health.status}`)
       const body = await health.json()
-      assert.equal(body.buildId, s.build.buildId, `the health endpoint reports ${JSON.stringify(body.buildId)}; the build on disk is ${s.build.buildId}`)
+      assert.equal(
+        body.buildId,
+        s.build.buildId,
+        `the health endpoint reports ${JSON.stringify(body.buildId)}; the build on disk is ${s.build.buildId}`,
+      )
       // The client polls the path without the slash; Next.js redirects it to the slashed one.
       const unslashed = await fetch(`${direct()}/api/health`, { cache: 'no-store' })
       assert.equal(unslashed.status, 200, `GET ${BASE}/api/health (followed to ${unslashed.url}) answered ${unslashed.status}`)
@@ -167,7 +179,11 @@ for (const version of ORDER) {
       assert.deepEqual([unknown.status, unknown.headers.get('x-skew-guard')], [409, 'unknown-action'])
       const shout = shoutId(s)
       const known = await callAction(direct(), shout, ['hello'], { 'x-skew-guard-build': s.build.buildId })
-      assert.equal(known.status, 200, `a known action answered ${known.status} (x-skew-guard: ${known.headers.get('x-skew-guard')}): ${known.body.slice(0, 200)}`)
+      assert.equal(
+        known.status,
+        200,
+        `a known action answered ${known.status} (x-skew-guard: ${known.headers.get('x-skew-guard')}): ${known.body.slice(0, 200)}`,
+      )
       assert.equal(known.headers.get('x-skew-guard'), null, 'no verdict for a page of this very build')
       assert.deepEqual(actionResult(known.body), { success: true, data: 'hello!', buildId: s.build.buildId })
       assert.equal((await serverEvents()) - before, 1, 'one skew event: the unknown ID above, nothing else')
@@ -265,7 +281,12 @@ for (const version of ORDER) {
         await assertNoSkew(tab, before, `the gateway's ${status}`, ['#call-safe-result', '#call-plain-result'])
         const result = await resultOf(page, '#call-safe-result')
         assert.deepEqual(
-          { error: result?.error, success: result?.success, requiresRefresh: result?.requiresRefresh, ...(mayHaveRun ? { actionRan: result?.actionRan } : {}) },
+          {
+            error: result?.error,
+            success: result?.success,
+            requiresRefresh: result?.requiresRefresh,
+            ...(mayHaveRun ? { actionRan: result?.actionRan } : {}),
+          },
           { error: 'TRANSPORT_ERROR', success: false, requiresRefresh: false, ...(mayHaveRun ? { actionRan: 'unknown' } : {}) },
           `safe call result: ${JSON.stringify(result)}; shown ${JSON.stringify(await text(page, '#call-safe-result'))}`,
         )
@@ -288,7 +309,10 @@ for (const version of ORDER) {
       assert.match(await text(page, '#call-throws-result'), /^failed: /)
       assert.equal(await text(page, '#call-refused-result'), 'error: NOT_ALLOWED')
       const refused = await resultOf(page, '#call-refused-result')
-      assert.deepEqual([refused.success, refused.error, refused.message, refused.requiresRefresh], [false, 'NOT_ALLOWED', 'You may not do that.', false])
+      assert.deepEqual(
+        [refused.success, refused.error, refused.message, refused.requiresRefresh],
+        [false, 'NOT_ALLOWED', 'You may not do that.', false],
+      )
       const ok = await resultOf(page, '#call-safe-result')
       assert.deepEqual(
         [ok.success, ok.data, ok.buildId, ok.requiresRefresh, await text(page, '#call-safe-result')],
@@ -331,7 +355,17 @@ for (const version of ORDER) {
       await page.click('#handled-link')
       await page.click('#handled-next-link')
       const selectors = ['#menu-count', '#handled-count', '#handled-next-count']
-      const reported = [{ kind: 'build-mismatch', source: 'app', actionRan: true, suppressed: false, clientBuildId: s.build.buildId, serverBuildId: null, path: `${BASE}/links/` }]
+      const reported = [
+        {
+          kind: 'build-mismatch',
+          source: 'app',
+          actionRan: true,
+          suppressed: false,
+          clientBuildId: s.build.buildId,
+          serverBuildId: null,
+          path: `${BASE}/links/`,
+        },
+      ]
       await assertNoSkew(tab, before, 'clicks on links the app handles', selectors, { clientEvents: reported })
       assert.deepEqual(Object.values(await texts(page, selectors)), ['1', '1', '1'], 'every click reached the app')
       assert.equal(new URL(page.url()).pathname, `${BASE}/links/`)
@@ -340,9 +374,11 @@ for (const version of ORDER) {
         Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' })
         document.dispatchEvent(new Event('visibilitychange'))
       })
-      await waitFor(async () => (await documents(tab)) === 2, 'the pending reload when the tab is hidden', { timeoutMs: 15_000 }).catch(async (error) => {
-        throw new Error(`${error.message}\n${await tabReport(tab, selectors)}`)
-      })
+      await waitFor(async () => (await documents(tab)) === 2, 'the pending reload when the tab is hidden', { timeoutMs: 15_000 }).catch(
+        async (error) => {
+          throw new Error(`${error.message}\n${await tabReport(tab, selectors)}`)
+        },
+      )
     })
 
     it('a <SkewGuard> given NaN (an unset env var) falls back: the page renders and works', async (t) => {
@@ -371,7 +407,10 @@ for (const version of ORDER) {
         assert.ok(poll.status === 200 || poll.status === 308, `a health check answered ${poll.status}: ${JSON.stringify(tab.polls)}`)
         if (poll.status === 200) assert.equal(poll.buildId, s.build.buildId, JSON.stringify(tab.polls))
       }
-      assert.ok(tab.polls.every((p) => p.url.startsWith(`${BASE}/`)), `polled under the base path: ${JSON.stringify(tab.polls)}`)
+      assert.ok(
+        tab.polls.every((p) => p.url.startsWith(`${BASE}/`)),
+        `polled under the base path: ${JSON.stringify(tab.polls)}`,
+      )
       await assertNoSkew(tab, before, 'the health checks', [])
     })
 

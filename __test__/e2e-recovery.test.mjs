@@ -81,7 +81,10 @@ for (const version of ORDER) {
   const skip = SKIP || (SELECTED.includes(version) ? false : 'not in NSG_E2E_VERSIONS')
   const hook = { edge: 'Edge middleware', nodejs: 'Node middleware', proxy: 'proxy.ts' }[pins.runtime]
 
-  describe(`skew recovery, Next.js ${pins.next} (${hook}): typed text, chunk loads, revalidation, closures`, { skip, timeout: 20 * 60_000 }, () => {
+  describe(`skew recovery, Next.js ${pins.next} (${hook}): typed text, chunk loads, revalidation, closures`, {
+    skip,
+    timeout: 20 * 60_000,
+  }, () => {
     const s = { app: null, v1: null, v2: null, server: null, port: null, tabs: {}, keys: { k1: generateKey(), k3: generateKey() } }
 
     async function serve(options) {
@@ -115,7 +118,9 @@ for (const version of ORDER) {
           await open('chart', '/lazy/', '#open-chart')
           await open('revalidate', '/revalidate/', '#rev-bump')
         })
-        await step(`deploying v2 on the same port :${s.port}`, () => serve({ build: s.v2, key: s.keys.k1, label: `recovery ${version} v2` }))
+        await step(`deploying v2 on the same port :${s.port}`, () =>
+          serve({ build: s.v2, key: s.keys.k1, label: `recovery ${version} v2` }),
+        )
       },
       { timeout: 15 * 60_000 },
     )
@@ -159,15 +164,27 @@ for (const version of ORDER) {
         const before = await mark(tab)
         await page.click(button)
         await waitFor(
-          async () => (await documents(tab)) > before.documents || (await crashScreen(page)) !== null || (await page.locator(output).count()) > 0,
+          async () =>
+            (await documents(tab)) > before.documents || (await crashScreen(page)) !== null || (await page.locator(output).count()) > 0,
           'a reaction to the missing chunk',
           { timeoutMs: 20_000 },
         ).catch(async (error) => {
           throw new Error(`${error.message}\n${await tabReport(tab, [output])}`)
         })
         await settle(tab)
-        const observed = { documents: await documents(tab), crashScreen: await crashScreen(page), documentBuild: await page.locator('#doc-build').textContent({ timeout: 1_000 }).catch(() => null) }
-        assert.deepEqual(observed, { documents: 2, crashScreen: null, documentBuild: s.v2.buildId }, `after the click\n${await tabReport(tab, [output])}`)
+        const observed = {
+          documents: await documents(tab),
+          crashScreen: await crashScreen(page),
+          documentBuild: await page
+            .locator('#doc-build')
+            .textContent({ timeout: 1_000 })
+            .catch(() => null),
+        }
+        assert.deepEqual(
+          observed,
+          { documents: 2, crashScreen: null, documentBuild: s.v2.buildId },
+          `after the click\n${await tabReport(tab, [output])}`,
+        )
         await page.click(button)
         await waitShown(tab, output, (v) => v.startsWith(`${key} v2`), `the new deploy's ${key}`)
         await settle(tab)
@@ -186,10 +203,22 @@ for (const version of ORDER) {
       const observed = {
         documents: await documents(tab),
         crashScreen: await crashScreen(page),
-        documentBuild: await page.locator('#doc-build').textContent({ timeout: 1_000 }).catch(() => null),
-        badge: await page.locator('#rev-badge').textContent({ timeout: 1_000 }).catch(() => null),
-        ribbon: await page.locator('#rev-ribbon').textContent({ timeout: 1_000 }).catch(() => null),
-        count: await page.locator('#rev-count').textContent({ timeout: 1_000 }).catch(() => null),
+        documentBuild: await page
+          .locator('#doc-build')
+          .textContent({ timeout: 1_000 })
+          .catch(() => null),
+        badge: await page
+          .locator('#rev-badge')
+          .textContent({ timeout: 1_000 })
+          .catch(() => null),
+        ribbon: await page
+          .locator('#rev-ribbon')
+          .textContent({ timeout: 1_000 })
+          .catch(() => null),
+        count: await page
+          .locator('#rev-count')
+          .textContent({ timeout: 1_000 })
+          .catch(() => null),
       }
       assert.deepEqual(
         observed,
@@ -222,7 +251,11 @@ for (const version of ORDER) {
         await reaction(tab, before, 'the closure call to get an answer')
         await settle(tab)
         const first = tab.actions[before.actions]
-        assert.equal(await documents(tab), 2, `one reload after the closure call (answer: ${JSON.stringify(first)})\n${await tabReport(tab, ['#closure-result'])}`)
+        assert.equal(
+          await documents(tab),
+          2,
+          `one reload after the closure call (answer: ${JSON.stringify(first)})\n${await tabReport(tab, ['#closure-result'])}`,
+        )
         assert.deepEqual([first?.status, first?.guard], [500, 'unknown-key'], `the answer was marked: ${JSON.stringify(first)}`)
         const ticket = await text(page, '#ticket')
         await page.click('#closure-read')

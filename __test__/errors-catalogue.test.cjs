@@ -45,7 +45,8 @@ const catalogue = readCatalogue()
 
 /** Every file under `dir` with one of `exts`. */
 function files(dir, exts) {
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((d) => d.isFile() && exts.some((e) => d.name.endsWith(e)))
     .map((d) => path.join(d.parentPath ?? d.path, d.name))
 }
@@ -54,7 +55,12 @@ function files(dir, exts) {
 function codesInSources() {
   const found = new Map()
   const add = (code, where) => found.set(code, found.get(code) ?? path.relative(root, where))
-  const sources = [...files(path.join(root, 'lib'), ['.ts']), ...files(path.join(root, 'dist'), ['.js']), ...files(path.join(root, 'src'), ['.rs']), ...files(path.join(root, 'bin'), ['.js'])]
+  const sources = [
+    ...files(path.join(root, 'lib'), ['.ts']),
+    ...files(path.join(root, 'dist'), ['.js']),
+    ...files(path.join(root, 'src'), ['.rs']),
+    ...files(path.join(root, 'bin'), ['.js']),
+  ]
   for (const file of sources) {
     const text = fs.readFileSync(file, 'utf8')
     // Quoted code literals: 'ERR_…', "WARN_…", `NEXT_SKEW_GUARD_…` (process warning codes).
@@ -62,17 +68,22 @@ function codesInSources() {
   }
   // Safe-action result codes: the `error:` unions of the result types, and ACTION_ERROR.
   const types = path.join(root, 'lib', 'action', 'types.ts')
-  for (const line of fs.readFileSync(types, 'utf8').split('\n').filter((l) => /^\s*error: '/.test(l))) {
+  for (const line of fs
+    .readFileSync(types, 'utf8')
+    .split('\n')
+    .filter((l) => /^\s*error: '/.test(l))) {
     for (const m of line.matchAll(/'([A-Z_]+)'/g)) add(m[1], types)
   }
   const server = path.join(root, 'lib', 'action', 'server.ts')
   add(/export const ACTION_ERROR = '([A-Z_]+)'/.exec(fs.readFileSync(server, 'utf8'))[1], server)
   // Proxy verdicts: the GuardVerdict union.
   const protocol = path.join(root, 'lib', 'shared', 'protocol.ts')
-  for (const m of /export type GuardVerdict = ([^\n]+)/.exec(fs.readFileSync(protocol, 'utf8'))[1].matchAll(/'([a-z-]+)'/g)) add(m[1], protocol)
+  for (const m of /export type GuardVerdict = ([^\n]+)/.exec(fs.readFileSync(protocol, 'utf8'))[1].matchAll(/'([a-z-]+)'/g))
+    add(m[1], protocol)
   // CLI exit codes.
   const cliSource = path.join(root, 'lib', 'cli', 'index.ts')
-  for (const m of /export const EXIT = \{([^}]*)\}/.exec(fs.readFileSync(cliSource, 'utf8'))[1].matchAll(/: (\d+)/g)) add(`exit ${m[1]}`, cliSource)
+  for (const m of /export const EXIT = \{([^}]*)\}/.exec(fs.readFileSync(cliSource, 'utf8'))[1].matchAll(/: (\d+)/g))
+    add(`exit ${m[1]}`, cliSource)
   return found
 }
 
@@ -103,11 +114,13 @@ function withEnv(extra, fn) {
   const saved = {}
   for (const k of Object.keys(env)) saved[k] = process.env[k]
   const restore = () => {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]
-    else process.env[k] = v
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
   }
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k]
-  else process.env[k] = v
+  for (const [k, v] of Object.entries(env))
+    if (v === undefined) delete process.env[k]
+    else process.env[k] = v
   let result
   try {
     result = fn()
@@ -157,7 +170,10 @@ function registerIn(env) {
 /** A setup problem as a trigger result: the code counted, with its logged line as the message. */
 function setupProblem({ configErrors, lines }, code) {
   assert.ok(configErrors[code] >= 1, `${code} was not counted: ${JSON.stringify(configErrors)}`)
-  return { code, message: lines.find((l) => l.includes(code) || l.startsWith('[next-skew-guard]') && !l.includes('registered')) ?? lines.join('\n') }
+  return {
+    code,
+    message: lines.find((l) => l.includes(code) || (l.startsWith('[next-skew-guard]') && !l.includes('registered'))) ?? lines.join('\n'),
+  }
 }
 
 /** A guard over a fixed build, for the verdicts and ERR_GUARD. */
@@ -165,7 +181,11 @@ function guardOver(keyring, options = {}) {
   return createSkewGuard({
     isProduction: () => true,
     readBuildId: () => 'build-2',
-    readManifest: () => ({ actions: new Map([[INLINE_ACTION, { exportedName: '$$RSC_SERVER_ACTION_0', pages: [] }]]), encryptionKey: null, file: 'm' }),
+    readManifest: () => ({
+      actions: new Map([[INLINE_ACTION, { exportedName: '$$RSC_SERVER_ACTION_0', pages: [] }]]),
+      encryptionKey: null,
+      file: 'm',
+    }),
     keyringFromEnv: () => keyring,
     compareBuildIds: native.compareBuildIds,
   })({ keyring, ...options })
@@ -239,16 +259,22 @@ const TRIGGERS = {
   ERR_KEY_HEX: onEachBackend((core) => caught(() => core.keyCheckValue('0f'.repeat(32)))),
   ERR_KEY_LENGTH: [
     ...onEachBackend((core) => caught(() => core.parseKey('AAECAwQFBgcICQoLDA0O'))),
-    ...onEachBackend((core) => caught(() => core.Keyring.fromEnv({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY, SKEW_GUARD_PREVIOUS_KEYS: 'AAAA' }))),
+    ...onEachBackend((core) =>
+      caught(() => core.Keyring.fromEnv({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY, SKEW_GUARD_PREVIOUS_KEYS: 'AAAA' })),
+    ),
   ],
   ERR_KEY_PUBLIC: [
     ...onEachBackend((core) => core.checkKey('BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=').errors[0]),
     {
       label: 'withSkewGuard at build',
-      run: () => withEnv({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: 'BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=', SKEW_GUARD_BUILD_ID: 'b1' }, async () => {
-        const config = await withSkewGuard({}, { nextMajor: 16 })('phase-production-build', { defaultConfig: {} })
-        return caught(() => config.generateBuildId())
-      }),
+      run: () =>
+        withEnv(
+          { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: 'BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=', SKEW_GUARD_BUILD_ID: 'b1' },
+          async () => {
+            const config = await withSkewGuard({}, { nextMajor: 16 })('phase-production-build', { defaultConfig: {} })
+            return caught(() => config.generateBuildId())
+          },
+        ),
     },
   ],
   ERR_KEY_WEAK: [
@@ -266,7 +292,9 @@ const TRIGGERS = {
   ],
   ERR_KEYRING_DUPLICATE: [
     ...onEachBackend((core) => caught(() => new core.Keyring({ current: KEY, previous: [KEY_16, KEY_16.replace(/=+$/, '')] }))),
-    ...onEachBackend((core) => caught(() => core.Keyring.fromEnv({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY, SKEW_GUARD_PREVIOUS_KEYS: `${KEY_16},${KEY_16}` }))),
+    ...onEachBackend((core) =>
+      caught(() => core.Keyring.fromEnv({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY, SKEW_GUARD_PREVIOUS_KEYS: `${KEY_16},${KEY_16}` })),
+    ),
   ],
   ERR_KEYRING_TOO_LARGE: onEachBackend((core) => caught(() => new core.Keyring({ current: KEY, previous: Array(16).fill(KEY_16) }))),
   ERR_ACTION_ID: onEachBackend((core) => caught(() => new core.Keyring({ current: KEY }).verify('AAAA', ID.toUpperCase()))),
@@ -304,7 +332,12 @@ const TRIGGERS = {
           }
           process.on('warning', (w) => process.stdout.write(JSON.stringify({ code: w.code, message: w.message, backend: require(${JSON.stringify(root)}).backend })))
           require(${JSON.stringify(root)})`
-        const run = spawnSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NEXT_SKEW_GUARD_BACKEND: '' } })
+        const run = spawnSync(process.execPath, ['-e', script], {
+          cwd: root,
+          encoding: 'utf8',
+          timeout: 60_000,
+          env: { ...process.env, NEXT_SKEW_GUARD_BACKEND: '' },
+        })
         assert.equal(run.status, 0, run.stderr)
         const warning = JSON.parse(run.stdout)
         assert.equal(warning.backend, 'js')
@@ -315,18 +348,20 @@ const TRIGGERS = {
   ERR_KEY_MISSING: [
     {
       label: 'withSkewGuard at build',
-      run: () => withEnv({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: undefined, SKEW_GUARD_BUILD_ID: 'b1' }, async () => {
-        const config = await withSkewGuard({}, { nextMajor: 16 })('phase-production-build', { defaultConfig: {} })
-        return caught(() => config.generateBuildId())
-      }),
+      run: () =>
+        withEnv({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: undefined, SKEW_GUARD_BUILD_ID: 'b1' }, async () => {
+          const config = await withSkewGuard({}, { nextMajor: 16 })('phase-production-build', { defaultConfig: {} })
+          return caught(() => config.generateBuildId())
+        }),
     },
   ],
   ERR_BUILD_ID: [
     {
       label: 'withSkewGuard at build',
-      run: () => withEnv({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY, SKEW_GUARD_BUILD_ID: 'not a build id!' }, () =>
-        caught(() => withSkewGuard({}, { nextMajor: 16 })('phase-production-build', { defaultConfig: {} })),
-      ),
+      run: () =>
+        withEnv({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY, SKEW_GUARD_BUILD_ID: 'not a build id!' }, () =>
+          caught(() => withSkewGuard({}, { nextMajor: 16 })('phase-production-build', { defaultConfig: {} })),
+        ),
     },
   ],
   ERR_LINKED_INSTALL: [
@@ -348,13 +383,21 @@ const TRIGGERS = {
   ERR_KEY_MISMATCH: [
     {
       label: 'register() with another build key',
-      run: () => setupProblem(registerIn({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY, __SKEW_GUARD_DIST_DIR: buildDir({ key: native.generateKey() }) }), 'ERR_KEY_MISMATCH'),
+      run: () =>
+        setupProblem(
+          registerIn({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY, __SKEW_GUARD_DIST_DIR: buildDir({ key: native.generateKey() }) }),
+          'ERR_KEY_MISMATCH',
+        ),
     },
   ],
   ERR_MANIFEST: [
     {
       label: 'register() without a manifest',
-      run: () => setupProblem(registerIn({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY, __SKEW_GUARD_DIST_DIR: buildDir({ manifest: false }) }), 'ERR_MANIFEST'),
+      run: () =>
+        setupProblem(
+          registerIn({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: KEY, __SKEW_GUARD_DIST_DIR: buildDir({ manifest: false }) }),
+          'ERR_MANIFEST',
+        ),
     },
   ],
   ERR_GUARD: [
@@ -366,7 +409,11 @@ const TRIGGERS = {
         const saved = console.error
         console.error = (...a) => lines.push(a.join(' '))
         try {
-          const broken = { verify: async () => { throw new Error('broken keyring') } }
+          const broken = {
+            verify: async () => {
+              throw new Error('broken keyring')
+            },
+          }
           const res = await guardOver(broken)(await actionCall(INLINE_ACTION), undefined)
           assert.equal(res.headers.get('x-middleware-next'), '1', 'the request is let through')
         } finally {
@@ -376,7 +423,9 @@ const TRIGGERS = {
       },
     },
   ],
-  VERSION_SKEW: [{ label: 'callSafeAction, empty result', run: async () => ({ code: (await callSafeAction(async () => undefined)).error }) }],
+  VERSION_SKEW: [
+    { label: 'callSafeAction, empty result', run: async () => ({ code: (await callSafeAction(async () => undefined)).error }) },
+  ],
   REDIRECTED: [
     {
       label: 'callSafeAction, redirecting response',
@@ -386,54 +435,109 @@ const TRIGGERS = {
   TRANSPORT_ERROR: [
     {
       label: 'callSafeAction, a gateway answered',
-      run: async () => ({ code: (await callSafeAction(async () => { throw new Error('An unexpected response was received from the server.') })).error }),
+      run: async () => ({
+        code: (
+          await callSafeAction(async () => {
+            throw new Error('An unexpected response was received from the server.')
+          })
+        ).error,
+      }),
     },
   ],
   SERVER_ERROR: [
     {
       label: 'callSafeAction, unmarked digest error',
-      run: async () => ({ code: (await callSafeAction(async () => { throw Object.assign(new Error('Minified React error #441'), { digest: '1' }) })).error }),
+      run: async () => ({
+        code: (
+          await callSafeAction(async () => {
+            throw Object.assign(new Error('Minified React error #441'), { digest: '1' })
+          })
+        ).error,
+      }),
     },
   ],
   NETWORK_ERROR: [
     {
       label: 'callSafeAction, failed fetch',
-      run: async () => ({ code: (await callSafeAction(async () => { throw new TypeError('fetch failed') })).error }),
+      run: async () => ({
+        code: (
+          await callSafeAction(async () => {
+            throw new TypeError('fetch failed')
+          })
+        ).error,
+      }),
     },
   ],
   UNKNOWN_ERROR: [
-    { label: 'callSafeAction, other rejection', run: async () => ({ code: (await callSafeAction(async () => { throw new Error('boom') })).error }) },
+    {
+      label: 'callSafeAction, other rejection',
+      run: async () => ({
+        code: (
+          await callSafeAction(async () => {
+            throw new Error('boom')
+          })
+        ).error,
+      }),
+    },
   ],
   ACTION_ERROR: [
     {
       label: 'createSafeAction, throwing function',
-      run: () => quiet(async () => ({ code: (await createSafeAction(async () => { throw new Error('db down') })()).error })),
+      run: () =>
+        quiet(async () => ({
+          code: (
+            await createSafeAction(async () => {
+              throw new Error('db down')
+            })()
+          ).error,
+        })),
     },
   ],
-  'unknown-action': [{ label: 'guard', run: () => quiet(async () => verdict(await guardOver(false)(await actionCall('40' + 'c'.repeat(40)), undefined))) }],
-  'stale-build': [{ label: 'guard', run: () => quiet(async () => verdict(await guardOver(false, { policy: 'reject' })(await actionCall(INLINE_ACTION, { build: 'build-1' }), undefined))) }],
+  'unknown-action': [
+    { label: 'guard', run: () => quiet(async () => verdict(await guardOver(false)(await actionCall('40' + 'c'.repeat(40)), undefined))) },
+  ],
+  'stale-build': [
+    {
+      label: 'guard',
+      run: () =>
+        quiet(async () =>
+          verdict(await guardOver(false, { policy: 'reject' })(await actionCall(INLINE_ACTION, { build: 'build-1' }), undefined)),
+        ),
+    },
+  ],
   'key-rotated': [
     {
       label: 'guard',
-      run: () => quiet(async () => {
-        const ring = new native.Keyring({ current: KEY, previous: [KEY_16] })
-        const payload = new native.Keyring({ current: KEY_16 }).sealSync(INLINE_ACTION, '0:[]\n')
-        return verdict(await guardOver(ring)(await actionCall(INLINE_ACTION, { payload }), undefined))
-      }),
+      run: () =>
+        quiet(async () => {
+          const ring = new native.Keyring({ current: KEY, previous: [KEY_16] })
+          const payload = new native.Keyring({ current: KEY_16 }).sealSync(INLINE_ACTION, '0:[]\n')
+          return verdict(await guardOver(ring)(await actionCall(INLINE_ACTION, { payload }), undefined))
+        }),
     },
   ],
   'unknown-key': [
     {
       label: 'guard',
-      run: () => quiet(async () => {
-        const payload = new native.Keyring({ current: KEY_16 }).sealSync(INLINE_ACTION, '0:[]\n')
-        return verdict(await guardOver(new native.Keyring({ current: KEY }))(await actionCall(INLINE_ACTION, { payload }), undefined))
-      }),
+      run: () =>
+        quiet(async () => {
+          const payload = new native.Keyring({ current: KEY_16 }).sealSync(INLINE_ACTION, '0:[]\n')
+          return verdict(await guardOver(new native.Keyring({ current: KEY }))(await actionCall(INLINE_ACTION, { payload }), undefined))
+        }),
     },
   ],
-  reload: [{ label: 'guard', run: () => quiet(async () => verdict(await guardOver(false)(await actionCall(INLINE_ACTION, { build: 'build-1' }), undefined))) }],
-  ERR_DEPLOYMENT_ID: [{ label: 'validateDeploymentId', run: () => caught(() => require('../dist/deployments/index.js').validateDeploymentId('a b')) }],
-  ERR_DEPLOYMENT_UPSTREAM: [{ label: 'parseUpstream', run: () => caught(() => require('../dist/deployments/index.js').parseUpstream('http://x:1')) }],
+  reload: [
+    {
+      label: 'guard',
+      run: () => quiet(async () => verdict(await guardOver(false)(await actionCall(INLINE_ACTION, { build: 'build-1' }), undefined))),
+    },
+  ],
+  ERR_DEPLOYMENT_ID: [
+    { label: 'validateDeploymentId', run: () => caught(() => require('../dist/deployments/index.js').validateDeploymentId('a b')) },
+  ],
+  ERR_DEPLOYMENT_UPSTREAM: [
+    { label: 'parseUpstream', run: () => caught(() => require('../dist/deployments/index.js').parseUpstream('http://x:1')) },
+  ],
   ERR_DEPLOYMENT_UNKNOWN: [
     {
       label: 'promoteDeployment of an unknown ID',
@@ -466,14 +570,28 @@ const TRIGGERS = {
       },
     },
   ],
-  ERR_DEPLOYMENT_CURRENT: [{ label: 'planRouting before promote', run: () => caught(() => require('../dist/deployments/index.js').planRouting(require('../dist/deployments/index.js').emptyState())) }],
+  ERR_DEPLOYMENT_CURRENT: [
+    {
+      label: 'planRouting before promote',
+      run: () => caught(() => require('../dist/deployments/index.js').planRouting(require('../dist/deployments/index.js').emptyState())),
+    },
+  ],
   ERR_DEPLOYMENT_DOWN: [
     {
       label: 'deployments add --require-listening',
       run: () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-catalogue-deployments-'))
         try {
-          const { message } = runCli(['deployments', 'add', 'x', '--upstream', '127.0.0.1:1', '--require-listening', '--state', path.join(dir, 'deployments.json')])
+          const { message } = runCli([
+            'deployments',
+            'add',
+            'x',
+            '--upstream',
+            '127.0.0.1:1',
+            '--require-listening',
+            '--state',
+            path.join(dir, 'deployments.json'),
+          ])
           const m = /✗ (ERR_\w+): (.*)/.exec(message)
           assert.ok(m, `no error line: ${message}`)
           assert.ok(!fs.existsSync(path.join(dir, 'deployments.json')), 'nothing is registered')
@@ -490,14 +608,26 @@ const TRIGGERS = {
       run: () => {
         const d = require('../dist/deployments/index.js')
         const at = (n) => new Date(Date.UTC(2026, 0, 1, n)).toISOString()
-        const deployments = Array.from({ length: 17 }, (_, i) => ({ id: `v${i}`, upstream: `shop-v${i}:3000`, addedAt: at(i), promotedAt: at(i), supersededAt: i < 16 ? at(i + 1) : null, build: null, actions: [] }))
+        const deployments = Array.from({ length: 17 }, (_, i) => ({
+          id: `v${i}`,
+          upstream: `shop-v${i}:3000`,
+          addedAt: at(i),
+          promotedAt: at(i),
+          supersededAt: i < 16 ? at(i + 1) : null,
+          build: null,
+          actions: [],
+        }))
         const plan = d.planRouting(d.parseState(JSON.stringify({ format: 'next-skew-guard/deployments@1', current: 'v16', deployments })))
         return caught(() => d.renderKubernetes(plan, { app: 'shop', image: 'shop:{id}', gateway: 'public' }))
       },
     },
   ],
-  ERR_FORWARD_REGISTRY: [{ label: 'createForwarder without a registry', run: () => caught(() => require('../dist/proxy/forward.js').createForwarder({}, {})) }],
-  ERR_DEPLOYMENTS_STATE: [{ label: 'parseState of an empty file', run: () => caught(() => require('../dist/deployments/index.js').parseState('')) }],
+  ERR_FORWARD_REGISTRY: [
+    { label: 'createForwarder without a registry', run: () => caught(() => require('../dist/proxy/forward.js').createForwarder({}, {})) },
+  ],
+  ERR_DEPLOYMENTS_STATE: [
+    { label: 'parseState of an empty file', run: () => caught(() => require('../dist/deployments/index.js').parseState('')) },
+  ],
   ERR_DEPLOYMENTS_LOCKED: [
     {
       label: 'withLock on a held lock',
@@ -507,7 +637,10 @@ const TRIGGERS = {
         try {
           const lock = path.join(dir, 'deployments.json.lock')
           // Held by this (live) process: never stale, so the 50 ms wait runs out.
-          fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, host: os.hostname(), since: new Date().toISOString(), token: 'x', purpose: 'a test' }))
+          fs.writeFileSync(
+            lock,
+            JSON.stringify({ pid: process.pid, host: os.hostname(), since: new Date().toISOString(), token: 'x', purpose: 'a test' }),
+          )
           return caught(() => d.withLock(lock, () => 1, { timeoutMs: 50 }))
         } finally {
           fs.rmSync(dir, { recursive: true, force: true })
@@ -515,7 +648,9 @@ const TRIGGERS = {
       },
     },
   ],
-  ERR_PROXY_CHECK: [{ label: 'validateTraefikConfig', run: () => caught(() => require('../dist/deployments/index.js').validateTraefikConfig({})) }],
+  ERR_PROXY_CHECK: [
+    { label: 'validateTraefikConfig', run: () => caught(() => require('../dist/deployments/index.js').validateTraefikConfig({})) },
+  ],
   ERR_PROXY_RELOAD: [
     {
       label: 'reloadProxy with a failing command',
@@ -584,7 +719,8 @@ for (const [code, entry] of catalogue) {
           entry.fragments.some((f) => observed.message.includes(f)),
           `${label}: the message does not contain ${entry.fragments.map((f) => JSON.stringify(f)).join(' or ')}: ${observed.message}`,
         )
-        for (const secret of [KEY, KEY.replace(/=+$/, ''), KEY_16]) assert.ok(!observed.message.includes(secret), `${label}: the message repeats a key`)
+        for (const secret of [KEY, KEY.replace(/=+$/, ''), KEY_16])
+          assert.ok(!observed.message.includes(secret), `${label}: the message repeats a key`)
       }
     }
   })

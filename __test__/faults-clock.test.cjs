@@ -43,9 +43,21 @@ function reloadsOfTab(skewAt) {
 }
 
 test('rotation notices: a clock ±1 day off reloads a tab at most once per rotation', () => {
-  assert.deepEqual(reloadsOfTab(() => 0), [ROTATED_AT + NOTICE], 'control: once, when the notice ends')
-  assert.deepEqual(reloadsOfTab(() => -DAY), [ROTATED_AT + NOTICE + DAY], 'a day behind: once, a day late')
-  assert.deepEqual(reloadsOfTab(() => DAY), [], 'a day ahead: the tab looks newer than the rotation (the server verdict covers it)')
+  assert.deepEqual(
+    reloadsOfTab(() => 0),
+    [ROTATED_AT + NOTICE],
+    'control: once, when the notice ends',
+  )
+  assert.deepEqual(
+    reloadsOfTab(() => -DAY),
+    [ROTATED_AT + NOTICE + DAY],
+    'a day behind: once, a day late',
+  )
+  assert.deepEqual(
+    reloadsOfTab(() => DAY),
+    [],
+    'a day ahead: the tab looks newer than the rotation (the server verdict covers it)',
+  )
   for (const skew of [-3 * DAY, -HOUR - 1, -NOTICE, 1, 7 * HOUR]) {
     assert.ok(reloadsOfTab(() => skew).length <= 1, `skew ${skew} ms`)
   }
@@ -75,7 +87,16 @@ function pageLoad(storage, now) {
       onNavigate: () => () => {},
     },
   })
-  policy.handle({ type: 'VERSION_SKEW', kind: 'key-rotated', source: 'action', actionId: null, clientBuildId: 'a', serverBuildId: 'a', actionRan: false, at: now })
+  policy.handle({
+    type: 'VERSION_SKEW',
+    kind: 'key-rotated',
+    source: 'action',
+    actionId: null,
+    clientBuildId: 'a',
+    serverBuildId: 'a',
+    actionRan: false,
+    at: now,
+  })
   policy.dispose()
   return reloaded
 }
@@ -97,8 +118,14 @@ function reloadsOverTenMinutes(skewAt) {
 test('<SkewGuard> reloads: at most one per cooldown with the clock a day ahead or behind', () => {
   const control = reloadsOverTenMinutes(() => 0)
   assert.equal(control, 20, 'control: one reload per 30 s cooldown over 10 minutes, not one per page load (600)')
-  assert.equal(reloadsOverTenMinutes(() => DAY), control)
-  assert.equal(reloadsOverTenMinutes(() => -DAY), control)
+  assert.equal(
+    reloadsOverTenMinutes(() => DAY),
+    control,
+  )
+  assert.equal(
+    reloadsOverTenMinutes(() => -DAY),
+    control,
+  )
 })
 
 test('<SkewGuard> reloads: a clock set back (or forward) by a day unlocks at most one extra reload', () => {

@@ -73,9 +73,18 @@ const KINDS = [
   () => ({ headers: { 'next-action': '7f' + 'e'.repeat(40) }, body: '["x"]' }), // unknown ID
   () => ({ headers: { 'next-action': 'not-an-id' }, body: '["x"]' }), // junk ID
   () => ({ headers: { 'next-action': MODULE_ACTION, 'x-skew-guard-build': 'build-1' }, body: '["x"]' }), // stale build
-  () => ({ headers: { 'next-action': INLINE_ACTION, 'content-type': previous.type, 'content-length': String(previous.body.length) }, body: previous.body }),
-  () => ({ headers: { 'next-action': INLINE_ACTION, 'content-type': foreign.type, 'content-length': String(foreign.body.length) }, body: foreign.body }),
-  () => ({ headers: { 'next-action': INLINE_ACTION, 'content-type': truncated.type, 'content-length': '60' }, body: truncated.body.slice(0, 60) }),
+  () => ({
+    headers: { 'next-action': INLINE_ACTION, 'content-type': previous.type, 'content-length': String(previous.body.length) },
+    body: previous.body,
+  }),
+  () => ({
+    headers: { 'next-action': INLINE_ACTION, 'content-type': foreign.type, 'content-length': String(foreign.body.length) },
+    body: foreign.body,
+  }),
+  () => ({
+    headers: { 'next-action': INLINE_ACTION, 'content-type': truncated.type, 'content-length': '60' },
+    body: truncated.body.slice(0, 60),
+  }),
   () => ({ headers: { 'next-action': MODULE_ACTION, 'x-skew-guard-build': 'x'.repeat(5000) }, body: '{"unterminated' }),
 ]
 

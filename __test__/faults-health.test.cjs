@@ -32,7 +32,8 @@ async function countingReads(fn) {
   for (const name of ['readFileSync', 'statSync', 'openSync', 'existsSync']) {
     originals[name] = fs[name]
     fs[name] = function (file, ...rest) {
-      if (typeof file === 'string' && file.startsWith(dist)) counts.set(`${name} ${path.relative(dist, file)}`, (counts.get(`${name} ${path.relative(dist, file)}`) ?? 0) + 1)
+      if (typeof file === 'string' && file.startsWith(dist))
+        counts.set(`${name} ${path.relative(dist, file)}`, (counts.get(`${name} ${path.relative(dist, file)}`) ?? 0) + 1)
       return originals[name].call(this, file, ...rest)
     }
   }

@@ -115,7 +115,10 @@ test('an invalid current key is still reported as such (no check value invented)
   const report = await instrumentation.register()
   assert.equal(report.runtimeKeyCheckValue, null)
   assert.equal(report.problems.length, 1)
-  assert.match(logs.find((l) => l.startsWith('error: ')), /will break on the next deploy/)
+  assert.match(
+    logs.find((l) => l.startsWith('error: ')),
+    /will break on the next deploy/,
+  )
 })
 
 test('the proxy under a broken previous-key list: no crash, no 5xx, closures pass to Next.js, ID checks stay on', async (t) => {
@@ -135,7 +138,12 @@ test('the proxy under a broken previous-key list: no crash, no 5xx, closures pas
     return guard(
       new Request('http://127.0.0.1/', {
         method: 'POST',
-        headers: { 'next-action': INLINE_ACTION, accept: 'text/x-component', 'content-type': type, 'content-length': String(body.byteLength) },
+        headers: {
+          'next-action': INLINE_ACTION,
+          accept: 'text/x-component',
+          'content-type': type,
+          'content-length': String(body.byteLength),
+        },
         body,
       }),
     )

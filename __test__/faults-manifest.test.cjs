@@ -32,7 +32,10 @@ const KEY = generateKey()
 
 function manifestText(ids, key = KEY) {
   const node = Object.fromEntries(
-    ids.map((id) => [id, { workers: { 'app/page': { moduleId: 1, async: false } }, filename: 'app/actions.ts', exportedName: `a${id.slice(-4)}` }]),
+    ids.map((id) => [
+      id,
+      { workers: { 'app/page': { moduleId: 1, async: false } }, filename: 'app/actions.ts', exportedName: `a${id.slice(-4)}` },
+    ]),
   )
   return JSON.stringify({ node, edge: {}, encryptionKey: key })
 }
@@ -92,7 +95,11 @@ test('readActionManifest: missing, empty, truncated and foreign files each throw
   ]
   for (const [text, message] of cases) {
     const dir = distDir(text)
-    assert.throws(() => readActionManifest(dir), (e) => e.code === 'ERR_MANIFEST' && message.test(e.message), String(text))
+    assert.throws(
+      () => readActionManifest(dir),
+      (e) => e.code === 'ERR_MANIFEST' && message.test(e.message),
+      String(text),
+    )
   }
   assert.deepEqual([...readActionManifest(distDir(manifestText([KNOWN]))).actions.keys()], [KNOWN])
 })
@@ -155,7 +162,7 @@ test('replaced while running: the guard keeps the manifest it read first, as Nex
   assert.deepEqual(Object.keys(loadManifest(file).node), [KNOWN])
 })
 
-test('another build\'s manifest at startup: the guard checks the IDs Next.js loads, register() reports the key mismatch', async (t) => {
+test("another build's manifest at startup: the guard checks the IDs Next.js loads, register() reports the key mismatch", async (t) => {
   const runtimeKey = generateKey()
   const dir = distDir(manifestText([OTHER], generateKey()))
   const { guard } = freshGuard(t, dir)

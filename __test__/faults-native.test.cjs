@@ -89,21 +89,15 @@ test('the native package itself not installed (optional dependencies skipped): J
   assertFallback(run({}, [hide]), 'not installed')
 })
 
-test(
-  'a binary that loads but is not this version\'s (functions missing): JS fallback, one warning',
-  () => {
-    const stale = path.join(work, 'stale.js')
-    fs.writeFileSync(stale, 'module.exports = { generateKey() { return "" } }')
-    assertFallback(run({ NAPI_RS_NATIVE_LIBRARY_PATH: stale }), 'stale')
-  },
-)
+test("a binary that loads but is not this version's (functions missing): JS fallback, one warning", () => {
+  const stale = path.join(work, 'stale.js')
+  fs.writeFileSync(stale, 'module.exports = { generateKey() { return "" } }')
+  assertFallback(run({ NAPI_RS_NATIVE_LIBRARY_PATH: stale }), 'stale')
+})
 
-test(
-  'a truncated binary (an interrupted install or copy): JS fallback, one warning (checked before dlopen, which would die with SIGBUS)',
-  () => {
-    const truncated = path.join(work, 'truncated.node')
-    const bytes = fs.readFileSync(path.join(root, 'native', binary))
-    fs.writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length / 2)))
-    assertFallback(run({ NAPI_RS_NATIVE_LIBRARY_PATH: truncated }), 'truncated')
-  },
-)
+test('a truncated binary (an interrupted install or copy): JS fallback, one warning (checked before dlopen, which would die with SIGBUS)', () => {
+  const truncated = path.join(work, 'truncated.node')
+  const bytes = fs.readFileSync(path.join(root, 'native', binary))
+  fs.writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length / 2)))
+  assertFallback(run({ NAPI_RS_NATIVE_LIBRARY_PATH: truncated }), 'truncated')
+})

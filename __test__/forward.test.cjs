@@ -61,7 +61,11 @@ test('routeRequest: the routing contract, case by case', () => {
   assert.equal(to('GET', '/_next/static/a.js?dpl=v10'), 'v2', 'exact matches only')
   assert.equal(to('POST', '/', { 'next-action': GREET }), 'v1', 'an action only v1 knows')
   assert.equal(to('POST', '/', { 'next-action': OLDEST }), 'v0', 'an action only v0 knows')
-  assert.equal(to('POST', '/', { 'next-action': SHARED, cookie: '__vdpl=v1' }), 'v2', 'an action the current build knows stays, cookie or not')
+  assert.equal(
+    to('POST', '/', { 'next-action': SHARED, cookie: '__vdpl=v1' }),
+    'v2',
+    'an action the current build knows stays, cookie or not',
+  )
   assert.equal(to('POST', '/', { cookie: 'a=1; __vdpl=v1; b=2' }), 'v1', 'the cookie on a form post')
   assert.equal(to('GET', '/', { cookie: '__vdpl=v1' }), 'v2', 'never on a GET')
   assert.equal(to('HEAD', '/', { cookie: '__vdpl=v1' }), 'v2', 'never on a HEAD')
@@ -70,7 +74,10 @@ test('routeRequest: the routing contract, case by case', () => {
   // Without the current build's inventory, Next-Action routes nowhere (as the rendered configs).
   const blind = state()
   blind.deployments[2].actions = []
-  assert.equal(routeRequest(planRouting(blind), { method: 'POST', url: '/', headers: { 'next-action': GREET, cookie: '__vdpl=v1' } }).id, 'v2')
+  assert.equal(
+    routeRequest(planRouting(blind), { method: 'POST', url: '/', headers: { 'next-action': GREET, cookie: '__vdpl=v1' } }).id,
+    'v2',
+  )
 })
 
 /** An HTTP server on a free loopback port; `handler(req, res, body)`. Closed after the test. */
@@ -104,7 +111,12 @@ function registry(upstreams) {
 
 const echo = (s) => (req, res, body) => {
   s.seen.push({ method: req.method, url: req.url, headers: req.headers, body: body.toString() })
-  res.writeHead(201, [['content-type', 'text/plain'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['x-from', 'v1']])
+  res.writeHead(201, [
+    ['content-type', 'text/plain'],
+    ['set-cookie', 'a=1'],
+    ['set-cookie', 'b=2'],
+    ['x-from', 'v1'],
+  ])
   res.end(`v1 answered ${req.method} ${req.url}`)
 }
 
@@ -114,7 +126,14 @@ test('forwards what belongs to a retained deployment, once, with Host, X-Forward
   const forward = createForwarder({ registry: file })
   const request = new Request('http://localhost:3000/cart?x=1', {
     method: 'POST',
-    headers: { host: 'shop.example.com:8443', origin: 'https://shop.example.com:8443', 'next-action': GREET, 'content-type': 'text/plain', connection: 'keep-alive', 'accept-encoding': 'gzip, br' },
+    headers: {
+      host: 'shop.example.com:8443',
+      origin: 'https://shop.example.com:8443',
+      'next-action': GREET,
+      'content-type': 'text/plain',
+      connection: 'keep-alive',
+      'accept-encoding': 'gzip, br',
+    },
     body: '["Ada"]',
   })
   const response = await forward(request)
@@ -132,23 +151,31 @@ test('forwards what belongs to a retained deployment, once, with Host, X-Forward
   assert.notEqual(seen.headers.connection, 'keep-alive', 'hop-by-hop headers stay behind')
   assert.equal(seen.headers['accept-encoding'], undefined, 'the app compresses what it sends on: the answer comes unencoded')
   // An X-Forwarded-Host of a proxy in front is kept as it is.
-  await forward(new Request('http://localhost:3000/', { method: 'POST', headers: { host: 'internal:3000', 'x-forwarded-host': 'shop.example.com', 'next-action': GREET }, body: '[]' }))
+  await forward(
+    new Request('http://localhost:3000/', {
+      method: 'POST',
+      headers: { host: 'internal:3000', 'x-forwarded-host': 'shop.example.com', 'next-action': GREET },
+      body: '[]',
+    }),
+  )
   assert.equal(v1.seen[1].headers['x-forwarded-host'], 'shop.example.com')
   assert.equal(v1.seen.length, 2)
 })
 
-test('a relative redirect of the retained app comes back absolute (Next.js parses a proxy\'s Location as a URL)', async (t) => {
-  const v1 = await server(t, (req, res) => {
+test("a relative redirect of the retained app comes back absolute (Next.js parses a proxy's Location as a URL)", async (t) => {
+  const v1 = await server(t, (_req, res) => {
     res.writeHead(303, { location: '/?saved=from%20the%20old%20tab' })
     res.end()
   })
   const file = registry({ v0: '127.0.0.1:1', v1: `127.0.0.1:${v1.address().port}`, v2: '127.0.0.1:3' })
-  const response = await createForwarder({ registry: file })(new Request('http://shop.example:3000/cart', { method: 'POST', headers: { cookie: '__vdpl=v1' }, body: 'note=x' }))
+  const response = await createForwarder({ registry: file })(
+    new Request('http://shop.example:3000/cart', { method: 'POST', headers: { cookie: '__vdpl=v1' }, body: 'note=x' }),
+  )
   assert.equal(response.status, 303)
   assert.equal(response.headers.get('location'), 'http://shop.example:3000/?saved=from%20the%20old%20tab')
 })
 
-test('does not forward what is the current app\'s, or what a guard forwarded already', async (t) => {
+test("does not forward what is the current app's, or what a guard forwarded already", async (t) => {
   const v1 = await server(t, (...a) => echo(v1)(...a))
   const file = registry({ v0: '127.0.0.1:1', v1: `127.0.0.1:${v1.address().port}`, v2: '127.0.0.1:3' })
   const forward = createForwarder({ registry: file })
@@ -165,11 +192,13 @@ test('does not forward what is the current app\'s, or what a guard forwarded alr
   assert.equal(v1.seen.length, 0)
 })
 
-test('a GET (navigation, prefetch, a build\'s file) becomes an external rewrite, so Next.js sends the original request; not when the deployment is down', async (t) => {
+test("a GET (navigation, prefetch, a build's file) becomes an external rewrite, so Next.js sends the original request; not when the deployment is down", async (t) => {
   const v1 = await server(t, (...a) => echo(v1)(...a))
   const file = registry({ v0: `127.0.0.1:${await deadPort()}`, v1: `127.0.0.1:${v1.address().port}`, v2: '127.0.0.1:3' })
   const forward = createForwarder({ registry: file })
-  const response = await forward(new Request('http://localhost:3000/blog?x=1', { headers: { 'x-deployment-id': 'v1', 'next-url': '/blog' } }))
+  const response = await forward(
+    new Request('http://localhost:3000/blog?x=1', { headers: { 'x-deployment-id': 'v1', 'next-url': '/blog' } }),
+  )
   assert.equal(response.headers.get('x-middleware-rewrite'), `http://127.0.0.1:${v1.address().port}/blog?x=1`)
   assert.match(response.headers.get('x-middleware-override-headers'), new RegExp(FORWARDED_HEADER))
   assert.equal(response.headers.get(`x-middleware-request-${FORWARDED_HEADER}`), 'v1')
@@ -222,7 +251,10 @@ test('the registry: read again when it changes; missing or broken, nothing is fo
 })
 
 test('needs a registry: a clear error with a code', () => {
-  assert.throws(() => createForwarder({}, {}), (e) => e.code === 'ERR_FORWARD_REGISTRY' && /SKEW_GUARD_DEPLOYMENTS/.test(e.message))
+  assert.throws(
+    () => createForwarder({}, {}),
+    (e) => e.code === 'ERR_FORWARD_REGISTRY' && /SKEW_GUARD_DEPLOYMENTS/.test(e.message),
+  )
   assert.doesNotThrow(() => createForwarder({}, { SKEW_GUARD_DEPLOYMENTS: path.join(tmp, 'any.json') }))
 })
 
@@ -233,18 +265,31 @@ test('skewGuard({ forward }): forwards before its own checks, keeps the health e
   const file = registry({ v0: '127.0.0.1:1', v1: `127.0.0.1:${v1.address().port}`, v2: '127.0.0.1:3' })
   const guard = skewGuard({ forward: { registry: file }, keyring: false, buildId: 'v2-build' })
   const forwarded = await guard(new Request('http://localhost/', { method: 'POST', headers: { 'next-action': GREET }, body: '[]' }))
-  assert.equal(forwarded.status, 201, 'greet is v1\'s: forwarded, not refused as unknown here')
+  assert.equal(forwarded.status, 201, "greet is v1's: forwarded, not refused as unknown here")
   assert.equal(await forwarded.text(), 'v1 answered POST /')
   const health = await guard(new Request('http://localhost/api/health', { headers: { 'x-deployment-id': 'v1' } }))
-  assert.equal((await health.json()).buildId, 'v2-build', 'the health endpoint is always this app\'s')
+  assert.equal((await health.json()).buildId, 'v2-build', "the health endpoint is always this app's")
   const own = await guard(new Request('http://localhost/', { method: 'POST', headers: { 'next-action': SHARED }, body: '[]' }))
   assert.equal(own.headers.get('x-build-id'), 'v2-build', 'a request of the current build passes on here, stamped')
   assert.equal(v1.seen.length, 1)
   // Settings
   for (const bad of ['yes', 1, [], { registry: '' }, { timeoutMs: 0 }, { regsitry: file }]) {
-    assert.throws(() => skewGuard({ forward: bad }), (e) => e.name === 'SkewGuardOptionError' && /forward/.test(e.message), JSON.stringify(bad))
+    assert.throws(
+      () => skewGuard({ forward: bad }),
+      (e) => e.name === 'SkewGuardOptionError' && /forward/.test(e.message),
+      JSON.stringify(bad),
+    )
   }
   const { createSkewGuard } = require('../dist/proxy/guard.js')
-  const edgeLike = createSkewGuard({ isProduction: () => true, readBuildId: () => null, readManifest: () => null, keyringFromEnv: () => null, compareBuildIds: () => 'unknown' })
-  assert.throws(() => edgeLike({ forward: true }), (e) => e.code === 'ERR_INVALID_ARG_VALUE' && /Node runtime/.test(e.message))
+  const edgeLike = createSkewGuard({
+    isProduction: () => true,
+    readBuildId: () => null,
+    readManifest: () => null,
+    keyringFromEnv: () => null,
+    compareBuildIds: () => 'unknown',
+  })
+  assert.throws(
+    () => edgeLike({ forward: true }),
+    (e) => e.code === 'ERR_INVALID_ARG_VALUE' && /Node runtime/.test(e.message),
+  )
 })

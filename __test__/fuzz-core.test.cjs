@@ -20,7 +20,7 @@ const SEED = Number(process.env.NSG_FUZZ_SEED ?? 20261125)
 const SCALE = Number(process.env.NSG_FUZZ_RUNS ?? 1)
 const runs = (n) => ({ seed: SEED, numRuns: Math.max(1, Math.round(n * SCALE)), includeErrorInReport: true })
 
-const [native, nodeJs, edge] = backends.map((b) => b.core)
+const native = backends[0].core
 
 /** The codes the core may throw: the `ErrorCode` union, read from its source so a new code cannot slip past. */
 const CORE_CODES = new Set(
@@ -30,11 +30,7 @@ const CORE_CODES = new Set(
 )
 assert.ok(CORE_CODES.size >= 20, 'could not read the ErrorCode union from lib/core/errors.ts')
 
-const KEYS = [
-  'q83vEjRWeJq8nt8SNFZ4mrze8BI0VniavN7wEjRWeJo=',
-  'AAECAwQFBgcICQoLDA0ODw==',
-  native.generateKey(24),
-]
+const KEYS = ['q83vEjRWeJq8nt8SNFZ4mrze8BI0VniavN7wEjRWeJo=', 'AAECAwQFBgcICQoLDA0ODw==', native.generateKey(24)]
 /** What a message must never contain: each key's text (without padding), in full or its first 16 characters. */
 const SECRETS = KEYS.flatMap((k) => [k.replace(/=+$/, ''), k.slice(0, 16)])
 
@@ -105,7 +101,17 @@ function stringifies(value) {
 
 /** Values of every JavaScript type, including the awkward ones. */
 const anyValue = fc.oneof(
-  { weight: 4, arbitrary: fc.anything({ withBigInt: true, withBoxedValues: true, withDate: true, withTypedArray: true, withSparseArray: true, withNullPrototype: true }) },
+  {
+    weight: 4,
+    arbitrary: fc.anything({
+      withBigInt: true,
+      withBoxedValues: true,
+      withDate: true,
+      withTypedArray: true,
+      withSparseArray: true,
+      withNullPrototype: true,
+    }),
+  },
   fc.constantFrom(undefined, null, NaN, -0, Infinity, -Infinity, 2 ** 53, Symbol('x'), () => 'k', new Date(NaN), [], {}),
   fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
 )
@@ -118,11 +124,13 @@ const base64ish = fc.string({
 
 /** Keys: valid ones of every length and form, keys with one thing wrong, and anything at all. */
 const keyText = fc.oneof(
-  fc.constantFrom(16, 24, 32).chain((n) => fc.uint8Array({ minLength: n, maxLength: n })).map((b) => Buffer.from(b).toString('base64')),
-  fc.constantFrom(...KEYS),
   fc
-    .tuple(fc.constantFrom(...KEYS), fc.constantFrom('quote', 'url', 'hex', 'strip', 'space', 'cut', 'bom'))
-    .map(([k, how]) =>
+    .constantFrom(16, 24, 32)
+    .chain((n) => fc.uint8Array({ minLength: n, maxLength: n }))
+    .map((b) => Buffer.from(b).toString('base64')),
+  fc.constantFrom(...KEYS),
+  fc.tuple(fc.constantFrom(...KEYS), fc.constantFrom('quote', 'url', 'hex', 'strip', 'space', 'cut', 'bom')).map(
+    ([k, how]) =>
       ({
         quote: `"${k}"`,
         url: k.replace(/\+/g, '-').replace(/\//g, '_'),
@@ -132,7 +140,7 @@ const keyText = fc.oneof(
         cut: k.slice(0, -3),
         bom: `\ufeff${k}`,
       })[how],
-    ),
+  ),
   base64ish,
   fc.string({ unit: 'binary', maxLength: 48 }),
   fc.string({ maxLength: 20 }).map((s) => `your-${s}-key`),
@@ -149,7 +157,13 @@ const actionIdArg = fc.oneof(
 
 /** A sealed payload edited the way transports and attackers edit them. */
 const mutatedPayload = fc
-  .tuple(fc.constantFrom(...SEALED), fc.nat(), fc.nat(7), fc.constantFrom('flip', 'cut', 'extend', 'url', 'space', 'pad', 'unpad', 'char', 'bytes', 'none'), fc.uint8Array({ minLength: 1, maxLength: 24 }))
+  .tuple(
+    fc.constantFrom(...SEALED),
+    fc.nat(),
+    fc.nat(7),
+    fc.constantFrom('flip', 'cut', 'extend', 'url', 'space', 'pad', 'unpad', 'char', 'bytes', 'none'),
+    fc.uint8Array({ minLength: 1, maxLength: 24 }),
+  )
   .map(([s, at, bit, edit, extra]) => {
     let how = edit
     const raw = Buffer.from(s.payload, 'base64')
@@ -262,7 +276,20 @@ test('generateKey: a fresh valid key for 16, 24, 32 or nothing; a coded error fo
 
 test('compareBuildIds: same only for equal non-empty IDs, the same answer on every backend', async () => {
   const buildId = fc.oneof(
-    { weight: 3, arbitrary: fc.constantFrom('', 'build-v1', 'build-v2', 'a'.repeat(1024), 'a'.repeat(1025), 'é'.repeat(512), 'é'.repeat(513), '\ud800', 'x\udc00y') },
+    {
+      weight: 3,
+      arbitrary: fc.constantFrom(
+        '',
+        'build-v1',
+        'build-v2',
+        'a'.repeat(1024),
+        'a'.repeat(1025),
+        'é'.repeat(512),
+        'é'.repeat(513),
+        '\ud800',
+        'x\udc00y',
+      ),
+    },
     fc.string({ maxLength: 30 }),
     fc.string({ unit: 'binary', minLength: 300, maxLength: 1100 }),
     anyValue,
@@ -287,7 +314,13 @@ test('compareBuildIds: same only for equal non-empty IDs, the same answer on eve
 test('shouldForceRefresh: a boolean by its formula, or a coded error, the same on every backend', async () => {
   const time = fc.oneof(fc.double(), fc.nat(), fc.date({ noInvalidDate: false }), anyValue)
   const options = fc.oneof(
-    { weight: 4, arbitrary: fc.record({ clientLoadedAt: time, rotatedAt: time, noticeMs: time, now: time }, { requiredKeys: ['clientLoadedAt', 'rotatedAt'] }) },
+    {
+      weight: 4,
+      arbitrary: fc.record(
+        { clientLoadedAt: time, rotatedAt: time, noticeMs: time, now: time },
+        { requiredKeys: ['clientLoadedAt', 'rotatedAt'] },
+      ),
+    },
     anyValue,
   )
   await fc.assert(
@@ -297,7 +330,10 @@ test('shouldForceRefresh: a boolean by its formula, or a coded error, the same o
       const outcomes = await Promise.all(backends.map(({ core }) => outcome(() => core.shouldForceRefresh(withNow))))
       for (const o of outcomes) assertWellFormed(o, ['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE'])
       // Messages too: the Rust core writes the offending number as JavaScript does (-5e-324, Infinity).
-      assertSame(outcomes.map((o) => ('error' in o ? { error: { code: o.error.code, message: o.error.message } } : o)), 'shouldForceRefresh')
+      assertSame(
+        outcomes.map((o) => ('error' in o ? { error: { code: o.error.code, message: o.error.message } } : o)),
+        'shouldForceRefresh',
+      )
       if (!('error' in outcomes[0])) assert.equal(typeof outcomes[0].value, 'boolean')
     }),
     runs(1500),
@@ -306,14 +342,21 @@ test('shouldForceRefresh: a boolean by its formula, or a coded error, the same o
 
 test('Keyring construction and Keyring.fromEnv: a keyring or a coded error, the same on every backend', async () => {
   const options = fc.oneof(
-    { weight: 5, arbitrary: fc.record(
-      {
-        current: keyArg,
-        previous: fc.oneof({ weight: 4, arbitrary: fc.array(keyArg, { maxLength: 17 }) }, anyValue),
-        maxPayloadBytes: fc.oneof(fc.integer({ min: -1, max: 2 ** 29 }), fc.constantFrom(0, 1, 256 * 1024 * 1024, 256 * 1024 * 1024 + 1, 2 ** 32, 1.5, NaN), anyValue),
-      },
-      { requiredKeys: [] },
-    ) },
+    {
+      weight: 5,
+      arbitrary: fc.record(
+        {
+          current: keyArg,
+          previous: fc.oneof({ weight: 4, arbitrary: fc.array(keyArg, { maxLength: 17 }) }, anyValue),
+          maxPayloadBytes: fc.oneof(
+            fc.integer({ min: -1, max: 2 ** 29 }),
+            fc.constantFrom(0, 1, 256 * 1024 * 1024, 256 * 1024 * 1024 + 1, 2 ** 32, 1.5, NaN),
+            anyValue,
+          ),
+        },
+        { requiredKeys: [] },
+      ),
+    },
     anyValue,
   )
   await fc.assert(
@@ -328,13 +371,19 @@ test('Keyring construction and Keyring.fromEnv: a keyring or a coded error, the 
     runs(1000),
   )
   const env = fc.oneof(
-    { weight: 5, arbitrary: fc.record(
-      {
-        NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: keyArg,
-        SKEW_GUARD_PREVIOUS_KEYS: fc.oneof(fc.tuple(fc.array(keyText, { maxLength: 17 }), fc.constantFrom(',', ', ', ',\n', ',,')).map(([a, sep]) => a.join(sep)), anyValue),
-      },
-      { requiredKeys: [] },
-    ) },
+    {
+      weight: 5,
+      arbitrary: fc.record(
+        {
+          NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: keyArg,
+          SKEW_GUARD_PREVIOUS_KEYS: fc.oneof(
+            fc.tuple(fc.array(keyText, { maxLength: 17 }), fc.constantFrom(',', ', ', ',\n', ',,')).map(([a, sep]) => a.join(sep)),
+            anyValue,
+          ),
+        },
+        { requiredKeys: [] },
+      ),
+    },
     anyValue,
   )
   await fc.assert(
@@ -414,7 +463,16 @@ test('open and openSync: the rows or a coded error, the same on every backend an
         ...(await Promise.all(rings.map((ring) => outcome(() => ring.open(payload, actionId))))),
         ...(await Promise.all(rings.slice(0, 2).map((ring) => outcome(() => ring.openSync(payload, actionId))))),
       ]
-      for (const o of outcomes) assertWellFormed(o, ['ERR_INVALID_ARG_TYPE', 'ERR_ACTION_ID', 'ERR_PAYLOAD_TOO_LARGE', 'ERR_PAYLOAD_NOT_BASE64', 'ERR_PAYLOAD_TOO_SHORT', 'ERR_PAYLOAD_UNKNOWN_KEY', 'ERR_PAYLOAD_WRONG_ACTION'])
+      for (const o of outcomes)
+        assertWellFormed(o, [
+          'ERR_INVALID_ARG_TYPE',
+          'ERR_ACTION_ID',
+          'ERR_PAYLOAD_TOO_LARGE',
+          'ERR_PAYLOAD_NOT_BASE64',
+          'ERR_PAYLOAD_TOO_SHORT',
+          'ERR_PAYLOAD_UNKNOWN_KEY',
+          'ERR_PAYLOAD_WRONG_ACTION',
+        ])
       const [first, ...rest] = outcomes.map(comparable).map((c) => ('code' in c ? { code: c.code } : c))
       for (const other of rest) assert.deepStrictEqual(other, first, 'the backends or the sync and async paths disagree')
     }),
@@ -423,7 +481,11 @@ test('open and openSync: the rows or a coded error, the same on every backend an
 })
 
 test('seal and sealSync: any rows round-trip through every backend; bad arguments get coded errors', async () => {
-  const rowsArg = fc.oneof({ weight: 4, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }) }, fc.string({ unit: 'binary', maxLength: 40 }), anyValue)
+  const rowsArg = fc.oneof(
+    { weight: 4, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }) },
+    fc.string({ unit: 'binary', maxLength: 40 }),
+    anyValue,
+  )
   await fc.assert(
     fc.asyncProperty(actionIdArg, rowsArg, fc.nat(4), async (actionId, rows, which) => {
       const seal = [
@@ -448,13 +510,10 @@ test('seal and sealSync: any rows round-trip through every backend; bad argument
   )
 })
 
-test(
-  'Keyring: a maxPayloadBytes String() cannot convert still gets a coded error',
-  async () => {
-    for (const { core } of backends) {
-      const o = await outcome(() => new core.Keyring({ current: KEYS[0], maxPayloadBytes: Object.create(null) }))
-      assertWellFormed(o, ['ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE'])
-      assert.ok('error' in o)
-    }
-  },
-)
+test('Keyring: a maxPayloadBytes String() cannot convert still gets a coded error', async () => {
+  for (const { core } of backends) {
+    const o = await outcome(() => new core.Keyring({ current: KEYS[0], maxPayloadBytes: Object.create(null) }))
+    assertWellFormed(o, ['ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE'])
+    assert.ok('error' in o)
+  }
+})

@@ -85,7 +85,14 @@ const hexId = fc.stringMatching(/^[0-9a-f]{40}([0-9a-f]{2})?$/)
 const actionIdHeader = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(MODULE_ACTION, INLINE_ACTION, INLINE_14) },
   hexId,
-  fc.constantFrom('', 'not-an-id', MODULE_ACTION.toUpperCase(), `${MODULE_ACTION}00`, ` ${INLINE_ACTION} `, `${INLINE_ACTION}, ${MODULE_ACTION}`),
+  fc.constantFrom(
+    '',
+    'not-an-id',
+    MODULE_ACTION.toUpperCase(),
+    `${MODULE_ACTION}00`,
+    ` ${INLINE_ACTION} `,
+    `${INLINE_ACTION}, ${MODULE_ACTION}`,
+  ),
   headerText(),
 )
 const clientBuild = fc.oneof(
@@ -94,19 +101,56 @@ const clientBuild = fc.oneof(
   fc.constantFrom('x'.repeat(1024), 'x'.repeat(1025), 'é'.repeat(600)),
 )
 const contentType = fc.oneof(
-  fc.constantFrom(undefined, 'text/plain;charset=UTF-8', 'application/json', 'application/x-www-form-urlencoded', 'multipart/form-data', 'multipart/form-data; boundary=', 'multipart/form-data; boundary=x', 'MULTIPART/FORM-DATA; boundary=x', 'multipart/mixed; boundary=x'),
+  fc.constantFrom(
+    undefined,
+    'text/plain;charset=UTF-8',
+    'application/json',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data',
+    'multipart/form-data; boundary=',
+    'multipart/form-data; boundary=x',
+    'MULTIPART/FORM-DATA; boundary=x',
+    'multipart/mixed; boundary=x',
+  ),
   headerText(40),
 )
 
 /** A form field: a name (action markers and their neighbours) and a value (JSON rows, references, payloads, junk). */
 const fieldName = fc.oneof(
-  fc.constantFrom('0', '1', '2', '$ACTION_KEY', '$ACTION_REF_1', '$ACTION_1:0', '$ACTION_1:1', '$ACTION_1:2', `$ACTION_ID_${MODULE_ACTION}`, `$ACTION_ID_${INLINE_ACTION}`, '$ACTION_ID_', '$ACTION_ID_XYZ', '$ACTION_REF_', '$ACTION_REF_x'),
+  fc.constantFrom(
+    '0',
+    '1',
+    '2',
+    '$ACTION_KEY',
+    '$ACTION_REF_1',
+    '$ACTION_1:0',
+    '$ACTION_1:1',
+    '$ACTION_1:2',
+    `$ACTION_ID_${MODULE_ACTION}`,
+    `$ACTION_ID_${INLINE_ACTION}`,
+    '$ACTION_ID_',
+    '$ACTION_ID_XYZ',
+    '$ACTION_REF_',
+    '$ACTION_REF_x',
+  ),
   hexId.map((id) => `$ACTION_ID_${id}`),
   fc.nat(99).map((n) => `$ACTION_REF_${n}`),
   fc.string({ maxLength: 20 }),
 )
 const fieldValue = fc.oneof(
-  fc.constantFrom('', '["$@1"]', '["$@1","arg"]', '["$@ff"]', '["$@zz"]', '"$@1"', '{}', 'null', '[', JSON.stringify({ id: INLINE_ACTION, bound: '$@1' }), JSON.stringify({ id: 42, bound: '$@1' })),
+  fc.constantFrom(
+    '',
+    '["$@1"]',
+    '["$@1","arg"]',
+    '["$@ff"]',
+    '["$@zz"]',
+    '"$@1"',
+    '{}',
+    'null',
+    '[',
+    JSON.stringify({ id: INLINE_ACTION, bound: '$@1' }),
+    JSON.stringify({ id: 42, bound: '$@1' }),
+  ),
   fc.constantFrom(...PAYLOADS).map((p) => JSON.stringify(p.text)),
   fc.json({ maxDepth: 2 }),
   fc.string({ maxLength: 40 }),
@@ -120,9 +164,34 @@ const fieldValue = fc.oneof(
  * - `randomForm`: random fields (markers included); `raw`: any body text.
  */
 const body = fc.oneof(
-  fc.record({ kind: fc.constant('jsCall'), payload: fc.constantFrom(...PAYLOADS), extra: fc.array(fc.tuple(fieldName, fieldValue), { maxLength: 3 }) }),
-  fc.record({ kind: fc.constant('noJsRef'), payload: fc.constantFrom(...PAYLOADS), n: fc.nat(20), extra: fc.array(fc.tuple(fieldName.filter((n) => !n.startsWith('$ACTION')), fieldValue), { maxLength: 3 }) }),
-  fc.record({ kind: fc.constant('noJsId'), id: actionIdHeader.filter((id) => /^[0-9a-f]+$/.test(id)), extra: fc.array(fc.tuple(fieldName.filter((n) => !n.startsWith('$ACTION')), fieldValue), { maxLength: 3 }) }),
+  fc.record({
+    kind: fc.constant('jsCall'),
+    payload: fc.constantFrom(...PAYLOADS),
+    extra: fc.array(fc.tuple(fieldName, fieldValue), { maxLength: 3 }),
+  }),
+  fc.record({
+    kind: fc.constant('noJsRef'),
+    payload: fc.constantFrom(...PAYLOADS),
+    n: fc.nat(20),
+    extra: fc.array(
+      fc.tuple(
+        fieldName.filter((n) => !n.startsWith('$ACTION')),
+        fieldValue,
+      ),
+      { maxLength: 3 },
+    ),
+  }),
+  fc.record({
+    kind: fc.constant('noJsId'),
+    id: actionIdHeader.filter((id) => /^[0-9a-f]+$/.test(id)),
+    extra: fc.array(
+      fc.tuple(
+        fieldName.filter((n) => !n.startsWith('$ACTION')),
+        fieldValue,
+      ),
+      { maxLength: 3 },
+    ),
+  }),
   fc.record({ kind: fc.constant('randomForm'), fields: fc.array(fc.tuple(fieldName, fieldValue), { maxLength: 8 }) }),
   fc.record({ kind: fc.constant('raw'), text: fc.string({ unit: 'binary', maxLength: 200 }) }),
 )
@@ -135,8 +204,17 @@ const transport = fc.record({
 })
 
 const request = fc.record({
-  method: fc.oneof({ weight: 6, arbitrary: fc.constant('POST') }, fc.constantFrom('GET', 'HEAD', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'post')),
-  path: fc.oneof({ weight: 3, arbitrary: fc.constantFrom('/', '/page', '/api/health', '/api/health/', '/API/health', '/api/health?x=1', '/%61pi/health') }, fc.webPath()),
+  method: fc.oneof(
+    { weight: 6, arbitrary: fc.constant('POST') },
+    fc.constantFrom('GET', 'HEAD', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'post'),
+  ),
+  path: fc.oneof(
+    {
+      weight: 3,
+      arbitrary: fc.constantFrom('/', '/page', '/api/health', '/api/health/', '/API/health', '/api/health?x=1', '/%61pi/health'),
+    },
+    fc.webPath(),
+  ),
   action: fc.option(actionIdHeader, { nil: undefined, freq: 2 }),
   accept: fc.constantFrom(undefined, 'text/x-component', 'text/html,application/xhtml+xml', 'text/html', '*/*', 'TEXT/HTML'),
   build: clientBuild,
@@ -212,7 +290,8 @@ function expected(spec, req) {
   const maxBodyBytes = spec.maxBodyBytes ?? 1024 * 1024
   const url = new URL(req.url)
   // `/api/health/` too: with `trailingSlash: true` Next.js redirects the poll there.
-  if ((url.pathname === '/api/health' || url.pathname === '/api/health/') && (req.method === 'GET' || req.method === 'HEAD')) return ['health']
+  if ((url.pathname === '/api/health' || url.pathname === '/api/health/') && (req.method === 'GET' || req.method === 'HEAD'))
+    return ['health']
   if (req.method !== 'POST') return ['pass']
   const header = req.headers.get('next-action')
   const type = req.headers.get('content-type') ?? ''
@@ -243,9 +322,9 @@ function expected(spec, req) {
   const after = stale ? 'reload' : 'pass'
   if (!INLINE.has(id)) return [after]
   if (payload === 'maybe') return [after, 'unknown-key', ...refused('key-rotated')]
-  if (payload && payload.rotated && payload.id === id) return refused('key-rotated')
+  if (payload?.rotated && payload.id === id) return refused('key-rotated')
   // Passed on, marked: Next.js will refuse a closure sealed with a key this server never had.
-  if (payload && payload.foreign) return ['unknown-key']
+  if (payload?.foreign) return ['unknown-key']
   return [after]
 }
 
@@ -297,7 +376,11 @@ test('the guard answers every request with a documented verdict, the one the pro
         const req = await build(spec)
         fc.pre(req !== null && !knownBuildIdDefect(req.headers))
         resetSkewState()
-        const guard = skewGuard({ keyring, ...(spec.maxBodyBytes === undefined ? {} : { maxBodyBytes: spec.maxBodyBytes }), ...(spec.policy ? { policy: spec.policy } : {}) })
+        const guard = skewGuard({
+          keyring,
+          ...(spec.maxBodyBytes === undefined ? {} : { maxBodyBytes: spec.maxBodyBytes }),
+          ...(spec.policy ? { policy: spec.policy } : {}),
+        })
         const res = await guard(req, undefined)
         const got = await classify(res, req.method)
         const want = expected(spec, req)
@@ -315,7 +398,17 @@ test('the guard answers every request with a documented verdict, the one the pro
     Object.assign(console, original)
   }
   // The generators reach every answer the guard has, or the property proves less than it claims.
-  for (const v of ['health', 'pass', 'reload', 'unknown-key', 'unknown-action', 'unknown-action/html', 'stale-build', 'key-rotated', 'key-rotated/html']) {
+  for (const v of [
+    'health',
+    'pass',
+    'reload',
+    'unknown-key',
+    'unknown-action',
+    'unknown-action/html',
+    'stale-build',
+    'key-rotated',
+    'key-rotated/html',
+  ]) {
     assert.ok((seen.get(v) ?? 0) > 0, `no request produced ${v}: ${JSON.stringify([...seen])}`)
   }
 })
@@ -336,7 +429,10 @@ test('a hostile client build identity is unknown, never a guard failure', async 
         }
         fc.pre(!knownBuildIdDefect(headers))
         resetSkewState()
-        const res = await skewGuard({ keyring, policy: 'reject' })(new Request('http://127.0.0.1/', { method: 'POST', headers, body: '[]' }), undefined)
+        const res = await skewGuard({ keyring, policy: 'reject' })(
+          new Request('http://127.0.0.1/', { method: 'POST', headers, body: '[]' }),
+          undefined,
+        )
         const sent = headers.get('x-skew-guard-build')
         const stale = sent !== '' && sent.length <= 1024 && sent !== SERVER_BUILD
         assert.equal(await classify(res), stale ? 'stale-build' : 'pass')
@@ -349,28 +445,31 @@ test('a hostile client build identity is unknown, never a guard failure', async 
   }
 })
 
-test(
-  'a client build identity of at most 1024 characters but more UTF-8 bytes is unknown, not a guard failure',
-  async () => {
-    resetSkewState()
-    const original = console.error
-    console.error = () => {}
-    try {
-      const headers = new Headers({ 'next-action': MODULE_ACTION, 'x-skew-guard-build': '\u00e9'.repeat(600) })
-      const res = await skewGuard({ keyring, policy: 'reject' })(new Request('http://127.0.0.1/', { method: 'POST', headers, body: '[]' }), undefined)
-      await classify(res)
-      assert.equal(getSkewStats().configErrors.ERR_GUARD, undefined)
-    } finally {
-      console.error = original
-    }
-  },
-)
+test('a client build identity of at most 1024 characters but more UTF-8 bytes is unknown, not a guard failure', async () => {
+  resetSkewState()
+  const original = console.error
+  console.error = () => {}
+  try {
+    const headers = new Headers({ 'next-action': MODULE_ACTION, 'x-skew-guard-build': '\u00e9'.repeat(600) })
+    const res = await skewGuard({ keyring, policy: 'reject' })(
+      new Request('http://127.0.0.1/', { method: 'POST', headers, body: '[]' }),
+      undefined,
+    )
+    await classify(res)
+    assert.equal(getSkewStats().configErrors.ERR_GUARD, undefined)
+  } finally {
+    console.error = original
+  }
+})
 
 test('skewGuard options: a guard, or a TypeError with a documented code', () => {
   const option = fc.oneof(
     fc.record(
       {
-        next: fc.oneof(fc.constant(() => undefined), fc.anything()),
+        next: fc.oneof(
+          fc.constant(() => undefined),
+          fc.anything(),
+        ),
         healthPath: fc.oneof(fc.constantFrom('/api/health', '/x', 'health', '', false, true), fc.anything()),
         policy: fc.oneof(fc.constantFrom('reload-after', 'reject', 'Reject'), fc.anything()),
         maxBodyBytes: fc.oneof(fc.integer({ min: -2, max: 2 ** 31 }), fc.double(), fc.anything()),

@@ -46,7 +46,11 @@ async function registerWith(env, { capture = true, options } = {}) {
 
 test('register() reports a healthy setup', async () => {
   const key = generateKey()
-  const { report, mod } = await registerWith({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: key, __SKEW_GUARD_DIST_DIR: buildDir({ key }), NEXT_RUNTIME: 'nodejs' })
+  const { report, mod } = await registerWith({
+    NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: key,
+    __SKEW_GUARD_DIST_DIR: buildDir({ key }),
+    NEXT_RUNTIME: 'nodejs',
+  })
   assert.deepEqual(report, {
     runtime: 'nodejs',
     nextMajor: 16,
@@ -96,7 +100,10 @@ test('register() is a no-op on the Edge runtime', async () => {
 test('register() leaves the console alone by default (other tools hook it too)', async () => {
   const key = generateKey()
   const before = { warn: console.warn, error: console.error }
-  await registerWith({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: key, __SKEW_GUARD_DIST_DIR: buildDir({ key }), NEXT_RUNTIME: 'nodejs' }, { capture: false })
+  await registerWith(
+    { NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: key, __SKEW_GUARD_DIST_DIR: buildDir({ key }), NEXT_RUNTIME: 'nodejs' },
+    { capture: false },
+  )
   assert.equal(console.warn, before.warn)
   assert.equal(console.error, before.error)
   const { mod } = await registerWith({ NEXT_RUNTIME: 'nodejs' })
@@ -105,7 +112,7 @@ test('register() leaves the console alone by default (other tools hook it too)',
   await assert.rejects(mod.register('yes'), { code: 'ERR_INVALID_ARG_TYPE' })
 })
 
-test("register({ countNextLogs: true }) counts Next.js's own \"Failed to find Server Action\" log lines as skew", async () => {
+test('register({ countNextLogs: true }) counts Next.js\'s own "Failed to find Server Action" log lines as skew', async () => {
   const key = generateKey()
   const before = { warn: console.warn, error: console.error }
   // Without capturing: the patch register() installs on console must stay in place.
@@ -120,10 +127,13 @@ test("register({ countNextLogs: true }) counts Next.js's own \"Failed to find Se
   console.warn(new Error('Failed to find Server Action "40ff00". This request might be from an older or newer deployment.'))
   console.error('Error: Failed to find Server Action "7f00aa". This request might be from an older or newer deployment.')
   off()
-  assert.deepEqual(events.map((e) => [e.kind, e.actionId, e.source]), [
-    ['unknown-action', '40ff00', 'next-log'],
-    ['unknown-action', '7f00aa', 'next-log'],
-  ])
+  assert.deepEqual(
+    events.map((e) => [e.kind, e.actionId, e.source]),
+    [
+      ['unknown-action', '40ff00', 'next-log'],
+      ['unknown-action', '7f00aa', 'next-log'],
+    ],
+  )
   assert.equal(mod.getSkewStats().byKind['unknown-action'], 2)
 })
 
@@ -143,7 +153,13 @@ test('onRequestError turns closure decrypt failures into key-mismatch events, an
   assert.equal(stats.byKind['key-mismatch'], 2)
   assert.equal(stats.total, 2)
   assert.deepEqual(
-    { kind: stats.last.kind, actionId: stats.last.actionId, clientBuildId: stats.last.clientBuildId, serverBuildId: stats.last.serverBuildId, type: stats.last.type },
+    {
+      kind: stats.last.kind,
+      actionId: stats.last.actionId,
+      clientBuildId: stats.last.clientBuildId,
+      serverBuildId: stats.last.serverBuildId,
+      type: stats.last.type,
+    },
     { kind: 'key-mismatch', actionId: '60' + 'b'.repeat(40), clientBuildId: 'old', serverBuildId: 'build-7', type: 'VERSION_SKEW' },
   )
 })

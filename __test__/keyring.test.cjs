@@ -23,6 +23,7 @@ for (const { name, core, sync } of backends) {
     await rejectsWithCode(() => new Keyring({ current: V.key, previous: K2 }), 'ERR_INVALID_ARG_TYPE')
     await rejectsWithCode(() => new Keyring({ current: V.key, previous: [null] }), 'ERR_INVALID_ARG_TYPE')
     // eslint-disable-next-line no-sparse-arrays
+    // biome-ignore lint/suspicious/noSparseArray: a hole is the input under test
     await rejectsWithCode(() => new Keyring({ current: V.key, previous: [, K2] }), 'ERR_INVALID_ARG_TYPE', /previous\[0\]/)
     await rejectsWithCode(() => new Keyring({ current: V.key, previous: [V.key] }), 'ERR_KEYRING_DUPLICATE')
     // The same key in another accepted form is still the same key.
@@ -45,7 +46,10 @@ for (const { name, core, sync } of backends) {
     assert.deepEqual(await ring.verify(V.payload, V.actionId), { ok: true, status: 'previous-key', keyIndex: 1 })
     await rejectsWithCode(() => Keyring.fromEnv({}), 'ERR_KEYRING_EMPTY', /NEXT_SERVER_ACTIONS_ENCRYPTION_KEY is not set/)
     await rejectsWithCode(() => Keyring.fromEnv(null), 'ERR_INVALID_ARG_TYPE')
-    await rejectsWithCode(() => Keyring.fromEnv({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: K3, SKEW_GUARD_PREVIOUS_KEYS: 5 }), 'ERR_INVALID_ARG_TYPE')
+    await rejectsWithCode(
+      () => Keyring.fromEnv({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: K3, SKEW_GUARD_PREVIOUS_KEYS: 5 }),
+      'ERR_INVALID_ARG_TYPE',
+    )
     // Only ASCII whitespace is trimmed, as atob ignores only that.
     await rejectsWithCode(
       () => Keyring.fromEnv({ NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: K3, SKEW_GUARD_PREVIOUS_KEYS: `\u00a0${K2}` }),
@@ -183,7 +187,13 @@ for (const { name, core, sync } of backends) {
     assert.equal(compareBuildIds('abc', 'abc'), 'same')
     assert.equal(compareBuildIds('abc', 'abd'), 'different')
     assert.equal(compareBuildIds('abc', 'abcd'), 'different')
-    for (const [a, b] of [[undefined, undefined], [null, 'a'], ['', ''], ['a', ''], ['a', undefined]]) {
+    for (const [a, b] of [
+      [undefined, undefined],
+      [null, 'a'],
+      ['', ''],
+      ['a', ''],
+      ['a', undefined],
+    ]) {
       assert.equal(compareBuildIds(a, b), 'unknown', `${a} / ${b}`)
     }
     assert.equal(compareBuildIds('é', 'é'), 'same')

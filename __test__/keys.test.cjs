@@ -136,8 +136,20 @@ test('both backends agree on findings for a corpus of odd keys', () => {
   const corpus = [
     ...PARSE_CASES.map(([k]) => k),
     ...CHECK_CASES.map(([k]) => k),
-    'YQ=', 'YQ===', 'Y', '====', '=', '\u00a0' + K32, K32 + '\v', 'é'.repeat(44),
-    '\ufeff' + K32, K32 + '\u00a0', 'AAAAAAAé', '€AAA', '😀' + K32, 'AB=C' + K32,
+    'YQ=',
+    'YQ===',
+    'Y',
+    '====',
+    '=',
+    '\u00a0' + K32,
+    K32 + '\v',
+    'é'.repeat(44),
+    '\ufeff' + K32,
+    K32 + '\u00a0',
+    'AAAAAAAé',
+    '€AAA',
+    '😀' + K32,
+    'AB=C' + K32,
     ...Array.from({ length: 200 }, (_, i) => b64(crypto.randomBytes(i % 40)).slice(0, 10 + (i % 50))),
   ]
   const [native, ...others] = backends
@@ -158,7 +170,11 @@ test('both backends agree on findings for a corpus of odd keys', () => {
 test('each message is written once: lib/core/rules.json, read by the Rust core and the JS backend alike', () => {
   const rules = require('../lib/core/rules.json')
   const sources = (dir, ext) =>
-    fs.readdirSync(dir).filter((f) => f.endsWith(ext)).map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n')
+    fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith(ext))
+      .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'))
+      .join('\n')
   // Long strings joined again, as they read: Rust `\` line continuations, JS `' +` concatenations.
   const rust = sources(path.join(__dirname, '..', 'src'), '.rs').replace(/\\\n\s*/g, '')
   const js = sources(path.join(__dirname, '..', 'lib', 'core'), '.ts').replace(/['"`]\s*\+\s*\n\s*['"`]/g, '')

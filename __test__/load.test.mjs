@@ -63,20 +63,29 @@ describe(`load: a guarded next start (Next.js ${VERSIONS.next})`, { skip: SKIP }
 
   const call = (server, id) => callAction(server.url, id, ['x'], { 'x-skew-guard-build': builds.v2.buildId })
 
-  it('manifest missing at startup: one warning, no guard verdicts, Next.js answers for itself, health stays up', { timeout: 3 * 60_000 }, async () => {
-    await withManifest('load manifest missing', (file) => fs.rmSync(file), async (server) => {
-      for (const id of [builds.v2.actions.shout, builds.v1.actions.greet]) {
-        const response = await call(server, id)
-        assert.equal(response.headers.get('x-skew-guard'), null, 'the guard does not refuse without a manifest')
-        // Next.js 16 cannot run actions without the manifest either: its own 500.
-        assert.equal(response.status, 500)
-      }
-      const health = await fetch(`${server.url}/api/health`)
-      assert.equal(health.status, 200)
-      const warnings = server.output().split('\n').filter((l) => /server-reference-manifest\.json is missing/.test(l))
-      assert.equal(warnings.length, 1, server.output())
-      assert.match(server.output(), /guarding build \S+: key \w+, no manifest; problems: ERR_MANIFEST/)
-    })
+  it('manifest missing at startup: one warning, no guard verdicts, Next.js answers for itself, health stays up', {
+    timeout: 3 * 60_000,
+  }, async () => {
+    await withManifest(
+      'load manifest missing',
+      (file) => fs.rmSync(file),
+      async (server) => {
+        for (const id of [builds.v2.actions.shout, builds.v1.actions.greet]) {
+          const response = await call(server, id)
+          assert.equal(response.headers.get('x-skew-guard'), null, 'the guard does not refuse without a manifest')
+          // Next.js 16 cannot run actions without the manifest either: its own 500.
+          assert.equal(response.status, 500)
+        }
+        const health = await fetch(`${server.url}/api/health`)
+        assert.equal(health.status, 200)
+        const warnings = server
+          .output()
+          .split('\n')
+          .filter((l) => /server-reference-manifest\.json is missing/.test(l))
+        assert.equal(warnings.length, 1, server.output())
+        assert.match(server.output(), /guarding build \S+: key \w+, no manifest; problems: ERR_MANIFEST/)
+      },
+    )
   })
 
   it("manifest replaced by another build's while running: the guard and Next.js both keep the first", { timeout: 3 * 60_000 }, async () => {

@@ -68,7 +68,11 @@ const FORM = 'multipart/form-data; boundary=----WebKitFormBoundary7MA4YWxkTrZu0g
 /** Requests the guard must see. */
 const MUST_RUN = [
   ['JS action call on the root', '/', { 'next-action': ACTION, accept: 'text/x-component', 'content-type': 'text/plain;charset=UTF-8' }],
-  ['JS closure call (multipart) on a nested page', '/blog/post-1', { 'next-action': ACTION, accept: 'text/x-component', 'content-type': FORM }],
+  [
+    'JS closure call (multipart) on a nested page',
+    '/blog/post-1',
+    { 'next-action': ACTION, accept: 'text/x-component', 'content-type': FORM },
+  ],
   ['no-JS form post', '/', { accept: HTML, 'content-type': FORM }],
   ['no-JS form post on a nested page', '/settings/profile', { accept: HTML, 'content-type': FORM }],
   ['health poll', '/api/health', { accept: 'application/json' }],
@@ -126,7 +130,11 @@ for (const install of nextInstalls()) {
       if (runtime === 'nodejs' || file.endsWith('proxy.ts')) {
         assert.equal(runs('/blog/post-1', { rsc: '1', 'x-deployment-id': 'dpl_v1' }), true, `${file}: a navigation naming its deployment`)
         assert.equal(runs('/_next/static/chunks/app.js', { 'sec-fetch-dest': 'script' }), false, `${file}: a script without ?dpl=`)
-        assert.equal(queryRuns(install, config.matcher, '/_next/static/chunks/app.js', { dpl: 'dpl_v1' }), true, `${file}: a script with ?dpl=`)
+        assert.equal(
+          queryRuns(install, config.matcher, '/_next/static/chunks/app.js', { dpl: 'dpl_v1' }),
+          true,
+          `${file}: a script with ?dpl=`,
+        )
       }
     }
   })

@@ -65,7 +65,10 @@ function idsIn(html, flight) {
 }
 
 for (const version of VERSIONS) {
-  test(`Next.js ${version}: the recipe's matcher, the body read in place, the action's body intact`, { skip: SKIP, timeout: 20 * 60_000 }, async (t) => {
+  test(`Next.js ${version}: the recipe's matcher, the body read in place, the action's body intact`, {
+    skip: SKIP,
+    timeout: 20 * 60_000,
+  }, async (t) => {
     const { prepareApp, build, MATRIX } = await import('../scripts/e2e/setup.mjs')
     const { startServer } = await import('../scripts/e2e/server.mjs')
     const { callAction, callClosure, flightOf, closurePayloadOf } = await import('../scripts/e2e/http.mjs')
@@ -78,7 +81,12 @@ for (const version of VERSIONS) {
     const file = version === '16' ? 'proxy.ts' : 'middleware.ts'
     fs.writeFileSync(path.join(app.dir, file), probeSource(version))
     const keys = { build: generateKey(), runtime: generateKey() }
-    const built = await build(app, { name: `proxy-read-${version}`, distDir: '.next-proxy-read', buildId: `proxy-read-${version}-${Date.now()}`, key: keys.build })
+    const built = await build(app, {
+      name: `proxy-read-${version}`,
+      distDir: '.next-proxy-read',
+      buildId: `proxy-read-${version}-${Date.now()}`,
+      key: keys.build,
+    })
     const server = await startServer({ app, build: built, key: keys.runtime, previousKeys: [keys.build], label: `proxy-read ${version}` })
     t.after(() => server.stop())
     const url = server.url
@@ -118,7 +126,12 @@ for (const version of VERSIONS) {
     form.append('attachment', new Blob([new Uint8Array(300 * 1024).fill(0x61)]), 'big.txt')
     form.append(`$ACTION_ID_${ids.form}`, '')
     form.append('note', 'after the file')
-    const posted = await fetch(`${url}/`, { method: 'POST', headers: { accept: 'text/html,application/xhtml+xml' }, body: form, redirect: 'manual' })
+    const posted = await fetch(`${url}/`, {
+      method: 'POST',
+      headers: { accept: 'text/html,application/xhtml+xml' },
+      body: form,
+      redirect: 'manual',
+    })
     assert.equal(posted.status, 303, await posted.text().then((b) => b.slice(0, 300)))
     assert.match(posted.headers.get('location') ?? posted.headers.get('x-action-redirect') ?? '', /saved=after%20the%20file/)
     assert.equal(posted.headers.get('x-test-body-read'), 'true')

@@ -202,7 +202,8 @@ test('declared lengths: only bodies declared at most maxBodyBytes are read; a lo
   resetSkewState()
   const rotated = sealed(OLD_KEY)
   const { bytes } = await closureCall(rotated)
-  const at = (maxBodyBytes, length, opts) => closureCall(rotated, { length, ...opts }).then(({ request }) => verdictOf(skewGuard({ maxBodyBytes }), request))
+  const at = (maxBodyBytes, length, opts) =>
+    closureCall(rotated, { length, ...opts }).then(({ request }) => verdictOf(skewGuard({ maxBodyBytes }), request))
   assert.equal(await at(bytes.length, 'honest'), 'key-rotated', 'exactly maxBodyBytes: read')
   assert.equal(await at(bytes.length - 1, 'honest'), 'pass', 'one byte over: not read')
   assert.equal(await at(1024 * 1024, 'absent'), 'pass', 'chunked, no length: not read')
@@ -216,14 +217,24 @@ test('declared lengths: only bodies declared at most maxBodyBytes are read; a lo
   const short = await closureCall(rotated, { length: 100_000 })
   assert.equal(await verdictOf(skewGuard(), short.request), 'key-rotated')
   // …and one cut short before its closing boundary is no form at all.
-  const { bytes: whole, type } = await encode([['1', JSON.stringify(rotated)], ['0', '["$@1"]']])
-  const cut = streamed([whole.subarray(0, whole.length - 10)], { 'next-action': INLINE_ACTION, 'content-type': type, 'content-length': String(whole.length) }, { proxy: true })
+  const { bytes: whole, type } = await encode([
+    ['1', JSON.stringify(rotated)],
+    ['0', '["$@1"]'],
+  ])
+  const cut = streamed(
+    [whole.subarray(0, whole.length - 10)],
+    { 'next-action': INLINE_ACTION, 'content-type': type, 'content-length': String(whole.length) },
+    { proxy: true },
+  )
   assert.equal(await verdictOf(skewGuard(), cut), 'pass')
   assert.deepEqual(getSkewStats().configErrors, {})
 })
 
 test('boundaries, headers and the payload split at every byte: the same verdict', async () => {
-  const { bytes, type } = await encode([['1', JSON.stringify(sealed(OLD_KEY))], ['0', '["$@1","arg"]']])
+  const { bytes, type } = await encode([
+    ['1', JSON.stringify(sealed(OLD_KEY))],
+    ['0', '["$@1","arg"]'],
+  ])
   const headers = { 'next-action': INLINE_ACTION, accept: 'text/x-component', 'content-type': type, 'content-length': String(bytes.length) }
   const guard = skewGuard()
   for (let cut = 0; cut <= bytes.length; cut++) {
@@ -238,14 +249,37 @@ test('an action field after a large file part is found, without buffering the fi
   // A boundary-looking line inside the file must not end it.
   file.set(new TextEncoder().encode('\r\n--not-the-boundary\r\n'), 1000)
   const unknownId = '40' + 'e'.repeat(40)
-  const noJs = await encode([['upload', file, 'big.bin'], [`$ACTION_ID_${MODULE_ACTION}`, ''], ['note', 'hi'], [`$ACTION_ID_${unknownId}`, '']])
+  const noJs = await encode([
+    ['upload', file, 'big.bin'],
+    [`$ACTION_ID_${MODULE_ACTION}`, ''],
+    ['note', 'hi'],
+    [`$ACTION_ID_${unknownId}`, ''],
+  ])
   const noJsHeaders = { accept: 'text/html,application/xhtml+xml', 'content-type': noJs.type, 'content-length': String(noJs.bytes.length) }
-  const res = await skewGuard()(streamed(chunked(noJs.bytes, Array.from({ length: 60 }, (_, i) => i * 16384)), noJsHeaders, { proxy: true }))
+  const res = await skewGuard()(
+    streamed(
+      chunked(
+        noJs.bytes,
+        Array.from({ length: 60 }, (_, i) => i * 16384),
+      ),
+      noJsHeaders,
+      { proxy: true },
+    ),
+  )
   assert.equal(res.status, 409, 'the last action field (after the file) is the call')
   assert.equal(res.headers.get('x-skew-guard'), 'unknown-action')
   // A JS call whose root row comes after a file argument.
-  const js = await encode([['1', JSON.stringify(sealed(OLD_KEY))], ['2', file, 'big.bin'], ['0', '["$@1","$B2"]']])
-  const jsHeaders = { 'next-action': INLINE_ACTION, accept: 'text/x-component', 'content-type': js.type, 'content-length': String(js.bytes.length) }
+  const js = await encode([
+    ['1', JSON.stringify(sealed(OLD_KEY))],
+    ['2', file, 'big.bin'],
+    ['0', '["$@1","$B2"]'],
+  ])
+  const jsHeaders = {
+    'next-action': INLINE_ACTION,
+    accept: 'text/x-component',
+    'content-type': js.type,
+    'content-length': String(js.bytes.length),
+  }
   assert.equal(await verdictOf(skewGuard(), streamed(chunked(js.bytes, [7, 65536, 300000]), jsHeaders, { proxy: true })), 'key-rotated')
   // Only the fields asked for are kept: the file's name is seen, its bytes are not.
   const seen = []
@@ -269,9 +303,15 @@ test('two action fields in a no-JS form: the last one is the call (a closure aft
     return streamed([bytes], { accept: 'text/html', 'content-type': type, 'content-length': String(bytes.length) }, { proxy: true })
   }
   const payload = sealed(OLD_KEY)
-  const call = await findActionCall(await form([[`$ACTION_ID_${MODULE_ACTION}`, ''], ...closureRows(payload)]), { maxBodyBytes: 1 << 20, ownBody: true })
+  const call = await findActionCall(await form([[`$ACTION_ID_${MODULE_ACTION}`, ''], ...closureRows(payload)]), {
+    maxBodyBytes: 1 << 20,
+    ownBody: true,
+  })
   assert.deepEqual([call.id, call.form, await call.payload()], [INLINE_ACTION, true, payload])
-  assert.equal(await verdictOf(skewGuard(), await form([[`$ACTION_ID_${MODULE_ACTION}`, ''], ...closureRows(sealed(OLD_KEY))])), 'key-rotated')
+  assert.equal(
+    await verdictOf(skewGuard(), await form([[`$ACTION_ID_${MODULE_ACTION}`, ''], ...closureRows(sealed(OLD_KEY))])),
+    'key-rotated',
+  )
   assert.equal(await verdictOf(skewGuard(), await form([...closureRows(sealed(OLD_KEY)), [`$ACTION_ID_${MODULE_ACTION}`, '']])), 'pass')
 })
 
@@ -306,7 +346,10 @@ test("where the body is read from: Next.js's proxy request directly, anything el
 })
 
 test('module actions and calls without a payload never touch the body; only inline closures do', async () => {
-  const { bytes, type } = await encode([['0', '["$K1"]'], ['_1_note', 'hi']])
+  const { bytes, type } = await encode([
+    ['0', '["$K1"]'],
+    ['_1_note', 'hi'],
+  ])
   const headers = { 'next-action': MODULE_ACTION, accept: 'text/x-component', 'content-type': type, 'content-length': String(bytes.length) }
   const module = streamed([bytes], headers, { proxy: true })
   assert.equal(await verdictOf(skewGuard(), module), 'pass')

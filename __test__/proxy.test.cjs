@@ -30,7 +30,11 @@ fs.writeFileSync(
   JSON.stringify({
     node: {
       [MODULE_ACTION]: { workers: { 'app/page': { moduleId: 1, async: false } }, filename: 'app/actions.ts', exportedName: 'save' },
-      [INLINE_ACTION]: { workers: { 'app/page': { moduleId: 2, async: false } }, filename: 'app/page.tsx', exportedName: '$$RSC_SERVER_ACTION_0' },
+      [INLINE_ACTION]: {
+        workers: { 'app/page': { moduleId: 2, async: false } },
+        filename: 'app/page.tsx',
+        exportedName: '$$RSC_SERVER_ACTION_0',
+      },
     },
     edge: {},
     encryptionKey: KEY,
@@ -85,7 +89,7 @@ test('health endpoint answers GET and HEAD with the build identity, uncached', a
   assert.equal(await head.text(), '')
   const moved = skewGuard({ healthPath: '/_skew', keyring })
   assert.equal((await moved(new Request('http://127.0.0.1/_skew'))).status, 200)
-  assert.ok(passed(await moved(new Request('http://127.0.0.1/api/health'))), 'the old path is the app\'s again')
+  assert.ok(passed(await moved(new Request('http://127.0.0.1/api/health'))), "the old path is the app's again")
   const off = skewGuard({ healthPath: false, keyring })
   assert.ok(passed(await off(new Request('http://127.0.0.1/api/health'))))
 })
@@ -183,8 +187,31 @@ test('a no-JS form with two actions (form action + button formAction): the last 
     for (const [k, v] of fields) data.append(k, v)
     return withLength(new Request('http://127.0.0.1/', { method: 'POST', headers: { accept: 'text/html' }, body: data }))
   }
-  assert.ok(passed(await guard(await form([[unknown, ''], [known, ''], ['note', 'hi']]))), 'the known action runs')
-  assert.equal((await guard(await form([[known, ''], [unknown, ''], ['note', 'hi']]))).status, 409, 'the unknown one would run')
+  assert.ok(
+    passed(
+      await guard(
+        await form([
+          [unknown, ''],
+          [known, ''],
+          ['note', 'hi'],
+        ]),
+      ),
+    ),
+    'the known action runs',
+  )
+  assert.equal(
+    (
+      await guard(
+        await form([
+          [known, ''],
+          [unknown, ''],
+          ['note', 'hi'],
+        ]),
+      )
+    ).status,
+    409,
+    'the unknown one would run',
+  )
   // The button's closure comes last: its payload is the one checked.
   const rotatedPayload = new Keyring({ current: OLD_KEY }).sealSync(INLINE_ACTION, '0:["x"]\n')
   const closure = [
@@ -206,7 +233,8 @@ test('the health endpoint also answers at <path>/ (trailingSlash: true redirects
 })
 
 test('deploymentCookie: documents (and only documents) get the deployment pin', async () => {
-  const doc = (url = 'http://127.0.0.1/page', headers = { 'sec-fetch-dest': 'document' }, method = 'GET') => new Request(url, { method, headers })
+  const doc = (url = 'http://127.0.0.1/page', headers = { 'sec-fetch-dest': 'document' }, method = 'GET') =>
+    new Request(url, { method, headers })
   const on = skewGuard({ keyring, deploymentId: 'dpl_v2', deploymentCookie: true })
   assert.equal((await on(doc())).headers.get('set-cookie'), '__vdpl=dpl_v2; Path=/; HttpOnly; SameSite=Lax')
   assert.match((await on(doc('https://example.com/page'))).headers.get('set-cookie'), /; Secure$/)
@@ -269,7 +297,7 @@ test('bodies it cannot or should not read pass through untouched', async () => {
   assert.match(await request.text(), /\$@1/)
 })
 
-test('composes with the app\'s own proxy and stamps its response', async () => {
+test("composes with the app's own proxy and stamps its response", async () => {
   const guard = skewGuard({
     keyring,
     next: (request) => (new URL(request.url).pathname === '/old' ? Response.redirect('http://127.0.0.1/new', 307) : undefined),
@@ -325,16 +353,24 @@ test('the Edge build of the guard: health, build identity from the inlined env, 
     assert.equal((await guard(actionCall('nope'))).status, 409)
     const stale = await edgeGuard({ keyring: ring, policy: 'reject' })(actionCall(MODULE_ACTION, { clientBuild: 'old' }))
     assert.equal(stale.headers.get('x-skew-guard'), 'stale-build')
-    const rotated = await guard(await actionCall(INLINE_ACTION, { payload: new Keyring({ current: OLD_KEY }).sealSync(INLINE_ACTION, '0:[]\n') }))
+    const rotated = await guard(
+      await actionCall(INLINE_ACTION, { payload: new Keyring({ current: OLD_KEY }).sealSync(INLINE_ACTION, '0:[]\n') }),
+    )
     assert.equal(rotated.headers.get('x-skew-guard'), 'key-rotated')
   } finally {
     delete process.env.SKEW_GUARD_BUILD_ID
   }
 })
 
-test('Edge guard: the server process hands it its build\'s action IDs and the runtime keyring\'s check', async () => {
+test("Edge guard: the server process hands it its build's action IDs and the runtime keyring's check", async () => {
   const { publishForEdge } = require('../dist/server/edge-bridge.js')
-  const { EDGE_ACTIONS_ENV, EDGE_ACTIONS_MAX_CHARS, EDGE_VERIFIER, encodeEdgeActions, sharedAnchor } = require('../dist/shared/edge-bridge.js')
+  const {
+    EDGE_ACTIONS_ENV,
+    EDGE_ACTIONS_MAX_CHARS,
+    EDGE_VERIFIER,
+    encodeEdgeActions,
+    sharedAnchor,
+  } = require('../dist/shared/edge-bridge.js')
   const { skewGuard: edgeGuard } = require('../dist/proxy/edge.js')
   const edgeDist = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-proxy-edge-'))
   fs.cpSync(dist, edgeDist, { recursive: true })
@@ -346,7 +382,10 @@ test('Edge guard: the server process hands it its build\'s action IDs and the ru
     assert.equal(publishForEdge(edgeDist), null)
     assert.equal(process.env[EDGE_ACTIONS_ENV], undefined)
     assert.equal(sharedAnchor()[EDGE_VERIFIER], undefined)
-    fs.writeFileSync(path.join(edgeDist, 'server', 'middleware-manifest.json'), JSON.stringify({ middleware: { '/': { name: 'middleware' } } }))
+    fs.writeFileSync(
+      path.join(edgeDist, 'server', 'middleware-manifest.json'),
+      JSON.stringify({ middleware: { '/': { name: 'middleware' } } }),
+    )
     process.env.NEXT_SERVER_ACTIONS_ENCRYPTION_KEY = KEY
     process.env.SKEW_GUARD_PREVIOUS_KEYS = OLD_KEY
     assert.deepEqual(publishForEdge(edgeDist), { actions: 2, verifier: true })
@@ -380,7 +419,10 @@ test('Edge guard: the server process hands it its build\'s action IDs and the ru
     delete process.env[EDGE_ACTIONS_ENV]
     delete process.env.SKEW_GUARD_BUILD_ID
     delete sharedAnchor()[EDGE_VERIFIER]
-    for (const [name, value] of [['NEXT_SERVER_ACTIONS_ENCRYPTION_KEY', saved.key], ['SKEW_GUARD_PREVIOUS_KEYS', saved.previous]]) {
+    for (const [name, value] of [
+      ['NEXT_SERVER_ACTIONS_ENCRYPTION_KEY', saved.key],
+      ['SKEW_GUARD_PREVIOUS_KEYS', saved.previous],
+    ]) {
       if (value === undefined) delete process.env[name]
       else process.env[name] = value
     }

@@ -8,7 +8,9 @@ const assert = require('node:assert/strict')
 const { isChunkError, chunkUrlOf, watchChunkFailures, confirmChunkSkew } = require('../dist/react/chunks.js')
 
 test('isChunkError: the spellings webpack, Turbopack and browsers use; nothing else', () => {
-  const named = Object.assign(new Error('Loading chunk 123 failed.\n(error: http://a.test/_next/static/chunks/123.js)'), { name: 'ChunkLoadError' })
+  const named = Object.assign(new Error('Loading chunk 123 failed.\n(error: http://a.test/_next/static/chunks/123.js)'), {
+    name: 'ChunkLoadError',
+  })
   for (const error of [
     named,
     new Error('Loading chunk app/page-abc failed.'),
@@ -26,8 +28,14 @@ test('isChunkError: the spellings webpack, Turbopack and browsers use; nothing e
 })
 
 test('chunkUrlOf: the build file a message names, made absolute', () => {
-  assert.equal(chunkUrlOf('Failed to load chunk /_next/static/chunks/0f1e.js from module 4711', 'http://a.test/x'), 'http://a.test/_next/static/chunks/0f1e.js')
-  assert.equal(chunkUrlOf('Loading chunk 1 failed.\n(error: http://a.test/base/_next/static/chunks/1.js?dpl=v1)', 'http://a.test/'), 'http://a.test/base/_next/static/chunks/1.js?dpl=v1')
+  assert.equal(
+    chunkUrlOf('Failed to load chunk /_next/static/chunks/0f1e.js from module 4711', 'http://a.test/x'),
+    'http://a.test/_next/static/chunks/0f1e.js',
+  )
+  assert.equal(
+    chunkUrlOf('Loading chunk 1 failed.\n(error: http://a.test/base/_next/static/chunks/1.js?dpl=v1)', 'http://a.test/'),
+    'http://a.test/base/_next/static/chunks/1.js?dpl=v1',
+  )
   assert.equal(chunkUrlOf('Loading chunk 1 failed.', 'http://a.test/'), null)
   assert.equal(chunkUrlOf(null, 'http://a.test/'), null)
 })
@@ -68,7 +76,11 @@ test('confirmChunkSkew: a file the server no longer has, or a server on another 
   }
   assert.equal(await confirmChunkSkew(failure, base, 'v1', async () => 404, build('v1')), true, 'the file is gone')
   assert.equal(await confirmChunkSkew(failure, base, 'v1', async () => 200, build('v1')), false, 'it is there: a hiccup')
-  assert.equal(await confirmChunkSkew(failure, base, 'v1', async () => 200, build('v2')), true, 'served by another build (an SPA fallback, a CDN)')
+  assert.equal(
+    await confirmChunkSkew(failure, base, 'v1', async () => 200, build('v2')),
+    true,
+    'served by another build (an SPA fallback, a CDN)',
+  )
   assert.equal(await confirmChunkSkew(failure, base, 'v1', down, down), false, 'offline')
   assert.equal(await confirmChunkSkew(failure, base, 'v1', down, build('v2')), true)
   // No file named (Turbopack's "module factory is not available"): ask which build runs.

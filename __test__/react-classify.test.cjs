@@ -26,7 +26,7 @@ test('readActionId finds Next-Action in plain objects of either case, Headers, t
   assert.equal(readActionId('/p', { headers: { 'next-action': '' } }), null)
 })
 
-test('withClientBuildHeader adds x-skew-guard-build to a copy, in the caller\'s header form', () => {
+test("withClientBuildHeader adds x-skew-guard-build to a copy, in the caller's header form", () => {
   const plain = { Accept: 'text/x-component', 'Next-Action': ID }
   const init = { method: 'POST', headers: plain, body: '[]' }
   const out = withClientBuildHeader('', init, 'build-a')
@@ -42,12 +42,15 @@ test('withClientBuildHeader adds x-skew-guard-build to a copy, in the caller\'s 
   assert.equal(h.get('x-skew-guard-build'), null, 'caller Headers untouched')
 
   const tuples = withClientBuildHeader('/p', { headers: [['next-action', ID]] }, 'b')
-  assert.deepEqual(tuples.headers, [['next-action', ID], ['x-skew-guard-build', 'b']])
+  assert.deepEqual(tuples.headers, [
+    ['next-action', ID],
+    ['x-skew-guard-build', 'b'],
+  ])
 
   const req = new Request('http://x/p', { method: 'POST', headers: { 'next-action': ID, accept: 'text/x-component' } })
   const fromReq = withClientBuildHeader(req, undefined, 'build-a')
   assert.equal(fromReq.headers.get('x-skew-guard-build'), 'build-a')
-  assert.equal(fromReq.headers.get('accept'), 'text/x-component', 'the Request\'s own headers are kept')
+  assert.equal(fromReq.headers.get('accept'), 'text/x-component', "the Request's own headers are kept")
 })
 
 test('withClientBuildHeader leaves an existing header and unsendable build IDs alone', () => {
@@ -129,7 +132,16 @@ test('classification never consumes the body', async () => {
 
 test('compareBuildIds: same semantics as the core (absent or empty is unknown)', () => {
   const core = require('../dist/core/index.js')
-  const cases = [['a', 'a'], ['a', 'b'], ['a', 'ab'], ['', ''], ['a', ''], [null, 'a'], [undefined, undefined], ['b', null]]
+  const cases = [
+    ['a', 'a'],
+    ['a', 'b'],
+    ['a', 'ab'],
+    ['', ''],
+    ['a', ''],
+    [null, 'a'],
+    [undefined, undefined],
+    ['b', null],
+  ]
   for (const [c, s] of cases) assert.equal(compareBuildIds(c, s), core.compareBuildIds(c, s), `${c} vs ${s}`)
   assert.equal(compareBuildIds('a', 'b'), 'different')
 })

@@ -9,7 +9,12 @@ const { INPUT_STORAGE_KEY, trackInput, forgetEditedFields, hasEditedInput, saveI
 
 function storage() {
   const data = new Map()
-  return { data, getItem: (k) => (data.has(k) ? data.get(k) : null), setItem: (k, v) => data.set(k, String(v)), removeItem: (k) => data.delete(k) }
+  return {
+    data,
+    getItem: (k) => (data.has(k) ? data.get(k) : null),
+    setItem: (k, v) => data.set(k, String(v)),
+    removeItem: (k) => data.delete(k),
+  }
 }
 
 /** A tiny document: body > main > [form > fields…, div(contenteditable), loose input]. */
@@ -31,7 +36,13 @@ function page() {
     note: el('TEXTAREA', { name: 'note', value: '' }),
     tag: el('INPUT', { type: 'radio', name: 'tag', value: 'a', checked: false }),
     tag2: el('INPUT', { type: 'radio', name: 'tag', value: 'b', checked: false }),
-    color: el('SELECT', { name: 'color', options: [{ value: 'red', selected: true }, { value: 'blue', selected: false }] }),
+    color: el('SELECT', {
+      name: 'color',
+      options: [
+        { value: 'red', selected: true },
+        { value: 'blue', selected: false },
+      ],
+    }),
     password: el('INPUT', { type: 'password', name: 'pw', value: '' }),
     file: el('INPUT', { type: 'file', name: 'upload', files: { length: 0 } }),
     editor: el('DIV', { isContentEditable: true, textContent: '' }),
@@ -75,7 +86,7 @@ test('edited means: the user typed (input/change events), whatever the DOM defau
     assert.equal(hasEditedInput(), false)
     // A React-controlled field: value and default move together, only the event tells.
     fields.title.value = 'set by the app'
-    assert.equal(hasEditedInput(), false, 'a value the app set is not the user\'s input')
+    assert.equal(hasEditedInput(), false, "a value the app set is not the user's input")
     type(fields.title, 'typed')
     assert.equal(hasEditedInput(), true)
     type(fields.title, '')
@@ -185,6 +196,6 @@ test('restoreFields writes each saved value through the writer (so React sees it
     ['text', fields.editor, 'rich'],
   ])
   assert.deepEqual(missing, [{ at: { id: 'later' }, value: 'lazy' }])
-  assert.equal(hasEditedInput(), true, 'restored fields are the user\'s input again')
+  assert.equal(hasEditedInput(), true, "restored fields are the user's input again")
   assert.deepEqual(locate(fields.loose, doc), { path: [0, 2] })
 })

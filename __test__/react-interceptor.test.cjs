@@ -17,7 +17,7 @@ function fakeWindow(reply) {
     },
   }
   const original = win.fetch
-  const had = Object.prototype.hasOwnProperty.call(globalThis, 'window')
+  const had = Object.hasOwn(globalThis, 'window')
   const saved = globalThis.window
   globalThis.window = win
   return {
@@ -40,7 +40,11 @@ function withFake(t, reply) {
   return fake
 }
 
-const actionInit = (headers = {}) => ({ method: 'POST', headers: { Accept: 'text/x-component', 'Next-Action': ID, ...headers }, body: '[]' })
+const actionInit = (headers = {}) => ({
+  method: 'POST',
+  headers: { Accept: 'text/x-component', 'Next-Action': ID, ...headers },
+  body: '[]',
+})
 
 test('action calls get x-skew-guard-build; other calls pass through untouched', async (t) => {
   const fake = withFake(t, () => new Response('0:{}', { headers: { 'content-type': 'text/x-component', 'x-build-id': 'b1' } }))
@@ -52,7 +56,7 @@ test('action calls get x-skew-guard-build; other calls pass through untouched', 
   await fake.win.fetch('', init)
   assert.equal(fake.calls[0].init.headers['x-skew-guard-build'], 'b1')
   assert.equal(fake.calls[0].init.headers['Next-Action'], ID)
-  assert.equal(init.headers['x-skew-guard-build'], undefined, 'the caller\'s init is not mutated')
+  assert.equal(init.headers['x-skew-guard-build'], undefined, "the caller's init is not mutated")
   assert.equal(fake.calls[0].thisArg, fake.win, 'the original fetch is called on window (no Illegal invocation)')
 
   const plain = { headers: { accept: 'application/json' } }
@@ -132,7 +136,7 @@ test('a wrapper buried under another library passes through after uninstall', as
     return ours.call(this, input, init)
   }
   uninstall()
-  assert.notEqual(fake.win.fetch, fake.original, 'someone else\'s wrapper stays')
+  assert.notEqual(fake.win.fetch, fake.original, "someone else's wrapper stays")
   const seen = []
   t.after(subscribeToSkew((e) => seen.push(e)))
   await fake.win.fetch('', actionInit())
@@ -154,7 +158,10 @@ test('unknown build ID: no header is added, not-found is still caught, x-build-i
     if (saved !== undefined) process.env.NEXT_PUBLIC_SKEW_GUARD_BUILD_ID = saved
   })
   let status = 200
-  const fake = withFake(t, () => new Response('', { status, headers: { 'x-build-id': 'server', 'x-nextjs-action-not-found': status === 404 ? '1' : '0' } }))
+  const fake = withFake(
+    t,
+    () => new Response('', { status, headers: { 'x-build-id': 'server', 'x-nextjs-action-not-found': status === 404 ? '1' : '0' } }),
+  )
   t.after(installActionInterceptor())
   const seen = []
   t.after(subscribeToSkew((e) => seen.push(e)))
@@ -176,18 +183,25 @@ test('a throwing listener or policy does not break the action call or other list
   t.after(() => {
     globalThis.reportError = savedReport
   })
-  t.after(registerPolicy(() => {
-    throw new Error('policy boom')
-  }))
-  t.after(subscribeToSkew(() => {
-    throw new Error('listener boom')
-  }))
+  t.after(
+    registerPolicy(() => {
+      throw new Error('policy boom')
+    }),
+  )
+  t.after(
+    subscribeToSkew(() => {
+      throw new Error('listener boom')
+    }),
+  )
   const seen = []
   t.after(subscribeToSkew((e) => seen.push(e.kind)))
   const res = await fake.win.fetch('', actionInit())
   assert.equal(res.status, 409)
   assert.deepEqual(seen, ['key-rotated'])
-  assert.deepEqual(errors.map((e) => e.message), ['policy boom', 'listener boom'])
+  assert.deepEqual(
+    errors.map((e) => e.message),
+    ['policy boom', 'listener boom'],
+  )
 })
 
 test('network errors propagate unchanged and are not skew', async (t) => {
@@ -195,7 +209,7 @@ test('network errors propagate unchanged and are not skew', async (t) => {
   const fake = withFake(t, () => {
     throw boom
   })
-  fake.win.fetch = function (input, init) {
+  fake.win.fetch = (input, init) => {
     fake.calls.push({ input, init })
     return Promise.reject(boom)
   }
@@ -216,7 +230,12 @@ test('an action that ran on another build and redirected: the target loads as a 
   const redirectFrom = (build, target) => () =>
     new Response('0:{}', {
       status: 303,
-      headers: { 'content-type': 'text/x-component', 'x-build-id': build, 'x-skew-guard': build === 'b1' ? '' : 'reload', 'x-action-redirect': target },
+      headers: {
+        'content-type': 'text/x-component',
+        'x-build-id': build,
+        'x-skew-guard': build === 'b1' ? '' : 'reload',
+        'x-action-redirect': target,
+      },
     })
   let reply = redirectFrom('b2', '/?saved=a%3Bb;push')
   const fake = withFake(t, (...args) => reply(...args))

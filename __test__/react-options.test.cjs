@@ -52,7 +52,10 @@ test('<SkewGuard> props: an unknown key or bad value never takes the layout down
     const cases = [
       [{ reload: 'soon' }, /"reload" must be one of 'safe', 'eager', 'manual'; received "soon"/],
       [{ reload: true }, /"reload" must be one of 'safe', 'eager', 'manual'/],
-      [{ pollInterval: 5000 }, /no option "pollInterval".*buildId, healthPath, pollIntervalMs, reload, onSkew, cooldownMs, children, fallback/],
+      [
+        { pollInterval: 5000 },
+        /no option "pollInterval".*buildId, healthPath, pollIntervalMs, reload, onSkew, cooldownMs, children, fallback/,
+      ],
       // `pollIntervalMs={Number(process.env.NEXT_PUBLIC_POLL)}` with the variable unset.
       [{ pollIntervalMs: Number(undefined) }, /"pollIntervalMs" must be a finite number of milliseconds, at least 1000; received NaN/],
       [{ pollIntervalMs: 10 }, /at least 1000/],
@@ -143,7 +146,10 @@ test("the entry and the hook module start with 'use client'; nothing imports the
   }
   const external = [...requires].filter((r) => !r.startsWith('./') && r !== '../shared/protocol' && r !== '../shared/options')
   assert.deepEqual(external.sort(), ['react'])
-  assert.equal([...requires].some((r) => r.includes('core')), false)
+  assert.equal(
+    [...requires].some((r) => r.includes('core')),
+    false,
+  )
   // No `export *` in the client boundary (Next.js refuses it).
   assert.doesNotMatch(fs.readFileSync(path.join(root, 'lib', 'react', 'index.ts'), 'utf8'), /^export \*/m)
 })
@@ -182,13 +188,29 @@ test('every export is documented in the published declarations', () => {
 
 test('the default banner: an accessible notice with a Reload button, its sentence fitted to what happened', () => {
   const { SkewGuardBanner, bannerText } = guard
-  const event = (over = {}) => ({ type: 'VERSION_SKEW', kind: 'build-mismatch', source: 'version-check', actionId: null, clientBuildId: 'a', serverBuildId: 'b', actionRan: false, at: 1, ...over })
+  const event = (over = {}) => ({
+    type: 'VERSION_SKEW',
+    kind: 'build-mismatch',
+    source: 'version-check',
+    actionId: null,
+    clientBuildId: 'a',
+    serverBuildId: 'b',
+    actionRan: false,
+    at: 1,
+    ...over,
+  })
   const html = renderToString(React.createElement(SkewGuardBanner, { skew: event(), reload() {} }))
   assert.match(html, /^<div role="status" aria-live="polite" class="next-skew-guard-banner" data-next-skew-guard="build-mismatch"/)
   assert.match(html, /A new version of this app is available\./)
   assert.match(html, /<button type="button"[^>]*>Reload<\/button>/)
   assert.match(html, /<button type="button" aria-label="Dismiss"/)
-  assert.equal(bannerText(event({ kind: 'unknown-action', source: 'action', suppressed: true })), 'This page is out of date, so your last action did not go through. Reload and try again.')
-  assert.equal(bannerText(event({ kind: 'missing-chunk', source: 'chunk' })), 'Part of this page could not load because the app was updated.')
+  assert.equal(
+    bannerText(event({ kind: 'unknown-action', source: 'action', suppressed: true })),
+    'This page is out of date, so your last action did not go through. Reload and try again.',
+  )
+  assert.equal(
+    bannerText(event({ kind: 'missing-chunk', source: 'chunk' })),
+    'Part of this page could not load because the app was updated.',
+  )
   assert.equal(bannerText(event({ kind: 'build-mismatch', source: 'action', actionRan: true })), 'A new version of this app is available.')
 })

@@ -319,11 +319,13 @@ test('shouldReloadForRotation: same rule as the core shouldForceRefresh', () => 
   assert.throws(() => shouldReloadForRotation({ loadedAt: 1, rotatedAt: 1, noticeMs: -1 }), { code: 'ERR_INVALID_ARG_VALUE' })
   assert.throws(() => shouldReloadForRotation({ rotatedAt: 1 }), { code: 'ERR_INVALID_ARG_TYPE', name: 'SkewGuardOptionError' })
   assert.throws(() => shouldReloadForRotation({ loadedAt: '1', rotatedAt: 1 }), TypeError)
-  assert.throws(() => shouldReloadForRotation({ loadedAt: 1, rotatedAt: 1, notice: 5 }), (e) => {
-    assert.equal(e.code, 'ERR_UNKNOWN_OPTION')
-    assert.match(e.message, /loadedAt, rotatedAt, noticeMs, now/)
-    return true
-  })
+  assert.throws(
+    () => shouldReloadForRotation({ loadedAt: 1, rotatedAt: 1, notice: 5 }),
+    (e) => {
+      assert.equal(e.code, 'ERR_UNKNOWN_OPTION')
+      assert.match(e.message, /loadedAt, rotatedAt, noticeMs, now/)
+      return true
+    },
+  )
   assert.throws(() => shouldReloadForRotation(null), { code: 'ERR_INVALID_ARG_TYPE' })
 })
-

@@ -131,11 +131,17 @@ test('a mixed fleet (a rolling update: answers alternate between old and new rep
   c.start()
   for (let i = 0; i < 40; i++) await w.fire()
   assert.equal(w.skews.length, 0)
-  assert.ok(w.results.every((r) => r.status !== 'stale'), 'never reported stale')
+  assert.ok(
+    w.results.every((r) => r.status !== 'stale'),
+    'never reported stale',
+  )
   // Once every replica runs b2, it settles.
   w.answers.push('b2', 'b2', 'b2')
   for (let i = 0; i < 3; i++) await w.fire()
-  assert.deepEqual(w.skews.map((e) => e.serverBuildId), ['b2'])
+  assert.deepEqual(
+    w.skews.map((e) => e.serverBuildId),
+    ['b2'],
+  )
 })
 
 test('unknown server build (null or missing client build) is status unknown, never skew', async () => {
@@ -231,16 +237,21 @@ test('a check finishing while hidden does not schedule; stop() ignores late resu
 
 test('fetchServerBuildId: GET no-store; body buildId, else x-build-id; non-2xx rejects', async () => {
   const seen = []
-  const fetchFn = (body, init = {}) => async (path, options) => {
-    seen.push([path, options])
-    return new Response(body, init)
-  }
+  const fetchFn =
+    (body, init = {}) =>
+    async (path, options) => {
+      seen.push([path, options])
+      return new Response(body, init)
+    }
   const id = await fetchServerBuildId(fetchFn(JSON.stringify({ status: 'ok', buildId: 'b9', deploymentId: null })), '/api/health')
   assert.equal(id, 'b9')
   assert.equal(seen[0][0], '/api/health')
   assert.equal(seen[0][1].method, 'GET')
   assert.equal(seen[0][1].cache, 'no-store')
-  assert.equal(await fetchServerBuildId(fetchFn(JSON.stringify({ status: 'ok', buildId: null }), { headers: { 'x-build-id': 'hdr' } }), '/h'), 'hdr')
+  assert.equal(
+    await fetchServerBuildId(fetchFn(JSON.stringify({ status: 'ok', buildId: null }), { headers: { 'x-build-id': 'hdr' } }), '/h'),
+    'hdr',
+  )
   assert.equal(await fetchServerBuildId(fetchFn('not json', { headers: { 'x-build-id': 'hdr2' } }), '/h'), 'hdr2')
   assert.equal(await fetchServerBuildId(fetchFn('{}'), '/h'), null)
   await assert.rejects(fetchServerBuildId(fetchFn('nope', { status: 404 }), '/h'), /answered 404/)

@@ -61,7 +61,12 @@ function forms(text) {
     add(b64.replace(/\+/g, '-').replace(/\//g, '_'))
     add(bytes.toString('hex'))
     add(bytes.toString('hex').toUpperCase())
-    out.add(bytes.toString('hex').slice(0, 24).replace(/(..)(?!$)/g, '$1 '))
+    out.add(
+      bytes
+        .toString('hex')
+        .slice(0, 24)
+        .replace(/(..)(?!$)/g, '$1 '),
+    )
     out.add([...bytes.subarray(0, 8)].join(','))
   }
   if (/^[0-9a-f]+$/i.test(compact) && compact.length >= 32) {
@@ -347,12 +352,24 @@ test('proxy guard: responses, logs, events and counters show no key, no key inde
   fs.writeFileSync(
     path.join(dist, 'server', 'server-reference-manifest.json'),
     JSON.stringify({
-      node: { [ACTION]: { workers: { 'app/page': { moduleId: 2, async: false } }, filename: 'app/page.tsx', exportedName: '$$RSC_SERVER_ACTION_0' } },
+      node: {
+        [ACTION]: {
+          workers: { 'app/page': { moduleId: 2, async: false } },
+          filename: 'app/page.tsx',
+          exportedName: '$$RSC_SERVER_ACTION_0',
+        },
+      },
       edge: {},
       encryptionKey: K,
     }),
   )
-  const env = { NODE_ENV: 'production', __SKEW_GUARD_DIST_DIR: dist, SKEW_GUARD_BUILD_ID: undefined, [ENV_KEY]: K, SKEW_GUARD_PREVIOUS_KEYS: P1 }
+  const env = {
+    NODE_ENV: 'production',
+    __SKEW_GUARD_DIST_DIR: dist,
+    SKEW_GUARD_BUILD_ID: undefined,
+    [ENV_KEY]: K,
+    SKEW_GUARD_PREVIOUS_KEYS: P1,
+  }
   try {
     await withEnv(env, async () => {
       const { skewGuard } = require('../dist/proxy/index.js')
@@ -378,7 +395,11 @@ test('proxy guard: responses, logs, events and counters show no key, no key inde
         const guards = { env: skewGuard(), explicit: skewGuard({ keyring: NativeKeyring.fromEnv() }) }
         const out = {}
         for (const [g, guard] of Object.entries(guards)) {
-          for (const [what, key] of [['current', K], ['previous', P1], ['foreign', FOREIGN]]) {
+          for (const [what, key] of [
+            ['current', K],
+            ['previous', P1],
+            ['foreign', FOREIGN],
+          ]) {
             out[`${g} ${what}`] = await guard(await call(sealed(key)))
           }
         }
@@ -480,7 +501,10 @@ test('the secret scan finds every form of a test key in output, and a fresh keyg
     assert.equal(await scan([dir], { log: () => {}, error: (l) => hits.push(l) }), 1)
     assert.equal(hits.length, leaks.length, hits.join('\n'))
     for (const hit of hits) {
-      assert.ok(hit.includes(`.log:2: test key ${require('..').keyCheckValue(known.toString('base64'))} `), `file:line and the check value: ${hit}`)
+      assert.ok(
+        hit.includes(`.log:2: test key ${require('..').keyCheckValue(known.toString('base64'))} `),
+        `file:line and the check value: ${hit}`,
+      )
       assert.ok(!hit.includes(known.toString('base64').slice(0, 12)), 'the report never prints the key')
     }
     for (const f of fs.readdirSync(dir)) fs.rmSync(path.join(dir, f))
@@ -502,7 +526,10 @@ test('the secret scan finds every form of a test key in output, and a fresh keyg
     assert.equal(require('..').parseKey(generated).bytes, 32, 'the generated key was recorded')
     fs.writeFileSync(path.join(dir, 'run.log'), `ok 1\n${Buffer.from(generated, 'base64').toString('hex')}\n`)
     const found = []
-    assert.equal(await scan(['--no-repo-keys', '--keys-file', keysFile, path.join(dir, 'run.log')], { log: () => {}, error: (l) => found.push(l) }), 1)
+    assert.equal(
+      await scan(['--no-repo-keys', '--keys-file', keysFile, path.join(dir, 'run.log')], { log: () => {}, error: (l) => found.push(l) }),
+      1,
+    )
     assert.match(found.join('\n'), /run\.log:2: test key [0-9a-f]{6} \(32 bytes, generated during the run\) as hex/)
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })

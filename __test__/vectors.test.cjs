@@ -13,7 +13,10 @@ test('the fixture covers what the compatibility proof promises', () => {
   assert.ok(valid.length >= 30, `${valid.length} valid vectors`)
   assert.deepEqual(new Set(valid.map((v) => v.keyBytes)), new Set([16, 24, 32]))
   assert.deepEqual(new Set(valid.map((v) => v.actionId.length)), new Set([40, 42]))
-  assert.ok(valid.some((v) => v.rows.length > 64 * 1024), 'a 64 KiB vector')
+  assert.ok(
+    valid.some((v) => v.rows.length > 64 * 1024),
+    'a 64 KiB vector',
+  )
   for (const v of valid) assert.deepEqual(v.decryptedBy, { 14: true, 15: true, 16: true }, v.name)
   const statuses = new Set(negative.map((n) => n.expectedStatus))
   for (const s of ['unknown-key', 'wrong-action', 'malformed', 'current']) assert.ok(statuses.has(s), s)

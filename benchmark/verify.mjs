@@ -84,7 +84,9 @@ async function main() {
   let forward = null
   if (!skip('FORWARD')) {
     const { measureForward } = await import('./cases/forward.mjs')
-    log('in-app forwarding: the current build\'s requests with forwarding on and off; a forwarded action POST against the same POST sent directly…')
+    log(
+      "in-app forwarding: the current build's requests with forwarding on and off; a forwarded action POST against the same POST sent directly…",
+    )
     forward = await measureForward()
     rows.push(...forwardRows(forward))
   }
@@ -93,7 +95,9 @@ async function main() {
   const scored = rows.filter((r) => r.pass != null)
   const failed = scored.filter((r) => !r.pass)
   const skipped = ['LOAD', 'RUST', 'MEMORY', 'PHASES', 'CLIENT', 'FORWARD'].filter(skip)
-  console.log(`\n${scored.length - failed.length} of ${scored.length} targets met${skipped.length ? ` (skipped: ${skipped.join(', ')})` : ''}; ${((Date.now() - started) / 1000).toFixed(0)} s.`)
+  console.log(
+    `\n${scored.length - failed.length} of ${scored.length} targets met${skipped.length ? ` (skipped: ${skipped.join(', ')})` : ''}; ${((Date.now() - started) / 1000).toFixed(0)} s.`,
+  )
 
   const results = {
     date: new Date().toISOString(),
@@ -123,9 +127,17 @@ function printTable(rows, machine) {
   ])
   const head = ['case', 'next-skew-guard', 'baseline', 'ratio', 'target', 'result', '']
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)))
-  const line = (c) => c.map((x, i) => (i === 3 ? x.padStart(widths[i]) : x.padEnd(widths[i]))).join('  ').trimEnd()
-  console.log(`\nnext-skew-guard ${machine.platform}, ${machine.cpu} (${machine.cores} cores), Node ${machine.node}, ${ROUNDS} rounds, AES-256-GCM`)
-  console.log('ratio: how many times faster than the baseline (keyring row: time relative to one key; load: throughput relative to the named baseline, same run)\n')
+  const line = (c) =>
+    c
+      .map((x, i) => (i === 3 ? x.padStart(widths[i]) : x.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd()
+  console.log(
+    `\nnext-skew-guard ${machine.platform}, ${machine.cpu} (${machine.cores} cores), Node ${machine.node}, ${ROUNDS} rounds, AES-256-GCM`,
+  )
+  console.log(
+    'ratio: how many times faster than the baseline (keyring row: time relative to one key; load: throughput relative to the named baseline, same run)\n',
+  )
   console.log(line(head))
   console.log(line(widths.map((w) => '-'.repeat(w))))
   for (const c of cells) console.log(line(c))
@@ -152,23 +164,40 @@ function loadRows(load) {
     }
   }
   const rows = [
-    { case: `load: action mix (the load run's), ${what}: app without proxy.ts`, oursText: `${v.app.rps.toFixed(0)} req/s`, info: true, note: `p50 ${v.app.p50Ms} ms, server CPU ${ms(v.app.cpuMsPerRequest)}/request` },
+    {
+      case: `load: action mix (the load run's), ${what}: app without proxy.ts`,
+      oursText: `${v.app.rps.toFixed(0)} req/s`,
+      info: true,
+      note: `p50 ${v.app.p50Ms} ms, server CPU ${ms(v.app.cpuMsPerRequest)}/request`,
+    },
     row('load: action mix, + empty pass-through proxy (recipe matcher)', 'empty', 'no proxy', false),
     row('load: action mix, + body-reading pass-through proxy (clone().text())', 'body', 'empty proxy', false),
     row('load: action mix, guarded, no previous keys', 'guarded-0', 'empty proxy', true, 0.95),
     row('load: action mix, guarded, one previous key (closure check on)', 'guarded-1', 'empty proxy', true, 0.85),
     row('load: action mix, plain Next.js (no next-skew-guard at all)', 'plain', 'no proxy', false),
-    row('load: closure calls only, guarded, no previous keys (body read + verify on every request)', 'guarded-0 closure', 'empty proxy, closures', false),
+    row(
+      'load: closure calls only, guarded, no previous keys (body read + verify on every request)',
+      'guarded-0 closure',
+      'empty proxy, closures',
+      false,
+    ),
     row('load: page GETs, guarded with the recipe matcher', 'guarded-0 GET', 'no proxy, GETs', true, 0.97),
     row('load: page GETs, plain Next.js (no next-skew-guard at all)', 'plain GET', 'no proxy, GETs', false),
   ]
-  const unexpected = Object.entries({ ...prefixed('guarded-0', v['guarded-0'].answers), ...prefixed('guarded-1', v['guarded-1'].answers), ...prefixed('GET', v['guarded-0 GET'].answers) }).filter(([k]) => k.includes('UNEXPECTED'))
+  const unexpected = Object.entries({
+    ...prefixed('guarded-0', v['guarded-0'].answers),
+    ...prefixed('guarded-1', v['guarded-1'].answers),
+    ...prefixed('GET', v['guarded-0 GET'].answers),
+  }).filter(([k]) => k.includes('UNEXPECTED'))
   rows.push({
-    case: 'load: every answer of the guarded variants is the documented one (the load run\'s classification)',
+    case: "load: every answer of the guarded variants is the documented one (the load run's classification)",
     oursText: `${unexpected.reduce((n, [, c]) => n + c, 0)} unexpected`,
     target: '0',
     pass: unexpected.length === 0,
-    note: unexpected.map(([k, c]) => `${k}: ${c}`).join('; ').slice(0, 200),
+    note: unexpected
+      .map(([k, c]) => `${k}: ${c}`)
+      .join('; ')
+      .slice(0, 200),
   })
   return rows
 }
@@ -184,17 +213,44 @@ function clientRows(client) {
   const guard = client.guardOnly.gzip - client.plain.gzip
   const all = client.example.gzip - client.plain.gzip
   return [
-    { case: 'client: first-load JS of / (gzip -9), plain Next.js', oursText: kb(client.plain.gzip), info: true, note: `${client.plain.files.length} scripts, ${kb(client.plain.bytes)} raw` },
-    { case: 'client: what <SkewGuard /> adds to it', oursText: kb(guard), baselineText: `${kb(client.guardOnly.gzip)} in all`, target: '≤ 6 KB', pass: guard <= 6 * 1024 },
-    { case: 'client: what the example adds (<SkewGuard />, useSkewState banner, callSafeAction + isVersionSkew)', oursText: kb(all), baselineText: `${kb(client.example.gzip)} in all`, info: true },
+    {
+      case: 'client: first-load JS of / (gzip -9), plain Next.js',
+      oursText: kb(client.plain.gzip),
+      info: true,
+      note: `${client.plain.files.length} scripts, ${kb(client.plain.bytes)} raw`,
+    },
+    {
+      case: 'client: what <SkewGuard /> adds to it',
+      oursText: kb(guard),
+      baselineText: `${kb(client.guardOnly.gzip)} in all`,
+      target: '≤ 6 KB',
+      pass: guard <= 6 * 1024,
+    },
+    {
+      case: 'client: what the example adds (<SkewGuard />, useSkewState banner, callSafeAction + isVersionSkew)',
+      oursText: kb(all),
+      baselineText: `${kb(client.example.gzip)} in all`,
+      info: true,
+    },
   ]
 }
 
 /** Rows of the phase profile. */
 function phaseRows(p) {
   return [
-    { case: `guard in-process on the action mix (one previous key): the guard vs the empty proxy's NextResponse.next()`, oursText: `${p.guardUs.toFixed(1)} µs`, baselineText: `empty ${p.emptyUs.toFixed(1)} µs`, info: true, note: `own share ${(p.guardUs - p.emptyUs).toFixed(1)} µs/request` },
-    { case: 'guard in-process: a valid closure call (body read + verify) vs a valid module call (headers only)', oursText: `${p.closureUs.toFixed(1)} µs`, baselineText: `module call ${p.moduleUs.toFixed(1)} µs`, info: true },
+    {
+      case: `guard in-process on the action mix (one previous key): the guard vs the empty proxy's NextResponse.next()`,
+      oursText: `${p.guardUs.toFixed(1)} µs`,
+      baselineText: `empty ${p.emptyUs.toFixed(1)} µs`,
+      info: true,
+      note: `own share ${(p.guardUs - p.emptyUs).toFixed(1)} µs/request`,
+    },
+    {
+      case: 'guard in-process: a valid closure call (body read + verify) vs a valid module call (headers only)',
+      oursText: `${p.closureUs.toFixed(1)} µs`,
+      baselineText: `module call ${p.moduleUs.toFixed(1)} µs`,
+      info: true,
+    },
     ...p.phases.map(({ phase, us }, i) => ({
       case: `guard phase (profile), per request of the mix / of a closure call: ${phase}`,
       oursText: `${us.toFixed(2)} µs`,

@@ -4,6 +4,6 @@
 try {
   process.exitCode = require('../dist/cli/index.js').main(process.argv.slice(2))
 } catch (error) {
-  process.stderr.write(`next-skew-guard: unexpected error: ${error && error.message ? error.message : error}\n`)
+  process.stderr.write(`next-skew-guard: unexpected error: ${error?.message ? error.message : error}\n`)
   process.exitCode = 1
 }

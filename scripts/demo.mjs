@@ -94,7 +94,11 @@ function sh(title, command, args) {
   progress(`${title}: ${[command, ...args].join(' ')}`)
   const out = fs.openSync(LOG, 'a')
   try {
-    const result = spawnSync(command, args, { cwd: ROOT, stdio: ['ignore', out, out], env: { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1' } })
+    const result = spawnSync(command, args, {
+      cwd: ROOT,
+      stdio: ['ignore', out, out],
+      env: { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1' },
+    })
     if (result.error) throw new Error(`${title}: could not start ${command} (${result.error.message})`)
     if (result.status !== 0) throw new Error(`${title} failed (exit ${result.status ?? result.signal}); its output is in ${LOG}`)
   } finally {
@@ -167,7 +171,13 @@ function table(rows, widths) {
   for (const [i, row] of rows.entries()) {
     const cells = row.map((text, c) => wrap(text, widths[c]))
     const height = Math.max(...cells.map((c) => c.length))
-    for (let l = 0; l < height; l++) out.push(cells.map((c, j) => ` ${(c[l] ?? '').padEnd(widths[j])} `).join('│').trimEnd())
+    for (let l = 0; l < height; l++)
+      out.push(
+        cells
+          .map((c, j) => ` ${(c[l] ?? '').padEnd(widths[j])} `)
+          .join('│')
+          .trimEnd(),
+      )
     if (i < rows.length - 1) out.push(sep)
   }
   return out.join('\n')
@@ -196,7 +206,9 @@ function widths(columns) {
 }
 
 function report(plain, guarded, routed) {
-  console.log(`\nWhat the user of a tab opened before the deploy sees after v2 is deployed (Next.js ${VERSIONS.next}, headless Chromium):\n`)
+  console.log(
+    `\nWhat the user of a tab opened before the deploy sees after v2 is deployed (Next.js ${VERSIONS.next}, headless Chromium):\n`,
+  )
   const head = ['in the old tab', 'plain Next.js', 'with next-skew-guard', ...(routed ? [`guarded + routed (${routed.proxy})`] : [])]
   console.log(table([head, ...rows(plain, guarded, routed)], widths(head.length - 1)))
   const before = CLICKS.filter((c) => guarded.results.baseline[c.id] !== undefined)
@@ -232,7 +244,9 @@ async function main() {
   const { generateKey } = createRequire(import.meta.url)('next-skew-guard')
   const keys = { k1: generateKey(), k2: generateKey(), k3: generateKey() }
   const app = await prepareApp({ major: 16, name: 'demo', backend })
-  browser = await step('launching Chromium', () => launchChromium(undefined, { handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false }))
+  browser = await step('launching Chromium', () =>
+    launchChromium(undefined, { handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false }),
+  )
   ctx.browser = browser
   console.log(`✓ setup (${backend} core, Next.js ${VERSIONS.next}, Chromium): ${seconds(t0)}`)
   t0 = Date.now()

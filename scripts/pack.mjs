@@ -33,7 +33,8 @@ export function platformDir(platform = process.platform, arch = process.arch) {
 function run(command, args, options = {}) {
   const r = spawnSync(command, args, { cwd: ROOT, encoding: 'utf8', ...options })
   if (r.error) throw new Error(`could not start ${command}: ${r.error.message}`)
-  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${r.status}):\n${(r.stderr || r.stdout || '').slice(-4000)}`)
+  if (r.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} failed (exit ${r.status}):\n${(r.stderr || r.stdout || '').slice(-4000)}`)
   return r.stdout
 }
 

@@ -92,7 +92,8 @@ function repoKeys() {
   const found = new Map()
   const add = (literal, file) => {
     const bytes = keyBytes(literal)
-    if (bytes && !found.has(bytes.toString('hex'))) found.set(bytes.toString('hex'), { bytes, origin: `from ${path.relative(root, file)}`, literals: new Set() })
+    if (bytes && !found.has(bytes.toString('hex')))
+      found.set(bytes.toString('hex'), { bytes, origin: `from ${path.relative(root, file)}`, literals: new Set() })
     if (bytes) found.get(bytes.toString('hex')).literals.add(literal)
   }
   for (const top of KEY_SOURCES) {
@@ -315,22 +316,22 @@ export async function main(argv, { log = console.log, error = console.error } = 
       buildDirs.push(E2E_ROOT)
       paths.push(...e2eLogDirs(E2E_ROOT))
     } else if (arg === '--builds') {
-      if (!argv[i + 1]) return error('scan-secrets: --builds needs a directory'), 2
+      if (!argv[i + 1]) return (error('scan-secrets: --builds needs a directory'), 2)
       buildDirs.push(argv[++i])
     } else if (arg === '--keys-file') {
-      if (!argv[i + 1]) return error('scan-secrets: --keys-file needs a file'), 2
+      if (!argv[i + 1]) return (error('scan-secrets: --keys-file needs a file'), 2)
       keyFiles.push(argv[++i])
     } else if (arg === '--no-repo-keys') {
       repo = false
     } else if (arg === '--list-keys') {
       listKeys = true
     } else if (arg.startsWith('-')) {
-      return error(`scan-secrets: unknown option ${arg}`), 2
+      return (error(`scan-secrets: unknown option ${arg}`), 2)
     } else {
       paths.push(arg)
     }
   }
-  if (paths.length === 0) return error('scan-secrets: nothing to scan (give files or directories, or --e2e)'), 2
+  if (paths.length === 0) return (error('scan-secrets: nothing to scan (give files or directories, or --e2e)'), 2)
   const keys = collectKeys({ repo, buildDirs, keyFiles })
   const needles = await needlesFor(keys)
   if (listKeys) {
@@ -338,7 +339,10 @@ export async function main(argv, { log = console.log, error = console.error } = 
     for (const label of labels) log(`  ${label}`)
   }
   const { hits, files, bytes } = scan(paths, needles)
-  const fingerprint = createHash('sha256').update(needles.map((n) => n.needle).join('\0')).digest('hex').slice(0, 12)
+  const fingerprint = createHash('sha256')
+    .update(needles.map((n) => n.needle).join('\0'))
+    .digest('hex')
+    .slice(0, 12)
   log(
     `scan-secrets: ${files} files, ${(bytes / 1024 / 1024).toFixed(1)} MiB scanned for ${keys.size} keys ` +
       `(${needles.length} forms and payload markers, set ${fingerprint}): ${hits.length ? `${hits.length} found` : 'clean'}`,

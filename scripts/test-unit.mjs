@@ -22,7 +22,8 @@ function run(title, command, args, env = process.env) {
 }
 
 if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) run('install dependencies', 'npm', ['ci', '--no-audit', '--no-fund'])
-if (!readdirSync(join(root, 'native')).some((f) => f.endsWith('.node'))) run('build native module', 'npm', ['run', '--silent', 'build:native'])
+if (!readdirSync(join(root, 'native')).some((f) => f.endsWith('.node')))
+  run('build native module', 'npm', ['run', '--silent', 'build:native'])
 run('compile TypeScript', process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'])
 const files = readdirSync(join(root, '__test__'))
   .filter((f) => /\.test\.(c|m)?js$/.test(f) && !SLOW.test(f))

@@ -144,6 +144,7 @@ if (code !== 0) {
 }
 console.log(`✓ Node tests (${((Date.now() - started) / 1000).toFixed(1)} s)`)
 // A full run must have observed every Next.js version of the matrix; a partial one leaves the doc alone.
-const partial = process.env.NSG_TEST_ONLY || process.env.NSG_SKIP_E2E === '1' || process.env.NSG_E2E_VERSIONS || process.env.NSG_ROUTED_VERSIONS
+const partial =
+  process.env.NSG_TEST_ONLY || process.env.NSG_SKIP_E2E === '1' || process.env.NSG_E2E_VERSIONS || process.env.NSG_ROUTED_VERSIONS
 const docArgs = ['scripts/e2e/compatibility-doc.mjs', '--since', String(started), ...(partial ? [] : ['--require'])]
 run('docs/compatibility.md from the observations', process.execPath, docArgs, { ...env, NSG_E2E_ROOT: testEnv.NSG_E2E_ROOT })

@@ -42,7 +42,11 @@ async function child() {
   fs.writeFileSync(path.join(tmp, 'BUILD_ID'), 'bench-v2\n')
   fs.writeFileSync(
     path.join(tmp, 'server', 'server-reference-manifest.json'),
-    JSON.stringify({ node: { [SHOUT]: { workers: { 'app/page': {} }, filename: 'app/actions.ts', exportedName: 'shout' } }, edge: {}, encryptionKey: KEY }),
+    JSON.stringify({
+      node: { [SHOUT]: { workers: { 'app/page': {} }, filename: 'app/actions.ts', exportedName: 'shout' } },
+      edge: {},
+      encryptionKey: KEY,
+    }),
   )
   process.env.NEXT_SERVER_ACTIONS_ENCRYPTION_KEY = KEY
 
@@ -73,7 +77,13 @@ async function child() {
   const forwarding = skewGuard({ keyring: false, forward: { registry } })
   const make = (id, deployment) => {
     const body = Buffer.from('["Ada"]')
-    const headers = { 'next-action': id, accept: 'text/x-component', 'content-type': 'text/plain;charset=UTF-8', 'content-length': String(body.length), 'x-skew-guard-build': 'bench-v2' }
+    const headers = {
+      'next-action': id,
+      accept: 'text/x-component',
+      'content-type': 'text/plain;charset=UTF-8',
+      'content-length': String(body.length),
+      'x-skew-guard-build': 'bench-v2',
+    }
     if (deployment) headers['x-deployment-id'] = deployment
     const request = new NextRequest('http://127.0.0.1:3000/', { method: 'POST', headers, body: Readable.from([body]), duplex: 'half' })
     request.sourcePage = '/proxy'
@@ -90,10 +100,20 @@ async function child() {
   }
   const direct = () =>
     new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/', agent: false, headers: { 'next-action': GREET, 'content-type': 'text/plain;charset=UTF-8' } }, (res) => {
-        res.resume()
-        res.on('end', resolve)
-      })
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/',
+          agent: false,
+          headers: { 'next-action': GREET, 'content-type': 'text/plain;charset=UTF-8' },
+        },
+        (res) => {
+          res.resume()
+          res.on('end', resolve)
+        },
+      )
       req.on('error', reject)
       req.end('["Ada"]')
     })
@@ -109,7 +129,13 @@ async function child() {
     times.plain.push(await run(400, current, (r) => plain(r)))
     times.forwardingCurrent.push(await run(400, current, (r) => forwarding(r)))
     times.forwarded.push(await run(100, old, (r) => forwarding(r)))
-    times.direct.push(await run(100, () => null, () => direct()))
+    times.direct.push(
+      await run(
+        100,
+        () => null,
+        () => direct(),
+      ),
+    )
   }
   const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1]
   retained.close()
@@ -117,7 +143,14 @@ async function child() {
   const currentUs = median(times.plain)
   const currentForwardUs = median(times.forwardingCurrent)
   process.stdout.write(
-    JSON.stringify({ currentUs, currentForwardUs, ratio: currentUs / currentForwardUs, forwardedUs: median(times.forwarded), directUs: median(times.direct), rounds: 15 }),
+    JSON.stringify({
+      currentUs,
+      currentForwardUs,
+      ratio: currentUs / currentForwardUs,
+      forwardedUs: median(times.forwarded),
+      directUs: median(times.direct),
+      rounds: 15,
+    }),
   )
 }
 

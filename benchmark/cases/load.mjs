@@ -169,7 +169,14 @@ function hammer(target, seconds) {
       if (error) return reject(error)
       const cpuMs = groupCpuMs(target.server.pid) - cpuBefore
       if (r.errors || r.timeouts) return reject(new Error(`${target.name}: ${r.errors} errors, ${r.timeouts} timeouts`))
-      resolve({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, cpuMsPerRequest: cpuMs / r.requests.total, answers: Object.fromEntries(tally) })
+      resolve({
+        rps: r.requests.average,
+        p50: r.latency.p50,
+        p99: r.latency.p99,
+        total: r.requests.total,
+        cpuMsPerRequest: cpuMs / r.requests.total,
+        answers: Object.fromEntries(tally),
+      })
     })
   })
 }
@@ -208,7 +215,11 @@ const PAGE_GET = [
     variant: 'GET /',
     method: 'GET',
     path: '/',
-    headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', 'sec-fetch-dest': 'document', 'sec-fetch-mode': 'navigate' },
+    headers: {
+      accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+      'sec-fetch-dest': 'document',
+      'sec-fetch-mode': 'navigate',
+    },
   },
 ]
 
@@ -255,15 +266,28 @@ export async function measureLoad({ log = console.error } = {}) {
       if (name !== 'guarded') {
         const server = await serve(name, proxied[name], noHealth)
         target(name, server, await mixOf(server, proxied[name], {}))
-        if (name === 'empty') target('empty closure', server, (await mixOf(server, proxied[name], {})).filter((r) => r.kind === 'valid closure'))
+        if (name === 'empty')
+          target(
+            'empty closure',
+            server,
+            (await mixOf(server, proxied[name], {})).filter((r) => r.kind === 'valid closure'),
+          )
       }
     }
     const guarded0 = await serve('guarded-0', proxied.guarded)
     const guarded1 = await serve('guarded-1', proxied.guarded, { previousKeys: [keys.previous] })
     target('guarded-0', guarded0, await mixOf(guarded0, proxied.guarded, { guard: true, previousKey: false }))
     target('guarded-1', guarded1, await mixOf(guarded1, proxied.guarded, { guard: true, previousKey: true }))
-    target('guarded-0 closure', guarded0, (await mixOf(guarded0, proxied.guarded, { guard: true })).filter((r) => r.kind === 'valid closure'))
-    target('guarded-0 GET', guarded0, PAGE_GET.map((r) => ({ ...r, classify: (status, h) => (status === 200 && !h['x-build-id'] ? '200, proxy not run' : null) })))
+    target(
+      'guarded-0 closure',
+      guarded0,
+      (await mixOf(guarded0, proxied.guarded, { guard: true })).filter((r) => r.kind === 'valid closure'),
+    )
+    target(
+      'guarded-0 GET',
+      guarded0,
+      PAGE_GET.map((r) => ({ ...r, classify: (status, h) => (status === 200 && !h['x-build-id'] ? '200, proxy not run' : null) })),
+    )
 
     let client = null
     if (process.env.BENCH_SKIP_CLIENT !== '1') {

@@ -48,7 +48,15 @@ export async function microRows({ log = console.error } = {}) {
   ]
   for (const s of sizes) {
     const payload = seal(key, s.rows)
-    await mustHold(s.label, rawRing.verifyString(payload, ACTION_ID) === 0, ring.verifySync(payload, ACTION_ID).ok, viaNode(payload), viaNext(payload), edgeRing.verify(payload, ACTION_ID).then((r) => r.ok), jsRing.verifySync(payload, ACTION_ID).ok)
+    await mustHold(
+      s.label,
+      rawRing.verifyString(payload, ACTION_ID) === 0,
+      ring.verifySync(payload, ACTION_ID).ok,
+      viaNode(payload),
+      viaNext(payload),
+      edgeRing.verify(payload, ACTION_ID).then((r) => r.ok),
+      jsRing.verifySync(payload, ACTION_ID).ok,
+    )
     log(`  verifySync, ${s.label} (${payload.length} chars)…`)
     const m = await compare([
       { name: 'ours', fn: () => ring.verifySync(payload, ACTION_ID), ops: s.ops },
@@ -64,9 +72,34 @@ export async function microRows({ log = console.error } = {}) {
     const name = `verifySync, ${s.label}`
     rows.push(row(name, m.ours.us, { name: 'node:crypto', us: m.node.us }, m.ratio('ours', 'node'), AT_LEAST(s.node[0])))
     rows.push(row(name, m.ours.us, { name: 'Next.js path', us: m.next.us }, m.ratio('ours', 'next'), AT_LEAST(s.next[0])))
-    rows.push(row(`JS backend, WebCrypto (edge entry): verify, ${s.label}, 64 in flight`, m.edge.us, { name: 'Next.js path, 64 in flight', us: m.nextT.us }, m.ratio('edge', 'nextT'), AT_LEAST(1)))
-    rows.push(row(`JS backend, node:crypto (BACKEND=js): verifySync, ${s.label}`, m.js.us, { name: 'Next.js path', us: m.next.us }, m.ratio('js', 'next'), AT_LEAST(1)))
-    rows.push(row(`raw binding NativeKeyring.verifyString, ${s.label}`, m.raw.us, { name: 'facade verifySync', us: m.ours.us }, m.ratio('raw', 'ours'), null, { info: true }))
+    rows.push(
+      row(
+        `JS backend, WebCrypto (edge entry): verify, ${s.label}, 64 in flight`,
+        m.edge.us,
+        { name: 'Next.js path, 64 in flight', us: m.nextT.us },
+        m.ratio('edge', 'nextT'),
+        AT_LEAST(1),
+      ),
+    )
+    rows.push(
+      row(
+        `JS backend, node:crypto (BACKEND=js): verifySync, ${s.label}`,
+        m.js.us,
+        { name: 'Next.js path', us: m.next.us },
+        m.ratio('js', 'next'),
+        AT_LEAST(1),
+      ),
+    )
+    rows.push(
+      row(
+        `raw binding NativeKeyring.verifyString, ${s.label}`,
+        m.raw.us,
+        { name: 'facade verifySync', us: m.ours.us },
+        m.ratio('raw', 'ours'),
+        null,
+        { info: true },
+      ),
+    )
   }
 
   // 64 KiB: the async method (libuv thread pool, 64 in flight) against node:crypto's synchronous
@@ -83,9 +116,31 @@ export async function microRows({ log = console.error } = {}) {
     { name: 'nextT', fn: () => viaNext(big), ops: 300, throughput: true },
   ])
   const mbps = (us) => (big.length * 0.75) / us // bytes per µs = MB/s
-  rows.push(row('verify (async, 64 in flight), 64 KiB plaintext: throughput', b.ours.us, { name: 'node:crypto', us: b.node.us }, b.ratio('ours', 'node'), AT_LEAST(0.7), { mbps: mbps(b.ours.us) }))
-  rows.push(row('verifySync (one thread), 64 KiB plaintext', b.sync.us, { name: 'node:crypto', us: b.node.us }, b.ratio('sync', 'node'), null, { info: true, mbps: mbps(b.sync.us) }))
-  rows.push(row('JS backend, WebCrypto (edge entry): verify, 64 KiB plaintext, 64 in flight', b.edge.us, { name: 'Next.js path, 64 in flight', us: b.nextT.us }, b.ratio('edge', 'nextT'), AT_LEAST(1)))
+  rows.push(
+    row(
+      'verify (async, 64 in flight), 64 KiB plaintext: throughput',
+      b.ours.us,
+      { name: 'node:crypto', us: b.node.us },
+      b.ratio('ours', 'node'),
+      AT_LEAST(0.7),
+      { mbps: mbps(b.ours.us) },
+    ),
+  )
+  rows.push(
+    row('verifySync (one thread), 64 KiB plaintext', b.sync.us, { name: 'node:crypto', us: b.node.us }, b.ratio('sync', 'node'), null, {
+      info: true,
+      mbps: mbps(b.sync.us),
+    }),
+  )
+  rows.push(
+    row(
+      'JS backend, WebCrypto (edge entry): verify, 64 KiB plaintext, 64 in flight',
+      b.edge.us,
+      { name: 'Next.js path, 64 in flight', us: b.nextT.us },
+      b.ratio('edge', 'nextT'),
+      AT_LEAST(1),
+    ),
+  )
 
   // A rotation's worst case: the payload was sealed with the oldest of three keys.
   const keys = [randomBytes(32), randomBytes(32), key]
@@ -98,7 +153,16 @@ export async function microRows({ log = console.error } = {}) {
     { name: 'one', fn: () => ring.verifySync(oldest, ACTION_ID), ops: 40_000 },
   ])
   // Here the ratio is the cost factor, time(three) / time(one): lower is better.
-  rows.push(row('3-key keyring, payload sealed with the oldest key', k.three.us, { name: '1-key keyring', us: k.one.us }, k.ratio('one', 'three'), AT_MOST(3), { ratioMeaning: 'time / baseline time' }))
+  rows.push(
+    row(
+      '3-key keyring, payload sealed with the oldest key',
+      k.three.us,
+      { name: '1-key keyring', us: k.one.us },
+      k.ratio('one', 'three'),
+      AT_MOST(3),
+      { ratioMeaning: 'time / baseline time' },
+    ),
+  )
 
   // The boundary itself: a napi call that does no work (two undefined arguments, a short string back).
   log('  napi call floor…')

@@ -15,11 +15,17 @@ const SELF = fileURLToPath(import.meta.url)
 /** Phases, in the order printed; `match(frame)` decides for the first package frame of a sample. */
 export const PHASES = [
   ['route: health path, method, action header, client build header', (f) => f.file === 'guard' && f.fn === 'guard'],
-  ['checks: action ID in the manifest, build identity, closure set', (f) => f.file === 'guard' && /^(check|sealedActions|utf8Length|buildId|reading)$/.test(f.fn)],
+  [
+    'checks: action ID in the manifest, build identity, closure set',
+    (f) => f.file === 'guard' && /^(check|sealedActions|utf8Length|buildId|reading)$/.test(f.fn),
+  ],
   ['skew events: counters, log line (rate-limited)', (f) => f.file === 'events'],
-  ['body: read the proxy\'s copy, multipart scan, payload field', (f) => f.file === 'request'],
+  ["body: read the proxy's copy, multipart scan, payload field", (f) => f.file === 'request'],
   ['verify the payload (native verifySync)', (f) => f.file === 'core' || (f.file === 'guard' && f.fn === 'verifyPayload')],
-  ['answer: NextResponse.next() + stamp, or the 409 refusal', (f) => f.answer || (f.file === 'guard' && /^(refuse|stamp|cookieFor)$/.test(f.fn))],
+  [
+    'answer: NextResponse.next() + stamp, or the 409 refusal',
+    (f) => f.answer || (f.file === 'guard' && /^(refuse|stamp|cookieFor)$/.test(f.fn)),
+  ],
 ]
 
 /** Runs the measurement in a child process; resolves `{ requests, phases: [{ phase, us }], guardUs, emptyUs, unattributedUs }`. */

@@ -57,7 +57,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  */
 export function isSafeActionResult(value: unknown): value is SafeActionResult<unknown> {
   if (!isPlainObject(value)) return false
-  if (!Object.prototype.hasOwnProperty.call(value, 'buildId')) return false
+  if (!Object.hasOwn(value, 'buildId')) return false
   const { buildId, success } = value
   if (buildId !== null && typeof buildId !== 'string') return false
   if (success === true) return true
@@ -104,7 +104,11 @@ export function skewReasonOfRejection(error: unknown): SkewReason | null {
 export function isDigestError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null || findControlFlowError(error) !== undefined) return false
   const { message, digest } = error as { message?: unknown; digest?: unknown }
-  return typeof digest === 'string' && typeof message === 'string' && (message.startsWith(DIGEST_MESSAGE_14_15) || message.startsWith(DIGEST_MESSAGE_16))
+  return (
+    typeof digest === 'string' &&
+    typeof message === 'string' &&
+    (message.startsWith(DIGEST_MESSAGE_14_15) || message.startsWith(DIGEST_MESSAGE_16))
+  )
 }
 
 /**
@@ -116,7 +120,11 @@ function isNetworkError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false
   const { name, message } = error as { name?: unknown; message?: unknown }
   if (name === 'AbortError' || name === 'NetworkError') return true
-  return error instanceof TypeError && typeof message === 'string' && /failed to fetch|networkerror|load failed|fetch failed|network request failed/i.test(message)
+  return (
+    error instanceof TypeError &&
+    typeof message === 'string' &&
+    /failed to fetch|networkerror|load failed|fetch failed|network request failed/i.test(message)
+  )
 }
 
 function messageOf(error: unknown): string | undefined {

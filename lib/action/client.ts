@@ -89,7 +89,10 @@ export async function runSafeAction<Args extends unknown[], Data>(
   args: Args,
 ): Promise<CallSafeActionResult<Data>> {
   if (typeof action !== 'function') {
-    throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `callSafeAction: "action" must be a function (a Server Action); received ${describe(action)}.`)
+    throw new SkewGuardOptionError(
+      'ERR_INVALID_ARG_TYPE',
+      `callSafeAction: "action" must be a function (a Server Action); received ${describe(action)}.`,
+    )
   }
   let settled: { ok: true; value: unknown } | { ok: false; error: unknown }
   const mark = actionResponseMark()

@@ -113,7 +113,14 @@ export function skewGuardMiddleware(options?: SkewGuardMiddlewareOptions): SkewG
     const result = await next({ ctx: { skewGuard: { buildId } } })
     // Stamp only a success: errors must keep next-safe-action's exact shape,
     // and a navigation (redirect) leaves `success` false.
-    if (stamp && buildId !== null && result && result.success === true && result.serverError === undefined && result.validationErrors === undefined) {
+    if (
+      stamp &&
+      buildId !== null &&
+      result &&
+      result.success === true &&
+      result.serverError === undefined &&
+      result.validationErrors === undefined
+    ) {
       if (result.data === undefined) result.data = { [BUILD_ID_STAMP]: buildId }
       // A copy: the object may be shared (a cached query result, a constant).
       else if (isPlainObject(result.data)) result.data = { ...result.data, [BUILD_ID_STAMP]: buildId }
@@ -215,7 +222,7 @@ export function mapSafeActionResult<Data, ServerError, ValidationErrors>(
   if (data === undefined && serverError === undefined && validationErrors === undefined) {
     return options?.expectData === true ? flag('empty-result', { cause: result }) : result
   }
-  if (!isPlainObject(data) || !Object.prototype.hasOwnProperty.call(data, BUILD_ID_STAMP)) return result
+  if (!isPlainObject(data) || !Object.hasOwn(data, BUILD_ID_STAMP)) return result
 
   const { [BUILD_ID_STAMP]: stamp, ...rest } = data
   // `{ __skewGuardBuildId }` alone stands for a void action's `undefined` data.
@@ -224,7 +231,11 @@ export function mapSafeActionResult<Data, ServerError, ValidationErrors>(
   else unstamped.data = rest as Data
   const serverBuildId = typeof stamp === 'string' && stamp !== '' ? stamp : null
   if (compareBuildIdsForClient(resolved.clientBuildId, serverBuildId) === 'different') {
-    return { ...unstamped, requiresRefresh: true, skew: { reason: 'build-mismatch', clientBuildId: resolved.clientBuildId, buildId: serverBuildId } }
+    return {
+      ...unstamped,
+      requiresRefresh: true,
+      skew: { reason: 'build-mismatch', clientBuildId: resolved.clientBuildId, buildId: serverBuildId },
+    }
   }
   return unstamped
 }

@@ -74,6 +74,7 @@ export type SkewReason =
  * another build answered under this action ID (`actionRan: true`: do not
  * repeat it).
  */
+// biome-ignore lint/correctness/noUnusedVariables: the same type parameter as every other result, so `SafeActionResult<Data>` reads as one union
 export interface VersionSkewResult<Data = unknown> {
   success: false
   error: 'VERSION_SKEW'

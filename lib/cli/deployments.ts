@@ -255,12 +255,14 @@ function str(v: unknown): string | undefined {
 function seconds(v: unknown, name: string): number | undefined {
   if (v === undefined) return undefined
   const n = Number(v)
-  if (typeof v !== 'string' || !/^\d+$/.test(v) || n < 1 || n > 3600) throw new UsageError(`${name} must be a whole number of seconds from 1 to 3600; got ${refused(v)}.`)
+  if (typeof v !== 'string' || !/^\d+$/.test(v) || n < 1 || n > 3600)
+    throw new UsageError(`${name} must be a whole number of seconds from 1 to 3600; got ${refused(v)}.`)
   return n
 }
 
 function needId(positionals: string[], command: string): string {
-  if (positionals.length === 0) throw new UsageError(`deployments ${command} needs a deployment ID: next-skew-guard deployments ${command} <id>.`)
+  if (positionals.length === 0)
+    throw new UsageError(`deployments ${command} needs a deployment ID: next-skew-guard deployments ${command} <id>.`)
   return arg(() => validateDeploymentId(positionals[0]))
 }
 
@@ -272,18 +274,30 @@ function ago(iso: string | null, now = Date.now()): string {
 function add(args: string[], io: DeploymentsIo): number {
   const { values, positionals } = parse(
     args,
-    { upstream: { type: 'string' }, dir: { type: 'string' }, 'dist-dir': { type: 'string' }, replace: { type: 'boolean' }, 'require-listening': { type: 'boolean' }, json: { type: 'boolean' } },
+    {
+      upstream: { type: 'string' },
+      dir: { type: 'string' },
+      'dist-dir': { type: 'string' },
+      replace: { type: 'boolean' },
+      'require-listening': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
     1,
   )
-  if (values.help) return io.out(DEPLOYMENTS_HELP.add), 0
+  if (values.help) return (io.out(DEPLOYMENTS_HELP.add), 0)
   const state = stateFile(values, io)
   const id = needId(positionals, 'add')
-  if (values.upstream === undefined) throw new UsageError('deployments add needs --upstream host:port (where this deployment\'s next start listens).')
+  if (values.upstream === undefined)
+    throw new UsageError("deployments add needs --upstream host:port (where this deployment's next start listens).")
   const upstream = arg(() => parseUpstream(values.upstream).address)
-  if (values['dist-dir'] !== undefined && values.dir === undefined) throw new UsageError('--dist-dir needs --dir (the app directory it is relative to).')
+  if (values['dist-dir'] !== undefined && values.dir === undefined)
+    throw new UsageError('--dist-dir needs --dir (the app directory it is relative to).')
   const probe = probeUpstream(upstream)
   if (!probe.listening && values['require-listening']) {
-    throw new DeploymentError('ERR_DEPLOYMENT_DOWN', `Nothing listens on ${upstream} (${probe.reason}): start the deployment's next start first. Nothing was registered.`)
+    throw new DeploymentError(
+      'ERR_DEPLOYMENT_DOWN',
+      `Nothing listens on ${upstream} (${probe.reason}): start the deployment's next start first. Nothing was registered.`,
+    )
   }
   const r = addDeployment(state, { id, upstream, dir: str(values.dir), distDir: str(values['dist-dir']), replace: values.replace === true })
   if (values.json) io.out(JSON.stringify(r.deployment, null, 2))
@@ -302,7 +316,7 @@ function add(args: string[], io: DeploymentsIo): number {
 
 function promote(args: string[], io: DeploymentsIo): number {
   const { values, positionals } = parse(args, { force: { type: 'boolean' } }, 1)
-  if (values.help) return io.out(DEPLOYMENTS_HELP.promote), 0
+  if (values.help) return (io.out(DEPLOYMENTS_HELP.promote), 0)
   const state = stateFile(values, io)
   const id = needId(positionals, 'promote')
   const registered = readRegistry(state).deployments.find((d) => d.id === id)
@@ -332,13 +346,17 @@ function promote(args: string[], io: DeploymentsIo): number {
 
 function list(args: string[], io: DeploymentsIo): number {
   const { values } = parse(args, { json: { type: 'boolean' } }, 0)
-  if (values.help) return io.out(DEPLOYMENTS_HELP.list), 0
+  if (values.help) return (io.out(DEPLOYMENTS_HELP.list), 0)
   const state = stateFile(values, io)
   const registry = readRegistry(state)
   if (values.json) {
     io.out(
       JSON.stringify(
-        { state, current: registry.current, deployments: registry.deployments.map((d) => ({ ...d, status: deploymentStatus(registry, d) })) },
+        {
+          state,
+          current: registry.current,
+          deployments: registry.deployments.map((d) => ({ ...d, status: deploymentStatus(registry, d) })),
+        },
         null,
         2,
       ),
@@ -347,7 +365,14 @@ function list(args: string[], io: DeploymentsIo): number {
   }
   const rows = [['ID', 'STATUS', 'UPSTREAM', 'ACTIONS', 'ADDED', 'REPLACED']]
   for (const d of registry.deployments) {
-    rows.push([d.id, deploymentStatus(registry, d), d.upstream, d.build ? String(d.actions.length) : '-', ago(d.addedAt), ago(d.supersededAt)])
+    rows.push([
+      d.id,
+      deploymentStatus(registry, d),
+      d.upstream,
+      d.build ? String(d.actions.length) : '-',
+      ago(d.addedAt),
+      ago(d.supersededAt),
+    ])
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
   for (const r of rows) io.out(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  '))
@@ -357,7 +382,7 @@ function list(args: string[], io: DeploymentsIo): number {
 
 function retire(args: string[], io: DeploymentsIo): number {
   const { values, positionals } = parse(args, {}, 1)
-  if (values.help) return io.out(DEPLOYMENTS_HELP.retire), 0
+  if (values.help) return (io.out(DEPLOYMENTS_HELP.retire), 0)
   const state = stateFile(values, io)
   const id = needId(positionals, 'retire')
   const d = retireDeployment(state, id)
@@ -367,18 +392,31 @@ function retire(args: string[], io: DeploymentsIo): number {
 }
 
 function gc(args: string[], io: DeploymentsIo): number {
-  const { values } = parse(args, { keep: { type: 'string' }, 'max-age': { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } }, 0)
-  if (values.help) return io.out(DEPLOYMENTS_HELP.gc), 0
+  const { values } = parse(
+    args,
+    { keep: { type: 'string' }, 'max-age': { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } },
+    0,
+  )
+  if (values.help) return (io.out(DEPLOYMENTS_HELP.gc), 0)
   const state = stateFile(values, io)
-  if (values.keep === undefined && values['max-age'] === undefined) throw new UsageError('gc needs --keep <n>, --max-age <duration>, or both (e.g. --keep 3 --max-age 7d).')
+  if (values.keep === undefined && values['max-age'] === undefined)
+    throw new UsageError('gc needs --keep <n>, --max-age <duration>, or both (e.g. --keep 3 --max-age 7d).')
   let keep: number | undefined
   if (values.keep !== undefined) {
-    if (!/^\d{1,4}$/.test(String(values.keep)) || Number(values.keep) > 1000) throw new UsageError(`--keep must be a whole number from 0 to 1000; got ${refused(values.keep)}.`)
+    if (!/^\d{1,4}$/.test(String(values.keep)) || Number(values.keep) > 1000)
+      throw new UsageError(`--keep must be a whole number from 0 to 1000; got ${refused(values.keep)}.`)
     keep = Number(values.keep)
   }
   const maxAgeMs = values['max-age'] === undefined ? undefined : arg(() => parseDuration(values['max-age'], '--max-age'))
   const removed = gcDeployments(state, { keep, maxAgeMs, dryRun: values['dry-run'] === true })
-  if (values.json) io.out(JSON.stringify(removed.map((r) => ({ ...r.deployment, reason: r.reason })), null, 2))
+  if (values.json)
+    io.out(
+      JSON.stringify(
+        removed.map((r) => ({ ...r.deployment, reason: r.reason })),
+        null,
+        2,
+      ),
+    )
   else for (const r of removed) io.out(r.deployment.id)
   const verb = values['dry-run'] ? 'would remove' : 'removed'
   for (const r of removed) io.err(`${paint(io, '33', '-')} ${verb} ${r.deployment.id} (${r.deployment.upstream}): ${r.reason}`)
@@ -419,20 +457,47 @@ const TARGETS = ['gateway-api', ...COMPOSE_TARGETS] as const
 
 function whole(v: unknown, name: string, min: number, max: number): number | undefined {
   if (v === undefined) return undefined
-  if (typeof v !== 'string' || !/^\d{1,4}$/.test(v) || Number(v) < min || Number(v) > max) throw new UsageError(`${name} must be a whole number from ${min} to ${max}; got ${refused(v)}.`)
+  if (typeof v !== 'string' || !/^\d{1,4}$/.test(v) || Number(v) < min || Number(v) > max)
+    throw new UsageError(`${name} must be a whole number from ${min} to ${max}; got ${refused(v)}.`)
   return Number(v)
 }
 
 /** `render --target`: Kubernetes or Compose manifests, printed or written under the registry's lock. */
 function renderTarget(values: Record<string, string | boolean | string[] | undefined>, state: string, io: DeploymentsIo): number {
   const target = values.target as string
-  if (!(TARGETS as readonly string[]).includes(target)) throw new UsageError(`--target must be one of ${TARGETS.join(', ')}; got ${refused(target)}.`)
-  const proxyOnly = ['reload', 'reload-command', 'proxy-bin', 'proxy-config', 'pid-file', 'caddy-admin', 'caddy-version', 'trusted-proxies', 'no-passive-health', 'health-interval', 'fail-timeout', 'no-check']
-  for (const flag of proxyOnly) if (values[flag] !== undefined) throw new UsageError(`--${flag} is for --proxy; --target ${target} has no proxy to check or reload.`)
-  const kube = ['gateway', 'gateway-namespace', 'listener', 'hostname', 'namespace', 'replicas', 'retained-replicas', 'key-secret', 'settle']
+  if (!(TARGETS as readonly string[]).includes(target))
+    throw new UsageError(`--target must be one of ${TARGETS.join(', ')}; got ${refused(target)}.`)
+  const proxyOnly = [
+    'reload',
+    'reload-command',
+    'proxy-bin',
+    'proxy-config',
+    'pid-file',
+    'caddy-admin',
+    'caddy-version',
+    'trusted-proxies',
+    'no-passive-health',
+    'health-interval',
+    'fail-timeout',
+    'no-check',
+  ]
+  for (const flag of proxyOnly)
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} is for --proxy; --target ${target} has no proxy to check or reload.`)
+  const kube = [
+    'gateway',
+    'gateway-namespace',
+    'listener',
+    'hostname',
+    'namespace',
+    'replicas',
+    'retained-replicas',
+    'key-secret',
+    'settle',
+  ]
   const compose = ['network', 'env-file', 'host', 'entrypoint', 'tls', 'cert-resolver']
   for (const flag of target === 'gateway-api' ? compose : kube) {
-    if (values[flag] !== undefined) throw new UsageError(`--${flag} is for --target ${target === 'gateway-api' ? 'compose-traefik or compose-caddy' : 'gateway-api'}.`)
+    if (values[flag] !== undefined)
+      throw new UsageError(`--${flag} is for --target ${target === 'gateway-api' ? 'compose-traefik or compose-caddy' : 'gateway-api'}.`)
   }
   for (const flag of ['app', 'image', ...(target === 'gateway-api' ? ['gateway'] : [])]) {
     if (values[flag] === undefined) throw new UsageError(`--target ${target} needs --${flag}.`)
@@ -470,7 +535,8 @@ function renderTarget(values: Record<string, string | boolean | string[] | undef
           return 0
         }
         const dir = path.resolve(out)
-        if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UsageError(`--out ${out} is a file; --target gateway-api writes a directory.`)
+        if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory())
+          throw new UsageError(`--out ${out} is a file; --target gateway-api writes a directory.`)
         fs.mkdirSync(dir, { recursive: true })
         // Each file is replaced atomically; the kustomization last, so `kubectl apply -k` never
         // lists a file that is not there yet.
@@ -517,7 +583,9 @@ function renderTarget(values: Record<string, string | boolean | string[] | undef
         previous = null
       }
       if (previous !== text) writeFileAtomic(file, text)
-      io.err(`${paint(io, '32', '✓')} ${previous !== text ? 'wrote' : 'unchanged:'} ${file} (${target}, ${what}). Next: docker compose -f ${out} up -d --remove-orphans`)
+      io.err(
+        `${paint(io, '32', '✓')} ${previous !== text ? 'wrote' : 'unchanged:'} ${file} (${target}, ${what}). Next: docker compose -f ${out} up -d --remove-orphans`,
+      )
       return 0
     },
     { timeoutMs: 120_000, purpose: `deployments render --target ${target}` },
@@ -551,16 +619,20 @@ function render(args: string[], io: DeploymentsIo): number {
     },
     0,
   )
-  if (values.help) return io.out(DEPLOYMENTS_HELP.render), 0
+  if (values.help) return (io.out(DEPLOYMENTS_HELP.render), 0)
   const state = stateFile(values, io)
   if (values.target !== undefined) {
-    if (values.proxy !== undefined) throw new UsageError('--proxy and --target exclude each other: --proxy writes a proxy config, --target workloads with their routing.')
+    if (values.proxy !== undefined)
+      throw new UsageError('--proxy and --target exclude each other: --proxy writes a proxy config, --target workloads with their routing.')
     return renderTarget(values, state, io)
   }
   for (const flag of Object.keys(TARGET_OPTIONS)) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} is for --target (gateway-api, compose-traefik, compose-caddy).`)
   }
-  if (values.proxy === undefined) throw new UsageError('deployments render needs --proxy nginx|caddy|traefik|haproxy, or --target gateway-api|compose-traefik|compose-caddy.')
+  if (values.proxy === undefined)
+    throw new UsageError(
+      'deployments render needs --proxy nginx|caddy|traefik|haproxy, or --target gateway-api|compose-traefik|compose-caddy.',
+    )
   const proxy: ProxyKind = arg(() => validateProxy(values.proxy))
   const out = str(values.out)
   if (out === '') throw new UsageError('--out needs a file path.')
@@ -570,10 +642,14 @@ function render(args: string[], io: DeploymentsIo): number {
   for (const flag of ['host', 'entrypoint', 'tls', 'cert-resolver', 'no-passive-health', 'health-path'] as const) {
     if (values[flag] !== undefined && proxy !== 'traefik') throw new UsageError(`--${flag} is for --proxy traefik.`)
   }
-  if ((values['caddy-admin'] !== undefined || values['caddy-version'] !== undefined || values['trusted-proxies'] !== undefined) && proxy !== 'caddy') {
+  if (
+    (values['caddy-admin'] !== undefined || values['caddy-version'] !== undefined || values['trusted-proxies'] !== undefined) &&
+    proxy !== 'caddy'
+  ) {
     throw new UsageError('--caddy-admin, --caddy-version and --trusted-proxies are for --proxy caddy.')
   }
-  if (values['pid-file'] !== undefined && proxy !== 'nginx' && proxy !== 'haproxy') throw new UsageError('--pid-file is for --proxy nginx or haproxy.')
+  if (values['pid-file'] !== undefined && proxy !== 'nginx' && proxy !== 'haproxy')
+    throw new UsageError('--pid-file is for --proxy nginx or haproxy.')
   const options: RenderOptions = {
     failTimeoutSeconds: seconds(values['fail-timeout'], '--fail-timeout'),
     healthIntervalSeconds: seconds(values['health-interval'], '--health-interval'),
@@ -590,7 +666,8 @@ function render(args: string[], io: DeploymentsIo): number {
   if (proxy === 'caddy' && options.caddyVersion === undefined) {
     const detected = caddyVersion(bin ?? 'caddy')
     if (detected) options.caddyVersion = detected
-    else io.err(`${paint(io, '33', '!')} could not ask caddy for its version; rendering for Caddy 2.7 or newer (--caddy-version to change).`)
+    else
+      io.err(`${paint(io, '33', '!')} could not ask caddy for its version; rendering for Caddy 2.7 or newer (--caddy-version to change).`)
   }
   // The whole read-render-check-write-reload holds the registry's lock: a promote or a second
   // render cannot slip in between, so the config that goes live is the registry's latest.
@@ -617,7 +694,9 @@ function render(args: string[], io: DeploymentsIo): number {
         caddyAdmin: str(values['caddy-admin']),
       })
       const what = `${plan.retained.length + 1} deployment${plan.retained.length === 0 ? '' : 's'}, current ${plan.current.id}`
-      io.err(`${paint(io, '32', '✓')} ${r.changed ? 'wrote' : 'unchanged:'} ${out} (${proxy}, ${what})${r.checkOutput !== null && r.changed ? ', validated' : ''}`)
+      io.err(
+        `${paint(io, '32', '✓')} ${r.changed ? 'wrote' : 'unchanged:'} ${out} (${proxy}, ${what})${r.checkOutput !== null && r.changed ? ', validated' : ''}`,
+      )
       if (r.reloadOutput !== null) io.err(`${paint(io, '32', '✓')} reload: ${r.reloadOutput.split('\n')[0] || 'done'}`)
       return 0
     },
@@ -637,11 +716,13 @@ export function runDeployments(args: string[], io: DeploymentsIo): number {
     }
     const fn = COMMANDS[command]
     if (!fn) throw new UsageError(`Unknown deployments command ${refused(command)}. Commands: ${Object.keys(COMMANDS).join(', ')}.`)
-    if (rest.includes('-h') || rest.includes('--help')) return io.out(DEPLOYMENTS_HELP[command]), 0
+    if (rest.includes('-h') || rest.includes('--help')) return (io.out(DEPLOYMENTS_HELP[command]), 0)
     return fn(rest, io)
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`next-skew-guard: ${e.message}\nRun \`next-skew-guard deployments ${command && COMMANDS[command] ? `${command} ` : ''}--help\` for usage.`)
+      io.err(
+        `next-skew-guard: ${e.message}\nRun \`next-skew-guard deployments ${command && COMMANDS[command] ? `${command} ` : ''}--help\` for usage.`,
+      )
       return 2
     }
     if (e instanceof DeploymentError || e instanceof ManifestError) {

@@ -101,11 +101,7 @@ const EXT = ['ts', 'js', 'mjs', 'cjs', 'tsx', 'jsx', 'mts', 'cts']
 const withExt = (base: string) => EXT.map((e) => `${base}.${e}`)
 
 /** Builds the report for an app directory. `env` is the environment the app will run with. */
-export function doctor(
-  dirArg: string,
-  env: Record<string, string | undefined> = process.env,
-  distDirArg?: string,
-): DoctorReport {
+export function doctor(dirArg: string, env: Record<string, string | undefined> = process.env, distDirArg?: string): DoctorReport {
   const dir = path.resolve(dirArg)
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new DoctorUsageError(`${dirArg}: no such directory.`)
   const pkg = read(path.join(dir, 'package.json'))
@@ -127,7 +123,7 @@ export function doctor(
       status: 'fail',
       check: 'Next.js',
       message: declared ? 'next is declared but not installed' : 'next is not a dependency: this is not a Next.js app',
-      fix: declared ? 'Run your package manager\'s install.' : 'Run doctor in the Next.js app directory.',
+      fix: declared ? "Run your package manager's install." : 'Run doctor in the Next.js app directory.',
     })
   } else {
     add({ status: 'info', check: 'Next.js', message: `${nextVersion} — on skew without a guard: ${skewBehaviour(nextVersion)}` })
@@ -167,13 +163,21 @@ export function doctor(
   }
 
   // Build: where Next.js puts it (the loaded config: an env var or a function may set distDir).
-  const configFile = firstExisting(dir, withExt('next.config').filter((f) => !f.endsWith('x')))
+  const configFile = firstExisting(
+    dir,
+    withExt('next.config').filter((f) => !f.endsWith('x')),
+  )
   const config = configFile ? (read(configFile) ?? '') : ''
   const loaded = distDirArg === undefined && nextVersion ? loadedConfig(dir, env) : null
   const distMatch = /distDir\s*:\s*['"`]([^'"`]+)['"`]/.exec(config)
   const distDir = path.resolve(dir, distDirArg ?? loaded?.distDir ?? distMatch?.[1] ?? '.next')
   if (!fs.existsSync(path.join(distDir, 'BUILD_ID'))) {
-    add({ status: 'warn', check: 'build', message: `no build in ${path.relative(dir, distDir) || '.'}`, fix: 'Run `next build` to check the build too.' })
+    add({
+      status: 'warn',
+      check: 'build',
+      message: `no build in ${path.relative(dir, distDir) || '.'}`,
+      fix: 'Run `next build` to check the build too.',
+    })
   } else {
     const buildId = (read(path.join(distDir, 'BUILD_ID')) ?? '').trim()
     add(buildIdentityFinding(buildId, /withSkewGuard/.test(config), loaded?.ownBuildId ?? /generateBuildId/.test(config)))
@@ -217,7 +221,11 @@ export function doctor(
   } else {
     add(
       wrapped || external
-        ? { status: 'ok', check: 'externals', message: wrapped ? 'withSkewGuard adds next-skew-guard-native' : 'next-skew-guard-native listed' }
+        ? {
+            status: 'ok',
+            check: 'externals',
+            message: wrapped ? 'withSkewGuard adds next-skew-guard-native' : 'next-skew-guard-native listed',
+          }
         : {
             status: 'fail',
             check: 'externals',
@@ -248,7 +256,12 @@ export function doctor(
       fix: major !== null && major >= 16 ? 'Add proxy.ts: export const proxy = skewGuard()' : 'Add middleware.ts with skewGuard()',
     })
   } else if (!/next-skew-guard\/proxy/.test(hookText)) {
-    add({ status: 'fail', check: 'guard', message: `${path.relative(dir, hook)} does not use next-skew-guard/proxy`, fix: 'Wrap it: skewGuard({ next: yourProxy })' })
+    add({
+      status: 'fail',
+      check: 'guard',
+      message: `${path.relative(dir, hook)} does not use next-skew-guard/proxy`,
+      fix: 'Wrap it: skewGuard({ next: yourProxy })',
+    })
   } else if (proxy) {
     add({ status: 'ok', check: 'guard', message: `${path.relative(dir, proxy)} (Node runtime): every check runs` })
   } else if (/runtime\s*:\s*['"`]nodejs['"`]/.test(hookText)) {
@@ -296,11 +309,17 @@ export function doctor(
   } else {
     add(
       rendered
-        ? { status: 'ok', check: 'client guard', message: `<SkewGuard /> in ${path.relative(dir, guardFiles.includes(layout ?? '') ? layout! : guardFiles[0])}, rendered by the root layout` }
+        ? {
+            status: 'ok',
+            check: 'client guard',
+            message: `<SkewGuard /> in ${path.relative(dir, guardFiles.includes(layout ?? '') ? layout! : guardFiles[0])}, rendered by the root layout`,
+          }
         : {
             status: 'fail',
             check: 'client guard',
-            message: guardFiles.length ? `<SkewGuard /> in ${path.relative(dir, guardFiles[0])}, but the root layout does not render it` : 'no <SkewGuard /> in the app',
+            message: guardFiles.length
+              ? `<SkewGuard /> in ${path.relative(dir, guardFiles[0])}, but the root layout does not render it`
+              : 'no <SkewGuard /> in the app',
             fix: "Render <SkewGuard /> (import { SkewGuard } from 'next-skew-guard/react') inside <body> of the root layout, or run `npx next-skew-guard init`.",
           },
     )
@@ -312,11 +331,16 @@ export function doctor(
     const called = [...texts].some(([, t]) => /\b(callSafeAction|useSafeAction)\b/.test(t))
     add(
       called
-        ? { status: 'ok', check: 'safe actions', message: `createSafeAction in ${safeServer.length} file(s), called through callSafeAction/useSafeAction` }
+        ? {
+            status: 'ok',
+            check: 'safe actions',
+            message: `createSafeAction in ${safeServer.length} file(s), called through callSafeAction/useSafeAction`,
+          }
         : {
             status: 'warn',
             check: 'safe actions',
-            message: 'createSafeAction is used, but nothing calls callSafeAction or useSafeAction: a call that did not run is not told apart on the client',
+            message:
+              'createSafeAction is used, but nothing calls callSafeAction or useSafeAction: a call that did not run is not told apart on the client',
             fix: "Call safe actions through callSafeAction(action, ...args) or useSafeAction(action) from 'next-skew-guard/action'.",
           },
     )
@@ -359,8 +383,18 @@ export function buildIdentityFinding(buildId: string, wrapped: boolean, ownBuild
   }
   if (!wrapped) {
     return ownBuildId
-      ? { status: 'warn', check, message: `BUILD_ID ${buildId} from your generateBuildId, but the client bundle does not know it`, fix: 'Wrap the config with withSkewGuard (next-skew-guard/config).' }
-      : { status: 'warn', check, message: `BUILD_ID ${buildId} is random per build`, fix: 'Wrap the config with withSkewGuard (next-skew-guard/config).' }
+      ? {
+          status: 'warn',
+          check,
+          message: `BUILD_ID ${buildId} from your generateBuildId, but the client bundle does not know it`,
+          fix: 'Wrap the config with withSkewGuard (next-skew-guard/config).',
+        }
+      : {
+          status: 'warn',
+          check,
+          message: `BUILD_ID ${buildId} is random per build`,
+          fix: 'Wrap the config with withSkewGuard (next-skew-guard/config).',
+        }
   }
   if (/^b-[0-9a-f]{16}$/.test(buildId)) {
     return {

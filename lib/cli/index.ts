@@ -127,7 +127,7 @@ function parse(args: string[], options: Record<string, { type: 'string' | 'boole
 
 function keygen(args: string[], io: Io): number {
   const values = parse(args, { bytes: { type: 'string' }, format: { type: 'string' } })
-  if (values.help) return io.out(HELP.keygen), EXIT.ok
+  if (values.help) return (io.out(HELP.keygen), EXIT.ok)
   const bytes = Number(values.bytes ?? 32)
   if (![16, 24, 32].includes(bytes)) throw new UsageError(`--bytes must be 16, 24 or 32; got ${values.bytes}.`)
   const format = (values.format as string | undefined) ?? 'raw'
@@ -168,7 +168,7 @@ function keygen(args: string[], io: Io): number {
 
 function check(args: string[], io: Io): number {
   const values = parse(args, { key: { type: 'string' }, json: { type: 'boolean' } })
-  if (values.help) return io.out(HELP.check), EXIT.ok
+  if (values.help) return (io.out(HELP.check), EXIT.ok)
   const key = (values.key as string | undefined) ?? io.env[ENV_KEY]
   if (key === undefined) {
     io.err(
@@ -191,7 +191,7 @@ function check(args: string[], io: Io): number {
 
 function runInit(args: string[], io: Io): number {
   const { values, positionals } = parsePositional(args, { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } }, 1)
-  if (values.help) return io.out(HELP.init), EXIT.ok
+  if (values.help) return (io.out(HELP.init), EXIT.ok)
   let plan
   try {
     plan = planInit(positionals[0] ?? '.', io.env)
@@ -202,12 +202,19 @@ function runInit(args: string[], io: Io): number {
   const dryRun = values['dry-run'] === true
   if (!dryRun) applyInit(plan)
   if (values.json) {
-    const changes = plan.changes.map((c) => ({ file: c.file, why: c.why, created: c.before === null, diff: unifiedDiff(c.file, c.shown?.before ?? c.before, c.shown?.after ?? c.after) }))
+    const changes = plan.changes.map((c) => ({
+      file: c.file,
+      why: c.why,
+      created: c.before === null,
+      diff: unifiedDiff(c.file, c.shown?.before ?? c.before, c.shown?.after ?? c.after),
+    }))
     io.out(JSON.stringify({ ...plan, changes, written: !dryRun }, null, 2))
     return plan.manual.length ? EXIT.problem : EXIT.ok
   }
   const mark = { ok: paint(io, '32', '✓'), fail: paint(io, '31', '✗'), warn: paint(io, '33', '!') }
-  io.out(`next-skew-guard init: ${plan.dir} (Next.js ${plan.nextVersion ?? 'not installed'}${plan.typescript ? ', TypeScript' : ''}${plan.appDir ? `, ${plan.appDir}` : ''})`)
+  io.out(
+    `next-skew-guard init: ${plan.dir} (Next.js ${plan.nextVersion ?? 'not installed'}${plan.typescript ? ', TypeScript' : ''}${plan.appDir ? `, ${plan.appDir}` : ''})`,
+  )
   for (const c of plan.changes) {
     io.out(`\n${mark.ok} ${dryRun ? 'would ' : ''}${c.before === null ? 'create' : 'change'} ${c.file}: ${c.why}`)
     io.out(unifiedDiff(c.file, c.shown?.before ?? c.before, c.shown?.after ?? c.after))
@@ -223,7 +230,7 @@ function runInit(args: string[], io: Io): number {
 
 function runDoctor(args: string[], io: Io): number {
   const { values, positionals } = parsePositional(args, { json: { type: 'boolean' }, 'dist-dir': { type: 'string' } }, 1)
-  if (values.help) return io.out(HELP.doctor), EXIT.ok
+  if (values.help) return (io.out(HELP.doctor), EXIT.ok)
   let report
   try {
     report = doctor(positionals[0] ?? '.', io.env, values['dist-dir'] as string | undefined)
@@ -246,7 +253,7 @@ function runDoctor(args: string[], io: Io): number {
 
 function runDiff(args: string[], io: Io): number {
   const { values, positionals } = parsePositional(args, { json: { type: 'boolean' }, 'fail-on-removed': { type: 'boolean' } }, 2)
-  if (values.help) return io.out(HELP.diff), EXIT.ok
+  if (values.help) return (io.out(HELP.diff), EXIT.ok)
   if (positionals.length !== 2) throw new UsageError('diff needs two builds: next-skew-guard diff <old> <new>.')
   let diff
   try {

@@ -91,7 +91,11 @@ function planConfig(plan: InitPlan, dir: string): void {
   if (/next-skew-guard\/config/.test(text)) return void plan.present.push(`${file} (withSkewGuard)`)
   const style = styleOf(text)
   const manual = (why: string): void =>
-    void plan.manual.push({ file, why, what: `Wrap the exported config: \`export default withSkewGuard(yourConfig)\` (import { withSkewGuard } from 'next-skew-guard/config').` })
+    void plan.manual.push({
+      file,
+      why,
+      what: `Wrap the exported config: \`export default withSkewGuard(yourConfig)\` (import { withSkewGuard } from 'next-skew-guard/config').`,
+    })
   const esm = /^export\s+default\s+/m.exec(text)
   const cjs = /^module\.exports\s*=\s*/m.exec(text)
   const match = esm ?? cjs
@@ -141,8 +145,7 @@ function planInstrumentation(plan: InitPlan, dir: string, base: string): void {
     void plan.manual.push({
       file,
       why,
-      what:
-        "Call the guard from your own hooks: `await registerSkewGuard()` first in `register`, and `skewGuardOnRequestError(...args)` in `onRequestError` (import { register as registerSkewGuard, onRequestError as skewGuardOnRequestError } from 'next-skew-guard/instrumentation').",
+      what: "Call the guard from your own hooks: `await registerSkewGuard()` first in `register`, and `skewGuardOnRequestError(...args)` in `onRequestError` (import { register as registerSkewGuard, onRequestError as skewGuardOnRequestError } from 'next-skew-guard/instrumentation').",
     })
   let after = text
   const imports: string[] = []
@@ -224,7 +227,12 @@ function planProxy(plan: InitPlan, dir: string, base: string, major: number | nu
       '}',
       '',
     ]
-    plan.changes.push({ file, before: null, after: lines.join('\n'), why: 'the server-side guard: health endpoint, unknown actions, stale builds, rotated keys' })
+    plan.changes.push({
+      file,
+      before: null,
+      after: lines.join('\n'),
+      why: 'the server-side guard: health endpoint, unknown actions, stale builds, rotated keys',
+    })
     return
   }
   const file = rel(existing)
@@ -234,7 +242,11 @@ function planProxy(plan: InitPlan, dir: string, base: string, major: number | nu
   const kind = proxyFile ? 'proxy' : 'middleware'
   const mine = kind === 'proxy' ? 'appProxy' : 'appMiddleware'
   if (new RegExp(`\\b${mine}\\b`).test(text)) {
-    return void plan.manual.push({ file, why: `it already uses the name ${mine}`, what: `Wrap your ${kind}: export const ${kind} = skewGuard({ next: yourFunction }).` })
+    return void plan.manual.push({
+      file,
+      why: `it already uses the name ${mine}`,
+      what: `Wrap your ${kind}: export const ${kind} = skewGuard({ next: yourFunction }).`,
+    })
   }
   const manual = (why: string): void =>
     void plan.manual.push({
@@ -275,7 +287,9 @@ function planProxy(plan: InitPlan, dir: string, base: string, major: number | nu
     const runtime = /\bruntime\s*:\s*(['"`])([^'"`]*)\1/.exec(text)
     if (runtime) {
       if (runtime[2] !== 'nodejs') {
-        plan.notes.push(`${file} sets runtime: '${runtime[2]}': with runtime: 'nodejs' the guard also checks unknown actions and closures against the build (Edge cannot read it).`)
+        plan.notes.push(
+          `${file} sets runtime: '${runtime[2]}': with runtime: 'nodejs' the guard also checks unknown actions and closures against the build (Edge cannot read it).`,
+        )
       }
     } else if (config) {
       after = after.replace(config[0], `${config[0]}\n  runtime: ${q(style, 'nodejs')},`)
@@ -283,7 +297,12 @@ function planProxy(plan: InitPlan, dir: string, base: string, major: number | nu
       after = `${after.trimEnd()}\n\nexport const config = { runtime: ${q(style, 'nodejs')} }${style.semi}\n`
     }
   }
-  plan.changes.push({ file, before: text, after, why: `the guard in front of your ${kind}, which still runs for every request it lets through` })
+  plan.changes.push({
+    file,
+    before: text,
+    after,
+    why: `the guard in front of your ${kind}, which still runs for every request it lets through`,
+  })
   if (/\bmatcher\b/.test(text)) {
     plan.notes.push(
       `${file} has a config.matcher: the guard runs only where it matches. Make it cover your health path (/api/health) and the pages that call Server Actions, or the guard cannot see them.`,
@@ -295,7 +314,11 @@ function planProxy(plan: InitPlan, dir: string, base: string, major: number | nu
 function planLayout(plan: InitPlan, dir: string, appDir: string): void {
   const existing = find(path.join(dir, appDir), 'layout', ['tsx', 'jsx', 'js', 'ts'])
   if (!existing) {
-    plan.manual.push({ file: path.join(appDir, 'layout'), why: 'no root layout found', what: "Render <SkewGuard /> (import { SkewGuard } from 'next-skew-guard/react') inside <body> of your root layout." })
+    plan.manual.push({
+      file: path.join(appDir, 'layout'),
+      why: 'no root layout found',
+      what: "Render <SkewGuard /> (import { SkewGuard } from 'next-skew-guard/react') inside <body> of your root layout.",
+    })
     return
   }
   const file = path.relative(dir, existing)
@@ -304,7 +327,11 @@ function planLayout(plan: InitPlan, dir: string, appDir: string): void {
   const style = styleOf(text)
   const closes = [...text.matchAll(/<\/body\s*>/g)]
   if (closes.length !== 1) {
-    plan.manual.push({ file, why: `it has ${closes.length} </body> tags, not one`, what: "Render <SkewGuard /> (import { SkewGuard } from 'next-skew-guard/react') inside <body>." })
+    plan.manual.push({
+      file,
+      why: `it has ${closes.length} </body> tags, not one`,
+      what: "Render <SkewGuard /> (import { SkewGuard } from 'next-skew-guard/react') inside <body>.",
+    })
     return
   }
   const at = closes[0].index as number
@@ -319,7 +346,12 @@ function planLayout(plan: InitPlan, dir: string, appDir: string): void {
     after = `${text.slice(0, at)}<SkewGuard />${text.slice(at)}`
   }
   after = addImport(after, `import { SkewGuard } from ${q(style, 'next-skew-guard/react')}${style.semi}`)
-  plan.changes.push({ file, before: text, after, why: 'the client guard: watches actions, polls the health endpoint, reloads safely, shows a notice' })
+  plan.changes.push({
+    file,
+    before: text,
+    after,
+    why: 'the client guard: watches actions, polls the health endpoint, reloads safely, shows a notice',
+  })
 }
 
 const ENV_FILES = ['.env.production.local', '.env.local', '.env.production', '.env']
@@ -343,7 +375,11 @@ function planKey(plan: InitPlan, dir: string, env: Record<string, string | undef
   const target = '.env.local'
   const inRepo = git(dir, ['rev-parse', '--is-inside-work-tree']).ok
   if (inRepo && git(dir, ['ls-files', '--error-unmatch', target]).ok) {
-    plan.manual.push({ file: target, why: 'it is tracked by git, and a key must never be committed', what: 'Run `npx next-skew-guard keygen` and store the key as a secret of your build and your server.' })
+    plan.manual.push({
+      file: target,
+      why: 'it is tracked by git, and a key must never be committed',
+      what: 'Run `npx next-skew-guard keygen` and store the key as a secret of your build and your server.',
+    })
     return
   }
   if (inRepo && !git(dir, ['check-ignore', '-q', target]).ok) {
@@ -366,7 +402,10 @@ function planKey(plan: InitPlan, dir: string, env: Record<string, string | undef
     before: existing,
     after: `${prefix}${comment}\n${line}\n`,
     why: `a new key (check value ${keyCheckValue(key)}) for local builds; set the same key as a secret in CI and production`,
-    shown: { before: existing === null ? null : '…', after: `${prefix === '' ? '' : '…\n'}${comment}\nNEXT_SERVER_ACTIONS_ENCRYPTION_KEY=<new key, not shown>\n` },
+    shown: {
+      before: existing === null ? null : '…',
+      after: `${prefix === '' ? '' : '…\n'}${comment}\nNEXT_SERVER_ACTIONS_ENCRYPTION_KEY=<new key, not shown>\n`,
+    },
   })
 }
 
@@ -375,7 +414,8 @@ export function planInit(dirArg: string, env: Record<string, string | undefined>
   const dir = path.resolve(dirArg)
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new InitUsageError(`${dirArg}: no such directory.`)
   const pkgText = read(path.join(dir, 'package.json'))
-  if (pkgText === null) throw new InitUsageError(`${dirArg}: not a Node.js project (no package.json). Run init in your Next.js app's directory.`)
+  if (pkgText === null)
+    throw new InitUsageError(`${dirArg}: not a Node.js project (no package.json). Run init in your Next.js app's directory.`)
   let nextVersion: string | null = null
   try {
     nextVersion = (appRequire(dir)('next/package.json') as { version?: string }).version ?? null
@@ -406,7 +446,12 @@ export function planInit(dirArg: string, env: Record<string, string | undefined>
   planInstrumentation(plan, dir, base)
   planProxy(plan, dir, base, Number.isFinite(major) ? major : null, Number.isFinite(minor) ? minor : 0)
   if (appDir) planLayout(plan, dir, appDir)
-  else plan.manual.push({ file: 'app/layout', why: 'no App Router (app/ or src/app/) found: Server Actions and <SkewGuard /> need it', what: 'Add <SkewGuard /> to your root layout once you use the App Router.' })
+  else
+    plan.manual.push({
+      file: 'app/layout',
+      why: 'no App Router (app/ or src/app/) found: Server Actions and <SkewGuard /> need it',
+      what: 'Add <SkewGuard /> to your root layout once you use the App Router.',
+    })
   planKey(plan, dir, env)
   plan.notes.push(
     'Optional: wrap Server Actions in createSafeAction and call them with callSafeAction (next-skew-guard/action), so a call that did not run can never look like a success.',

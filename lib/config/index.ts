@@ -74,7 +74,6 @@ export interface NextConfigObject {
  */
 export type NextConfigInput<C extends object = NextConfigObject> = C | ((phase: string, context: { defaultConfig: C }) => C | Promise<C>)
 
-
 /** What an identity set through the guard (option, env var) may contain. */
 const BUILD_ID_SHAPE = /^[\w.-]{1,128}$/
 /** What Next.js accepts as a `deploymentId` (it refuses anything else), kept short for proxy configs. */
@@ -92,11 +91,17 @@ export class SkewGuardConfigError extends Error {
 
 const OPTION_CHECKS: Record<keyof SkewGuardConfigOptions, Check> = {
   buildId: matching(BUILD_ID_SHAPE, '1-128 characters of letters, digits, "_", "." or "-"'),
-  deploymentId: either(literal(false), matching(DEPLOYMENT_ID_SHAPE, '1-64 characters of letters, digits, "_" or "-" (what Next.js accepts), or false')),
+  deploymentId: either(
+    literal(false),
+    matching(DEPLOYMENT_ID_SHAPE, '1-64 characters of letters, digits, "_" or "-" (what Next.js accepts), or false'),
+  ),
   requireKey: bool,
   nextMajor: (where, name, value) => {
     if (!(Number.isInteger(value) && (value as number) >= 14)) {
-      throw new SkewGuardOptionError('ERR_INVALID_ARG_VALUE', `${where}: "${name}" must be 14, 15, 16 or later; received ${describe(value)}.`)
+      throw new SkewGuardOptionError(
+        'ERR_INVALID_ARG_VALUE',
+        `${where}: "${name}" must be 14, 15, 16 or later; received ${describe(value)}.`,
+      )
     }
   },
 }
@@ -107,7 +112,11 @@ function gitCommit(): string | undefined {
     if (value && BUILD_ID_SHAPE.test(value)) return value
   }
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString().trim() || undefined
+    return (
+      execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 })
+        .toString()
+        .trim() || undefined
+    )
   } catch {
     return undefined
   }
@@ -143,7 +152,10 @@ async function appBuildId(config: NextConfigObject): Promise<string | undefined>
   const own = await config.generateBuildId()
   if (own === null || own === undefined) return undefined
   if (typeof own !== 'string') {
-    throw new SkewGuardConfigError('ERR_BUILD_ID', `generateBuildId in your next.config must return a string or null; it returned ${typeof own}.`)
+    throw new SkewGuardConfigError(
+      'ERR_BUILD_ID',
+      `generateBuildId in your next.config must return a string or null; it returned ${typeof own}.`,
+    )
   }
   const trimmed = own.trim()
   if (!APP_BUILD_ID_SHAPE.test(trimmed)) {
@@ -197,7 +209,8 @@ function assertBuildKey(major: number | null): void {
     if (!report) {
       console.warn('[next-skew-guard] Next.js 14 reads NEXT_SERVER_ACTIONS_ENCRYPTION_KEY only at runtime: set it for `next start`.')
     } else {
-      for (const f of [...report.errors, ...report.warnings]) console.warn(`[next-skew-guard] NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: ${f.message}`)
+      for (const f of [...report.errors, ...report.warnings])
+        console.warn(`[next-skew-guard] NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: ${f.message}`)
     }
     return
   }
@@ -207,7 +220,7 @@ function assertBuildKey(major: number | null): void {
       'NEXT_SERVER_ACTIONS_ENCRYPTION_KEY is not set for this production build. Next.js then generates a random key per ' +
         'build (always inside Docker), which changes every Server Action ID: after every deploy, open tabs hit "Failed to ' +
         'find Server Action". Generate a key once ' +
-        "(`node -e \"console.log(require('next-skew-guard').generateKey())\"` or `openssl rand -base64 32`), store it as a " +
+        '(`node -e "console.log(require(\'next-skew-guard\').generateKey())"` or `openssl rand -base64 32`), store it as a ' +
         `secret, and set it both at build time and at runtime. ${optOut}`,
     )
   }
@@ -361,7 +374,10 @@ export function withSkewGuard<C extends object = NextConfigObject>(
   const validated = checkOptions<SkewGuardConfigOptions>('withSkewGuard', options, OPTION_CHECKS)
   const projectDir = configFileDir(new Error().stack)
   if (typeof nextConfig !== 'function' && (typeof nextConfig !== 'object' || nextConfig === null)) {
-    throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `withSkewGuard expects your Next.js config object or function; received ${describe(nextConfig)}.`)
+    throw new SkewGuardOptionError(
+      'ERR_INVALID_ARG_TYPE',
+      `withSkewGuard expects your Next.js config object or function; received ${describe(nextConfig)}.`,
+    )
   }
   return async (phase, context) => {
     const base = typeof nextConfig === 'function' ? await nextConfig(phase, context) : nextConfig

@@ -5,16 +5,7 @@
 
 import { SkewGuardError, SkewGuardTypeError, describeType, expectString } from './errors'
 import { LIMITS, VERDICTS, message } from './rules'
-import type {
-  Backend,
-  BackendKeyring,
-  BackendName,
-  BuildIdComparison,
-  KeyCheckReport,
-  KeyInfo,
-  OpenResult,
-  PayloadInput,
-} from './types'
+import type { Backend, BackendKeyring, BackendName, BuildIdComparison, KeyCheckReport, KeyInfo, OpenResult, PayloadInput } from './types'
 
 /** The environment variable Next.js reads the Server Actions key from. */
 export const ENV_KEY = 'NEXT_SERVER_ACTIONS_ENCRYPTION_KEY'
@@ -189,9 +180,7 @@ export class Keyring {
     if (!backend) throw new TypeError('Import Keyring from "next-skew-guard", not from an internal module.')
     this.backend = backend.name
     if (typeof options !== 'object' || options === null) {
-      throw new SkewGuardTypeError(
-        `Keyring options must be an object like { current, previous }; received ${describeType(options)}.`,
-      )
+      throw new SkewGuardTypeError(`Keyring options must be an object like { current, previous }; received ${describeType(options)}.`)
     }
     const { current, previous = [], maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES } = options
     if (current === undefined || current === null) {
@@ -225,7 +214,9 @@ export class Keyring {
    * previous keys from `SKEW_GUARD_PREVIOUS_KEYS` (comma-separated).
    */
   static fromEnv<T extends Keyring>(
-    this: new (options: KeyringOptions) => T,
+    this: new (
+      options: KeyringOptions,
+    ) => T,
     env: Record<string, string | undefined> = globalThis.process?.env ?? {},
     options: Omit<KeyringOptions, 'current' | 'previous'> = {},
   ): T {
@@ -401,4 +392,3 @@ export function createCore(backend: Backend) {
     },
   }
 }
-

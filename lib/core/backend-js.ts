@@ -35,8 +35,7 @@ function keyLabel(index: number): string {
 }
 
 // Verdict codes; `tooLarge` is decided by the facade, before any backend work.
-const { current: CURRENT, wrongAction: WRONG_ACTION, unknownKey: UNKNOWN_KEY, notBase64: NOT_BASE64, tooShort: TOO_SHORT } =
-  VERDICTS
+const { current: CURRENT, wrongAction: WRONG_ACTION, unknownKey: UNKNOWN_KEY, notBase64: NOT_BASE64, tooShort: TOO_SHORT } = VERDICTS
 
 type Prepared = { code: VerdictCode } | { iv: Uint8Array; sealed: Uint8Array }
 
@@ -138,10 +137,7 @@ class JsKeyring<K> implements BackendKeyring {
     if (code < UNKNOWN_KEY) throw new SkewGuardError('ERR_PAYLOAD_WRONG_ACTION', message('payloadWrongAction'))
     switch (code) {
       case UNKNOWN_KEY:
-        throw new SkewGuardError(
-          'ERR_PAYLOAD_UNKNOWN_KEY',
-          message('payloadUnknownKey', { checkValues: this.checkValues.join(', ') }),
-        )
+        throw new SkewGuardError('ERR_PAYLOAD_UNKNOWN_KEY', message('payloadUnknownKey', { checkValues: this.checkValues.join(', ') }))
       case NOT_BASE64:
         throw new SkewGuardError('ERR_PAYLOAD_NOT_BASE64', message('payloadNotBase64'))
       default:

@@ -21,7 +21,10 @@ export const webCrypto: CipherProvider<WebKey> = {
     const promise = crypto.subtle.importKey('raw', new Uint8Array(bytes), 'AES-GCM', false, ['encrypt', 'decrypt'])
     const webKey: WebKey = { promise }
     // A platform without AES-192 rejects here; each use then fails like a wrong key.
-    promise.then((key) => (webKey.key = key), () => undefined)
+    promise.then(
+      (key) => (webKey.key = key),
+      () => undefined,
+    )
     return webKey
   },
   decryptSync: unavailable,

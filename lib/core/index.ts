@@ -152,10 +152,7 @@ export function keyCheckValue(key: string): string {
  * Compares a client's build ID with the server's. Absent or empty on either
  * side is `'unknown'`, never `'same'`. Constant-time for equal lengths.
  */
-export function compareBuildIds(
-  client: string | null | undefined,
-  server: string | null | undefined,
-): BuildIdComparison {
+export function compareBuildIds(client: string | null | undefined, server: string | null | undefined): BuildIdComparison {
   return core.compareBuildIds(client, server)
 }
 

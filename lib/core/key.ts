@@ -78,10 +78,7 @@ export function parseKeyBytes(key: string): ParsedKey {
   const n = bytes.length
   if (!isValidLength(n)) {
     if (looksHex && compact.length % 2 === 0 && isValidLength(compact.length / 2)) {
-      throw new SkewGuardError(
-        'ERR_KEY_HEX',
-        message('keyHex', { chars: compact.length, bytes: compact.length / 2, decoded: n }),
-      )
+      throw new SkewGuardError('ERR_KEY_HEX', message('keyHex', { chars: compact.length, bytes: compact.length / 2, decoded: n }))
     }
     throw new SkewGuardError('ERR_KEY_LENGTH', message('keyLength', { bytes: n }))
   }
@@ -97,9 +94,7 @@ export function parseKeyBytes(key: string): ParsedKey {
 
 /** Key check value: first 3 bytes of AES(key, zero block), lowercase hex. */
 export function checkValueOf(bytes: Uint8Array): string {
-  return Array.from(aesEncryptBlock(bytes, new Uint8Array(16)).subarray(0, 3), (b) =>
-    b.toString(16).padStart(2, '0'),
-  ).join('')
+  return Array.from(aesEncryptBlock(bytes, new Uint8Array(16)).subarray(0, 3), (b) => b.toString(16).padStart(2, '0')).join('')
 }
 
 /** See the facade's `parseKey`. */

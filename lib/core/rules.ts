@@ -32,10 +32,7 @@ const fragments: Record<string, string> = rules.fragments
 
 /** The templates, their shared fragments filled in once, at load. */
 const templates = Object.fromEntries(
-  Object.entries(rules.messages).map(([name, template]) => [
-    name,
-    template.replace(SLOT, (slot, key: string) => fragments[key] ?? slot),
-  ]),
+  Object.entries(rules.messages).map(([name, template]) => [name, template.replace(SLOT, (slot, key: string) => fragments[key] ?? slot)]),
 ) as Record<MessageName, string>
 
 /**

@@ -80,7 +80,10 @@ function run(command: string, args: string[], o: ApplyOptions, env: NodeJS.Proce
 /** A path inside a config file's quotes; control characters and quotes are refused, not escaped. */
 function confPath(file: string): string {
   if (/["\\\u0000-\u001f]/.test(file)) {
-    throw new DeploymentError('ERR_INVALID_ARG_VALUE', `The path ${quote(file)} holds a quote, backslash or control character; choose a plainer path for --out.`)
+    throw new DeploymentError(
+      'ERR_INVALID_ARG_VALUE',
+      `The path ${quote(file)} holds a quote, backslash or control character; choose a plainer path for --out.`,
+    )
   }
   return `"${file}"`
 }
@@ -121,19 +124,41 @@ export function checkConfig(proxy: ProxyKind, candidate: string, options: Partia
       if (r.status !== 0 && /invalid option: "?e"?/.test(r.output)) r = run(bin, ['-t', '-q', '-p', `${dir}/`, '-c', wrapper], o)
     } else if (proxy === 'caddy') {
       const wrapper = path.join(dir, 'Caddyfile')
-      fs.writeFileSync(wrapper, ['{', '\tadmin off', '\tauto_https off', '}', '', 'http://localhost:9 {', `\timport ${confPath(candidate)}`, '}', ''].join('\n'))
+      fs.writeFileSync(
+        wrapper,
+        ['{', '\tadmin off', '\tauto_https off', '}', '', 'http://localhost:9 {', `\timport ${confPath(candidate)}`, '}', ''].join('\n'),
+      )
       // Keep Caddy's config and data directories out of the user's home during the check.
-      r = run(bin, ['validate', '--config', wrapper, '--adapter', 'caddyfile'], o, { ...process.env, XDG_CONFIG_HOME: dir, XDG_DATA_HOME: dir })
+      r = run(bin, ['validate', '--config', wrapper, '--adapter', 'caddyfile'], o, {
+        ...process.env,
+        XDG_CONFIG_HOME: dir,
+        XDG_DATA_HOME: dir,
+      })
     } else {
       const wrapper = path.join(dir, 'haproxy.cfg')
       fs.writeFileSync(
         wrapper,
-        ['defaults', '    mode http', '    timeout connect 5s', '    timeout client 30s', '    timeout server 30s', '', 'frontend nsg_check', '    bind 127.0.0.1:9', `    default_backend ${HAPROXY_BACKEND}`, ''].join('\n'),
+        [
+          'defaults',
+          '    mode http',
+          '    timeout connect 5s',
+          '    timeout client 30s',
+          '    timeout server 30s',
+          '',
+          'frontend nsg_check',
+          '    bind 127.0.0.1:9',
+          `    default_backend ${HAPROXY_BACKEND}`,
+          '',
+        ].join('\n'),
       )
       r = run(bin, ['-c', '-f', wrapper, '-f', candidate], o)
     }
     if (r.status !== 0) {
-      throw new DeploymentError('ERR_PROXY_CHECK', `${proxy} rejected the rendered configuration; the live file is unchanged. ${proxy} said:\n${r.output}`, r.output)
+      throw new DeploymentError(
+        'ERR_PROXY_CHECK',
+        `${proxy} rejected the rendered configuration; the live file is unchanged. ${proxy} said:\n${r.output}`,
+        r.output,
+      )
     }
     return r.output
   } finally {
@@ -146,7 +171,12 @@ export function reloadProxy(options: ApplyOptions): string {
   const o = options
   const bin = o.bin ?? DEFAULT_BIN[o.proxy]
   const must = (r: Run, what: string): string => {
-    if (r.status !== 0) throw new DeploymentError('ERR_PROXY_RELOAD', `${what} failed (exit ${r.status}); the previous configuration stays live. It said:\n${r.output}`, r.output)
+    if (r.status !== 0)
+      throw new DeploymentError(
+        'ERR_PROXY_RELOAD',
+        `${what} failed (exit ${r.status}); the previous configuration stays live. It said:\n${r.output}`,
+        r.output,
+      )
     return r.output
   }
   if (o.reloadCommand !== undefined) return must(run('/bin/sh', ['-c', o.reloadCommand], o), `The reload command ${quote(o.reloadCommand)}`)
@@ -173,12 +203,19 @@ export function reloadProxy(options: ApplyOptions): string {
     }
     case 'caddy': {
       const config = o.proxyConfig ?? '/etc/caddy/Caddyfile'
-      const args = ['reload', '--config', config, ...(config.endsWith('.json') ? [] : ['--adapter', 'caddyfile']), ...(o.caddyAdmin ? ['--address', o.caddyAdmin] : [])]
+      const args = [
+        'reload',
+        '--config',
+        config,
+        ...(config.endsWith('.json') ? [] : ['--adapter', 'caddyfile']),
+        ...(o.caddyAdmin ? ['--address', o.caddyAdmin] : []),
+      ]
       return must(run(bin, args, o), `${bin} reload`)
     }
     case 'haproxy': {
       if (o.pidFile) {
-        if (o.proxyConfig) must(run(bin, ['-c', '-f', o.proxyConfig, '-f', o.out], o), `${bin} -c (the whole configuration, before the reload)`)
+        if (o.proxyConfig)
+          must(run(bin, ['-c', '-f', o.proxyConfig, '-f', o.out], o), `${bin} -c (the whole configuration, before the reload)`)
         // Master-worker mode (-W/-Ws): SIGUSR2 makes the master re-read its files and start new
         // workers; the old ones finish their connections.
         return signal('SIGUSR2')

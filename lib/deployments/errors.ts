@@ -52,7 +52,7 @@ export class DeploymentError extends Error {
  * escapes, never as raw bytes in a terminal) and cut at 80 characters.
  */
 export function quote(value: unknown): string {
-  if (typeof value !== 'string') return value === undefined ? 'undefined' : JSON.stringify(value) ?? String(value)
+  if (typeof value !== 'string') return value === undefined ? 'undefined' : (JSON.stringify(value) ?? String(value))
   const cut = value.length > 80 ? `${value.slice(0, 77)}…` : value
   return JSON.stringify(cut)
 }

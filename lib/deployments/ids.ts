@@ -37,7 +37,8 @@ export function validateDeploymentId(id: unknown, what = 'deployment ID'): strin
 export function refused(value: unknown): string {
   if (typeof value === 'string') {
     const bare = value.replace(/[\s"'`]/g, '')
-    if (bare.length >= 16 && /^[A-Za-z0-9+/=_-]+$/.test(bare) && /[+/=]/.test(bare)) return `(a ${value.length}-character value, not shown: it looks like a key)`
+    if (bare.length >= 16 && /^[A-Za-z0-9+/=_-]+$/.test(bare) && /[+/=]/.test(bare))
+      return `(a ${value.length}-character value, not shown: it looks like a key)`
   }
   return quote(value)
 }
@@ -45,10 +46,7 @@ export function refused(value: unknown): string {
 /** Returns `id` when it is a Server Action ID (40 or 42 lowercase hex digits); throws `ERR_INVALID_ARG_VALUE` otherwise. */
 export function validateActionId(id: unknown, where: string): string {
   if (typeof id !== 'string' || !ACTION_ID_PATTERN.test(id)) {
-    throw new DeploymentError(
-      'ERR_INVALID_ARG_VALUE',
-      `${where}: ${quote(id)} is not a Server Action ID (40 or 42 lowercase hex digits).`,
-    )
+    throw new DeploymentError('ERR_INVALID_ARG_VALUE', `${where}: ${quote(id)} is not a Server Action ID (40 or 42 lowercase hex digits).`)
   }
   return id
 }

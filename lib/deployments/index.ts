@@ -7,7 +7,15 @@
  */
 
 export { DeploymentError, type DeploymentErrorCode } from './errors'
-export { DEPLOYMENT_ID_PATTERN, DEPLOYMENT_ID_RULE, formatDuration, parseDuration, parseUpstream, validateDeploymentId, type Upstream } from './ids'
+export {
+  DEPLOYMENT_ID_PATTERN,
+  DEPLOYMENT_ID_RULE,
+  formatDuration,
+  parseDuration,
+  parseUpstream,
+  validateDeploymentId,
+  type Upstream,
+} from './ids'
 export { withLock, type LockOptions } from './lock'
 export { writeFileAtomic } from './atomic'
 export {

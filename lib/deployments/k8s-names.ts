@@ -18,7 +18,8 @@ const DNS_1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/
 
 /** The rule for object names, in words. */
-export const K8S_NAME_RULE = 'at most 63 characters of lower-case letters, digits and "-", starting with a letter and ending with a letter or digit'
+export const K8S_NAME_RULE =
+  'at most 63 characters of lower-case letters, digits and "-", starting with a letter and ending with a letter or digit'
 /** The rule for label values, in words. */
 export const K8S_LABEL_RULE = 'at most 63 characters of letters, digits, "-", "_" and ".", starting and ending with a letter or digit'
 
@@ -40,7 +41,9 @@ function bad(message: string): never {
  */
 export function validateAppName(app: unknown): string {
   if (typeof app !== 'string' || app.length > 40 || !DNS_1035_LABEL.test(app)) {
-    bad(`The app name ${refused(app)} must be at most 40 characters of lower-case letters, digits and "-", starting with a letter and ending with a letter or digit (it starts every object name, e.g. shop).`)
+    bad(
+      `The app name ${refused(app)} must be at most 40 characters of lower-case letters, digits and "-", starting with a letter and ending with a letter or digit (it starts every object name, e.g. shop).`,
+    )
   }
   return app
 }
@@ -48,7 +51,9 @@ export function validateAppName(app: unknown): string {
 /** Returns `name` when it is a DNS-1123 subdomain (Gateway, Secret and namespace-like names); throws `ERR_INVALID_ARG_VALUE` otherwise. */
 export function validateSubdomainName(name: unknown, what: string): string {
   if (typeof name !== 'string' || name.length > 253 || !DNS_1123_SUBDOMAIN.test(name)) {
-    bad(`${what} ${refused(name)} is not a Kubernetes name: lower-case letters, digits, "-" and ".", at most 253 characters, starting and ending with a letter or digit.`)
+    bad(
+      `${what} ${refused(name)} is not a Kubernetes name: lower-case letters, digits, "-" and ".", at most 253 characters, starting and ending with a letter or digit.`,
+    )
   }
   return name
 }
@@ -56,7 +61,9 @@ export function validateSubdomainName(name: unknown, what: string): string {
 /** Returns `namespace` when it is a namespace name (a DNS-1123 label); throws `ERR_INVALID_ARG_VALUE` otherwise. */
 export function validateNamespace(namespace: unknown, what = 'The namespace'): string {
   if (typeof namespace !== 'string' || namespace.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace)) {
-    bad(`${what} ${refused(namespace)} is not a namespace name: at most 63 characters of lower-case letters, digits and "-", starting and ending with a letter or digit.`)
+    bad(
+      `${what} ${refused(namespace)} is not a namespace name: at most 63 characters of lower-case letters, digits and "-", starting and ending with a letter or digit.`,
+    )
   }
   return namespace
 }

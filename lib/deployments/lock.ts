@@ -105,7 +105,13 @@ function tryCreate(file: string, info: LockInfo): boolean {
  */
 function breakStale(file: string, seen: { info: LockInfo | null; mtimeMs: number }, staleMs: number): boolean {
   const breaker = `${file}.break`
-  const mine: LockInfo = { pid: process.pid, host: os.hostname(), since: new Date().toISOString(), token: randomBytes(8).toString('hex'), purpose: 'stale-lock takeover' }
+  const mine: LockInfo = {
+    pid: process.pid,
+    host: os.hostname(),
+    since: new Date().toISOString(),
+    token: randomBytes(8).toString('hex'),
+    purpose: 'stale-lock takeover',
+  }
   if (!tryCreate(breaker, mine)) {
     // A breaker of a crashed waiter: it only ever lives for a moment.
     const b = readLock(breaker)

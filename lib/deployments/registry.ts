@@ -29,7 +29,10 @@ export function lockPathFor(stateFile: string): string {
 
 function checkFile(file: unknown): string {
   if (typeof file !== 'string' || file === '') {
-    throw new DeploymentError('ERR_INVALID_ARG_VALUE', 'The registry operations need the path of the state file (--state or SKEW_GUARD_DEPLOYMENTS).')
+    throw new DeploymentError(
+      'ERR_INVALID_ARG_VALUE',
+      'The registry operations need the path of the state file (--state or SKEW_GUARD_DEPLOYMENTS).',
+    )
   }
   return path.resolve(file)
 }
@@ -88,11 +91,14 @@ export interface BuildInventory {
  * and its BUILD_ID. Throws `ERR_MANIFEST` when the manifest is missing or broken.
  */
 export function readBuildInventory(dir: string, distDir = '.next'): BuildInventory {
-  if (typeof dir !== 'string' || dir === '') throw new DeploymentError('ERR_INVALID_ARG_VALUE', '--dir needs the app directory of the build.')
-  if (typeof distDir !== 'string' || distDir === '') throw new DeploymentError('ERR_INVALID_ARG_VALUE', '--dist-dir needs the build directory (default .next).')
+  if (typeof dir !== 'string' || dir === '')
+    throw new DeploymentError('ERR_INVALID_ARG_VALUE', '--dir needs the app directory of the build.')
+  if (typeof distDir !== 'string' || distDir === '')
+    throw new DeploymentError('ERR_INVALID_ARG_VALUE', '--dist-dir needs the build directory (default .next).')
   const appDir = path.resolve(dir)
   const buildDir = path.resolve(appDir, distDir)
-  if (!fs.existsSync(appDir)) throw new DeploymentError('ERR_INVALID_ARG_VALUE', `${dir}: no such directory (--dir is the app directory of the build).`)
+  if (!fs.existsSync(appDir))
+    throw new DeploymentError('ERR_INVALID_ARG_VALUE', `${dir}: no such directory (--dir is the app directory of the build).`)
   const manifest = readActionManifest(buildDir)
   let buildId: string | null = null
   try {
@@ -129,7 +135,8 @@ export interface AddResult {
  * Server Action IDs when `dir` is given (before taking the lock: the manifest can be large).
  */
 export function addDeployment(file: string, input: AddInput, options: RegistryOptions = {}): AddResult {
-  if (typeof input !== 'object' || input === null) throw new DeploymentError('ERR_INVALID_ARG_VALUE', 'addDeployment needs { id, upstream }.')
+  if (typeof input !== 'object' || input === null)
+    throw new DeploymentError('ERR_INVALID_ARG_VALUE', 'addDeployment needs { id, upstream }.')
   const id = validateDeploymentId(input.id)
   const upstream = parseUpstream(input.upstream).address
   if (input.distDir !== undefined && input.dir === undefined) {
@@ -258,7 +265,8 @@ export interface GcRemoval {
  * remove, with `dryRun`).
  */
 export function gcDeployments(file: string, options: GcOptions): GcRemoval[] {
-  if (typeof options !== 'object' || options === null) throw new DeploymentError('ERR_INVALID_ARG_VALUE', 'gcDeployments needs { keep, maxAgeMs }.')
+  if (typeof options !== 'object' || options === null)
+    throw new DeploymentError('ERR_INVALID_ARG_VALUE', 'gcDeployments needs { keep, maxAgeMs }.')
   const { keep, maxAgeMs } = options
   if (keep === undefined && maxAgeMs === undefined) {
     throw new DeploymentError('ERR_INVALID_ARG_VALUE', 'gc needs --keep <n>, --max-age <duration>, or both (e.g. --keep 3 --max-age 7d).')
@@ -278,13 +286,15 @@ export function gcDeployments(file: string, options: GcOptions): GcRemoval[] {
       .sort((a, b) => Date.parse(b.supersededAt as string) - Date.parse(a.supersededAt as string) || a.id.localeCompare(b.id))
     previous.forEach((d, rank) => {
       const age = now - Date.parse(d.supersededAt as string)
-      if (keep !== undefined && rank >= keep) removals.push({ deployment: d, reason: `more than ${keep} previous deployment${keep === 1 ? '' : 's'}` })
+      if (keep !== undefined && rank >= keep)
+        removals.push({ deployment: d, reason: `more than ${keep} previous deployment${keep === 1 ? '' : 's'}` })
       else if (maxAgeMs !== undefined && age > maxAgeMs) removals.push({ deployment: d, reason: 'replaced longer ago than --max-age' })
     })
     const promotedAt = current?.promotedAt ? Date.parse(current.promotedAt) : null
     for (const d of state.deployments) {
       if (d.id === state.current || d.supersededAt !== null || d.promotedAt !== null) continue
-      if (promotedAt !== null && Date.parse(d.addedAt) < promotedAt) removals.push({ deployment: d, reason: 'never promoted, and an older release than the current one' })
+      if (promotedAt !== null && Date.parse(d.addedAt) < promotedAt)
+        removals.push({ deployment: d, reason: 'never promoted, and an older release than the current one' })
     }
     return removals.sort((a, b) => state.deployments.indexOf(a.deployment) - state.deployments.indexOf(b.deployment))
   }

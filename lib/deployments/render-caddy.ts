@@ -80,7 +80,12 @@ export function renderCaddy(plan: RoutingPlan, options: RenderOptions = {}): str
       `\theader_regexp Cookie (^|;\\s*)${DEPLOYMENT_COOKIE}=${r.id}(;|$)`,
       '}',
     )
-    const carriers: Array<'header' | 'query' | 'action' | 'cookie'> = ['header', 'query', ...(r.actions.length > 0 ? (['action'] as const) : []), 'cookie']
+    const carriers: Array<'header' | 'query' | 'action' | 'cookie'> = [
+      'header',
+      'query',
+      ...(r.actions.length > 0 ? (['action'] as const) : []),
+      'cookie',
+    ]
     for (const carrier of carriers) {
       out.push(`handle ${caddyMatcher(r.id, carrier)} {`, ...proxyBlock(r, plan, o, '\t'), '}')
     }

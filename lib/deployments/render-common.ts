@@ -71,7 +71,8 @@ export function resolveOptions(options: RenderOptions = {}): ResolvedOptions {
   if (typeof options !== 'object' || options === null) bad('The render options must be an object.')
   const seconds = (value: unknown, name: string, fallback: number): number => {
     if (value === undefined) return fallback
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 3600) bad(`${name} must be a whole number of seconds from 1 to 3600; got ${quote(value)}.`)
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 3600)
+      bad(`${name} must be a whole number of seconds from 1 to 3600; got ${quote(value)}.`)
     return value as number
   }
   const healthPath = options.healthPath ?? '/api/health'
@@ -95,7 +96,8 @@ export function resolveOptions(options: RenderOptions = {}): ResolvedOptions {
     bad(`The entry points ${quote(String(entryPoints))} must be names of letters, digits, "_" and "-".`)
   }
   const certResolver = options.certResolver ?? null
-  if (certResolver !== null && (typeof certResolver !== 'string' || !NAME.test(certResolver))) bad(`The certificate resolver ${quote(certResolver)} must be a name of letters, digits, "_" and "-".`)
+  if (certResolver !== null && (typeof certResolver !== 'string' || !NAME.test(certResolver)))
+    bad(`The certificate resolver ${quote(certResolver)} must be a name of letters, digits, "_" and "-".`)
   return {
     failTimeoutSeconds: seconds(options.failTimeoutSeconds, 'failTimeoutSeconds', 10),
     healthPath,
@@ -122,9 +124,13 @@ export function checkPlan(plan: RoutingPlan): void {
   const seen = new Set<string>()
   for (const t of [plan.current, ...plan.retained]) {
     if (!DEPLOYMENT_ID_PATTERN.test(String(t.id))) {
-      throw new DeploymentError('ERR_DEPLOYMENT_ID', `Refusing to render deployment ID ${quote(t.id)}: it is not 1-64 letters, digits, "_" and "-".`)
+      throw new DeploymentError(
+        'ERR_DEPLOYMENT_ID',
+        `Refusing to render deployment ID ${quote(t.id)}: it is not 1-64 letters, digits, "_" and "-".`,
+      )
     }
-    if (seen.has(t.id.toLowerCase())) throw new DeploymentError('ERR_DEPLOYMENT_ID', `Deployment ID ${quote(t.id)} appears twice (letter case aside).`)
+    if (seen.has(t.id.toLowerCase()))
+      throw new DeploymentError('ERR_DEPLOYMENT_ID', `Deployment ID ${quote(t.id)} appears twice (letter case aside).`)
     seen.add(t.id.toLowerCase())
     const parsed = parseUpstream(t.upstream?.address)
     if (parsed.address !== t.upstream.address) bad(`The upstream of ${t.id} is not canonical.`)

@@ -46,7 +46,13 @@ export type ComposeTarget = (typeof COMPOSE_TARGETS)[number]
  * from 2020 to the deployment's promotion (under 100 million until the 22nd century), so the bases
  * keep the carriers apart; everything stays below 2^31 for 32-bit Traefik builds.
  */
-export const COMPOSE_TRAEFIK_PRIORITY = { header: 2_000_000_000, query: 1_900_000_000, action: 1_000_000_000, cookie: 900_000_000, current: 1 } as const
+export const COMPOSE_TRAEFIK_PRIORITY = {
+  header: 2_000_000_000,
+  query: 1_900_000_000,
+  action: 1_000_000_000,
+  cookie: 900_000_000,
+  current: 1,
+} as const
 
 const EPOCH_2020 = Date.UTC(2020, 0, 1)
 
@@ -84,20 +90,32 @@ const IMAGE = /^[a-z0-9][a-z0-9._/:@-]*$/i
 export function resolveComposeOptions(target: ComposeTarget, options: ComposeRenderOptions): Resolved {
   if (typeof options !== 'object' || options === null) bad('The Compose render options must be an object with app and image.')
   if (typeof options.app !== 'string' || !/^[a-z][a-z0-9-]{0,39}$/.test(options.app)) {
-    bad(`The app name ${quote(options.app)} must be 1-40 lower-case letters, digits and "-", starting with a letter (it names the Compose project and its services).`)
+    bad(
+      `The app name ${quote(options.app)} must be 1-40 lower-case letters, digits and "-", starting with a letter (it names the Compose project and its services).`,
+    )
   }
   const image = options.image
   if (typeof image !== 'string' || !image.includes('{id}') || !IMAGE.test(image.replace(/\{id\}/g, 'id'))) {
     bad(`The image ${quote(image)} must be an image reference with {id} where the deployment ID goes, e.g. ${options.app}:{id}.`)
   }
   const network = options.network ?? 'web'
-  if (typeof network !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(network)) bad(`The network ${quote(network)} must be a Docker network name (letters, digits, "_", "." and "-").`)
+  if (typeof network !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(network))
+    bad(`The network ${quote(network)} must be a Docker network name (letters, digits, "_", "." and "-").`)
   const envFile = options.envFile ?? 'app.env'
-  if (typeof envFile !== 'string' || !/^[A-Za-z0-9_./-]{1,255}$/.test(envFile)) bad(`The env file ${quote(envFile)} must be a plain path (letters, digits, "_", ".", "/" and "-").`)
-  const common = resolveOptions({ host: options.host, entryPoints: options.entryPoints, tls: options.tls, certResolver: options.certResolver, healthPath: options.healthPath })
+  if (typeof envFile !== 'string' || !/^[A-Za-z0-9_./-]{1,255}$/.test(envFile))
+    bad(`The env file ${quote(envFile)} must be a plain path (letters, digits, "_", ".", "/" and "-").`)
+  const common = resolveOptions({
+    host: options.host,
+    entryPoints: options.entryPoints,
+    tls: options.tls,
+    certResolver: options.certResolver,
+    healthPath: options.healthPath,
+  })
   if (target === 'compose-caddy') {
-    if (common.host === null) bad('compose-caddy needs --host: caddy-docker-proxy serves the site at that address (and gets its certificate).')
-    if (common.entryPoints.length > 0 || common.tls || common.certResolver !== null) bad('--entrypoint, --tls and --cert-resolver are Traefik options; Caddy serves HTTPS for --host by itself.')
+    if (common.host === null)
+      bad('compose-caddy needs --host: caddy-docker-proxy serves the site at that address (and gets its certificate).')
+    if (common.entryPoints.length > 0 || common.tls || common.certResolver !== null)
+      bad('--entrypoint, --tls and --cert-resolver are Traefik options; Caddy serves HTTPS for --host by itself.')
   }
   return {
     app: options.app,
@@ -155,7 +173,11 @@ function traefikLabels(e: Entry, o: Resolved, actionRouting: boolean): YamlMap {
     if (e.actions.length > 0) {
       const patterns = actionPatterns(e.actions)
       patterns.forEach((p, i) => {
-        router(patterns.length === 1 ? 'action' : `action${i + 1}`, `HeaderRegexp(\`Next-Action\`, \`${p}\`) && ${NO_HEADER} && ${NO_QUERY}`, COMPOSE_TRAEFIK_PRIORITY.action + rank)
+        router(
+          patterns.length === 1 ? 'action' : `action${i + 1}`,
+          `HeaderRegexp(\`Next-Action\`, \`${p}\`) && ${NO_HEADER} && ${NO_QUERY}`,
+          COMPOSE_TRAEFIK_PRIORITY.action + rank,
+        )
       })
     }
   }
@@ -203,7 +225,8 @@ function caddyLabels(e: Entry, o: Resolved, current: boolean): YamlMap {
 
 /** The Compose file of a registry as data (comments as `#…` keys). */
 export function composeConfig(target: ComposeTarget, state: RegistryState, plan: RoutingPlan, options: ComposeRenderOptions): YamlMap {
-  if (!(COMPOSE_TARGETS as readonly string[]).includes(target)) bad(`The Compose target must be one of ${COMPOSE_TARGETS.join(', ')}; got ${quote(target)}.`)
+  if (!(COMPOSE_TARGETS as readonly string[]).includes(target))
+    bad(`The Compose target must be one of ${COMPOSE_TARGETS.join(', ')}; got ${quote(target)}.`)
   checkPlan(plan)
   const o = resolveComposeOptions(target, options)
   const ports = new Map([plan.current, ...plan.retained].map((t) => [t.id, t.upstream.port]))
@@ -213,14 +236,21 @@ export function composeConfig(target: ComposeTarget, state: RegistryState, plan:
   // Registry order: a deployment's place never depends on which one is current.
   for (const d of state.deployments) {
     if (!ports.has(d.id)) continue
-    const e: Entry = { id: d.id, port: ports.get(d.id) as number, promotedAt: d.promotedAt, actions: d.actions.map((a) => validateActionId(a, `deployment ${d.id}`)) }
+    const e: Entry = {
+      id: d.id,
+      port: ports.get(d.id) as number,
+      promotedAt: d.promotedAt,
+      actions: d.actions.map((a) => validateActionId(a, `deployment ${d.id}`)),
+    }
     const isCurrent = d.id === plan.current.id
     const labels: YamlMap = {
       'next-skew-guard.app': o.app,
       'next-skew-guard.deployment-id': d.id,
       ...(target === 'compose-traefik' ? traefikLabels(e, o, plan.actionRouting) : caddyLabels(e, o, isCurrent)),
     }
-    const health = literal(`fetch('http://127.0.0.1:${e.port}${o.healthPath}').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`)
+    const health = literal(
+      `fetch('http://127.0.0.1:${e.port}${o.healthPath}').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
+    )
     services[`#${d.id}`] = `${d.id}${isCurrent ? ' (current)' : d.promotedAt !== null ? ' (previous)' : ' (staged)'}`
     services[names.get(d.id) as string] = {
       image: o.image.replace(/\{id\}/g, d.id),
@@ -272,11 +302,19 @@ export function renderCompose(target: ComposeTarget, state: RegistryState, plan:
       : '  3. (no Next-Action routing with caddy-docker-proxy),',
     '  4. the __vdpl cookie for methods other than GET and HEAD,',
     'and to the current deployment otherwise. A deployment whose container stops',
-    target === 'compose-traefik' ? '(or turns unhealthy) loses its routes: its requests go to the current deployment.' : 'loses its routes: its requests go to the current deployment.',
+    target === 'compose-traefik'
+      ? '(or turns unhealthy) loses its routes: its requests go to the current deployment.'
+      : 'loses its routes: its requests go to the current deployment.',
   ]
-  const text = `${header.flatMap((l) => l.split('\n')).map((l) => (l === '' ? '#' : `# ${l}`)).join('\n')}\n${emitYaml(config)}`
+  const text = `${header
+    .flatMap((l) => l.split('\n'))
+    .map((l) => (l === '' ? '#' : `# ${l}`))
+    .join('\n')}\n${emitYaml(config)}`
   if (JSON.stringify(parseYaml(text)) !== JSON.stringify(withoutComments(config))) {
-    throw new DeploymentError('ERR_PROXY_CHECK', 'Compose file: the YAML written does not read back as the file meant (a bug: please report it).')
+    throw new DeploymentError(
+      'ERR_PROXY_CHECK',
+      'Compose file: the YAML written does not read back as the file meant (a bug: please report it).',
+    )
   }
   return text
 }
@@ -289,5 +327,8 @@ export function composeUpstreamWarnings(plan: RoutingPlan, options: Pick<Compose
   const names = k8sNames(options.app, [plan.current.id, ...plan.retained.map((r) => r.id)], 'Docker Compose')
   return [plan.current, ...plan.retained]
     .filter((t) => t.upstream.host !== names.get(t.id))
-    .map((t) => `${t.id}: its Compose service is ${names.get(t.id)}:${t.upstream.port}; the registry's upstream ${t.upstream.address} is only used for its port (register --upstream ${names.get(t.id)}:${t.upstream.port} to match).`)
+    .map(
+      (t) =>
+        `${t.id}: its Compose service is ${names.get(t.id)}:${t.upstream.port}; the registry's upstream ${t.upstream.address} is only used for its port (register --upstream ${names.get(t.id)}:${t.upstream.port} to match).`,
+    )
 }

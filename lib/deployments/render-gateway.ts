@@ -109,7 +109,8 @@ const GATEWAY_HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z
 
 function count(value: unknown, name: string, fallback: number, min: number): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 100) bad(`${name} must be a whole number from ${min} to 100; got ${quote(value)}.`)
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 100)
+    bad(`${name} must be a whole number from ${min} to 100; got ${quote(value)}.`)
   return value as number
 }
 
@@ -121,27 +122,42 @@ export function resolveKubernetesOptions(options: KubernetesRenderOptions): Reso
   // The template is checked with a sample ID in place of {id}: what reaches the YAML is the image
   // reference Kubernetes will pull, so it may hold nothing a YAML or shell reader would trip on.
   if (typeof image !== 'string' || !image.includes('{id}') || !IMAGE.test(image.replace(/\{id\}/g, 'id'))) {
-    bad(`The image ${quote(image)} must be an image reference with {id} where the deployment ID goes, e.g. registry.example.com/${app}:{id}.`)
+    bad(
+      `The image ${quote(image)} must be an image reference with {id} where the deployment ID goes, e.g. registry.example.com/${app}:{id}.`,
+    )
   }
   const gateway = validateSubdomainName(options.gateway, 'The Gateway name')
-  const gatewayNamespace = options.gatewayNamespace === undefined ? null : validateNamespace(options.gatewayNamespace, 'The Gateway namespace')
+  const gatewayNamespace =
+    options.gatewayNamespace === undefined ? null : validateNamespace(options.gatewayNamespace, 'The Gateway namespace')
   let listener: string | null = null
   if (options.listener !== undefined) {
-    if (typeof options.listener !== 'string' || options.listener.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(options.listener)) {
+    if (
+      typeof options.listener !== 'string' ||
+      options.listener.length > 253 ||
+      !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(options.listener)
+    ) {
       bad(`The listener ${quote(options.listener)} is not a Gateway listener name (lower-case letters, digits, "-" and ".").`)
     }
     listener = options.listener
   }
   const hostnames = options.hostnames ?? []
-  if (!Array.isArray(hostnames) || hostnames.length > 16 || hostnames.some((h) => typeof h !== 'string' || h.length > 253 || !GATEWAY_HOSTNAME.test(h))) {
-    bad(`The host names ${quote(String(hostnames))} must be at most 16 names such as shop.example.com or *.example.com (lower case, no port).`)
+  if (
+    !Array.isArray(hostnames) ||
+    hostnames.length > 16 ||
+    hostnames.some((h) => typeof h !== 'string' || h.length > 253 || !GATEWAY_HOSTNAME.test(h))
+  ) {
+    bad(
+      `The host names ${quote(String(hostnames))} must be at most 16 names such as shop.example.com or *.example.com (lower case, no port).`,
+    )
   }
   const namespace = options.namespace === undefined ? null : validateNamespace(options.namespace)
   const keySecret = validateSubdomainName(options.keySecret ?? 'next-server-actions-key', 'The key Secret name')
   const healthPath = options.healthPath ?? '/api/health'
-  if (typeof healthPath !== 'string' || !/^\/[A-Za-z0-9_\-./~]*$/.test(healthPath)) bad(`The health path ${quote(healthPath)} must start with "/" and hold only letters, digits and - _ . / ~.`)
+  if (typeof healthPath !== 'string' || !/^\/[A-Za-z0-9_\-./~]*$/.test(healthPath))
+    bad(`The health path ${quote(healthPath)} must start with "/" and hold only letters, digits and - _ . / ~.`)
   const settle = options.settleSeconds
-  if (settle !== undefined && (typeof settle !== 'number' || !Number.isInteger(settle) || settle < 0 || settle > 3600)) bad(`settleSeconds must be a whole number from 0 to 3600; got ${quote(settle)}.`)
+  if (settle !== undefined && (typeof settle !== 'number' || !Number.isInteger(settle) || settle < 0 || settle > 3600))
+    bad(`settleSeconds must be a whole number from 0 to 3600; got ${quote(settle)}.`)
   return {
     app,
     image,
@@ -198,7 +214,12 @@ export function cookiePattern(id: string): string {
 
 /** The HTTPRoute's rules: one per retained deployment (registry order), the current deployment's last. */
 function routeRules(plan: RoutingPlan, names: Map<string, string>): YamlMap[] {
-  const backend = (id: string) => [{ name: names.get(id) as string, port: plan.current.id === id ? plan.current.upstream.port : (plan.retained.find((r) => r.id === id)?.upstream.port as number) }]
+  const backend = (id: string) => [
+    {
+      name: names.get(id) as string,
+      port: plan.current.id === id ? plan.current.upstream.port : (plan.retained.find((r) => r.id === id)?.upstream.port as number),
+    },
+  ]
   const rules: YamlMap[] = []
   for (const r of plan.retained) {
     const matches: Match[] = [
@@ -304,7 +325,10 @@ function workload(o: Resolved, id: string, name: string, port: number, current: 
 }
 
 /** The Kubernetes objects of a plan: Deployments and Services (current first, then registry order) and the HTTPRoute. */
-export function kubernetesObjects(plan: RoutingPlan, options: KubernetesRenderOptions): { workloads: YamlMap[]; route: YamlMap; names: Map<string, string>; options: Resolved } {
+export function kubernetesObjects(
+  plan: RoutingPlan,
+  options: KubernetesRenderOptions,
+): { workloads: YamlMap[]; route: YamlMap; names: Map<string, string>; options: Resolved } {
   checkPlan(plan)
   const o = resolveKubernetesOptions(options)
   const ids = [plan.current.id, ...plan.retained.map((r) => r.id)]
@@ -315,7 +339,11 @@ export function kubernetesObjects(plan: RoutingPlan, options: KubernetesRenderOp
   ]
   const rules = routeRules(plan, names)
   const total = rules.reduce((n, r) => n + (r.matches as Match[]).length, 0)
-  if (rules.length > HTTPROUTE_LIMITS.rules || total > HTTPROUTE_LIMITS.matches || rules.some((r) => (r.matches as Match[]).length > HTTPROUTE_LIMITS.matchesPerRule)) {
+  if (
+    rules.length > HTTPROUTE_LIMITS.rules ||
+    total > HTTPROUTE_LIMITS.matches ||
+    rules.some((r) => (r.matches as Match[]).length > HTTPROUTE_LIMITS.matchesPerRule)
+  ) {
     limitError(plan, rules)
   }
   const parent: YamlMap = { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: o.gateway }
@@ -335,7 +363,10 @@ function comment(lines: string[]): string {
 function describe(plan: RoutingPlan, names: Map<string, string>): string[] {
   return [
     `  current:  ${plan.current.id} (${names.get(plan.current.id)})`,
-    ...plan.retained.map((r) => `  retained: ${r.id} (${names.get(r.id)}, ${r.status}; ${r.actions.length} action ID${r.actions.length === 1 ? '' : 's'} only it knows)`),
+    ...plan.retained.map(
+      (r) =>
+        `  retained: ${r.id} (${names.get(r.id)}, ${r.status}; ${r.actions.length} action ID${r.actions.length === 1 ? '' : 's'} only it knows)`,
+    ),
   ]
 }
 
@@ -355,7 +386,7 @@ function postApply(plan: RoutingPlan, names: Map<string, string>, o: Resolved): 
       'next-skew-guard: run after `kubectl apply -k <this directory>`, from the same kubectl context.',
       ...GENERATED,
       '',
-      '1. Owner references. A Service can only name its owner by the owner\'s UID, which exists once',
+      "1. Owner references. A Service can only name its owner by the owner's UID, which exists once",
       '   the Deployment is in the cluster, so the YAML cannot carry it: this sets it on every',
       '   Service, so deleting a Deployment deletes its Service too. kubectl apply leaves the field',
       '   alone afterwards (it never applied it).',
@@ -394,7 +425,9 @@ export function renderKubernetes(plan: RoutingPlan, options: KubernetesRenderOpt
   for (const t of [plan.current, ...plan.retained]) {
     const name = names.get(t.id) as string
     if (t.upstream.host !== name && !t.upstream.host.startsWith(`${name}.`)) {
-      warnings.push(`${t.id}: its Service is ${name}:${t.upstream.port}; the registry's upstream ${t.upstream.address} is only used for its port (register --upstream ${name}:${t.upstream.port} to match).`)
+      warnings.push(
+        `${t.id}: its Service is ${name}:${t.upstream.port}; the registry's upstream ${t.upstream.address} is only used for its port (register --upstream ${name}:${t.upstream.port} to match).`,
+      )
     }
   }
   const workloadsText =
@@ -423,7 +456,7 @@ export function renderKubernetes(plan: RoutingPlan, options: KubernetesRenderOpt
       '',
       'An HTTPRoute cannot say "this header is absent", so the order comes from the precedence the',
       'Gateway API defines between matches (method, then the number of header matches, then the',
-      'number of query matches, then rule order): each carrier also matches with the lower carriers\'',
+      "number of query matches, then rule order): each carrier also matches with the lower carriers'",
       'headers present (RegularExpression ".*"), one header match more than any lower carrier. The',
       'cookie and action ID tests are RegularExpression matches, which the Gateway API leaves to each',
       'implementation: check that yours supports them for headers.',
@@ -446,7 +479,10 @@ export function renderKubernetes(plan: RoutingPlan, options: KubernetesRenderOpt
   ] as const) {
     const parsed = text.split(/^---$/m).map((part) => parseYaml(part))
     if (JSON.stringify(parsed) !== JSON.stringify(docs.map((d) => withoutComments(d)))) {
-      throw new DeploymentError('ERR_PROXY_CHECK', 'Kubernetes manifests: the YAML written does not read back as the objects meant (a bug: please report it).')
+      throw new DeploymentError(
+        'ERR_PROXY_CHECK',
+        'Kubernetes manifests: the YAML written does not read back as the objects meant (a bug: please report it).',
+      )
     }
   }
   return {

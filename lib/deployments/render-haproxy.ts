@@ -29,7 +29,7 @@ export function renderHaproxy(plan: RoutingPlan, options: RenderOptions = {}): s
   const out: string[] = [
     hashComment(
       headerLines(plan, 'haproxy', [
-        'Load it after your own configuration and send the app\'s requests to its backend:',
+        "Load it after your own configuration and send the app's requests to its backend:",
         '',
         '    haproxy -f /etc/haproxy/haproxy.cfg -f /etc/haproxy/next-skew-guard.cfg',
         '',

@@ -81,7 +81,8 @@ export function traefikConfig(plan: RoutingPlan, options: RenderOptions = {}): Y
   const http: YamlMap = { routers }
   if (plan.retained.length > 0) {
     http.middlewares = {
-      '#retry': 'A request that found a retained deployment dead is sent again (to the fallback, once the\nfailure marked it down). Only network errors are retried, never an answer.',
+      '#retry':
+        'A request that found a retained deployment dead is sent again (to the fallback, once the\nfailure marked it down). Only network errors are retried, never an answer.',
       'nsg-retry': { retry: { attempts: 2 } },
     }
   }
@@ -109,7 +110,8 @@ export function validateTraefikConfig(config: YamlValue): void {
   const isMap = (v: unknown): v is YamlMap => typeof v === 'object' && v !== null && !Array.isArray(v)
   if (!isMap(config) || !isMap(config.http)) fail('expected a top-level "http" mapping.')
   const http = (config as YamlMap).http as YamlMap
-  for (const key of Object.keys(http)) if (!['routers', 'services', 'middlewares', 'serversTransports'].includes(key)) fail(`unknown section http.${key}.`)
+  for (const key of Object.keys(http))
+    if (!['routers', 'services', 'middlewares', 'serversTransports'].includes(key)) fail(`unknown section http.${key}.`)
   const routers = http.routers
   const services = http.services
   const middlewares = http.middlewares ?? {}
@@ -120,7 +122,8 @@ export function validateTraefikConfig(config: YamlValue): void {
   for (const [name, raw] of Object.entries(routers as YamlMap)) {
     if (!isMap(raw)) fail(`router ${name} is not a mapping.`)
     const r = raw as YamlMap
-    for (const key of Object.keys(r)) if (!['rule', 'priority', 'service', 'middlewares', 'entryPoints', 'tls'].includes(key)) fail(`router ${name}: unknown key ${key}.`)
+    for (const key of Object.keys(r))
+      if (!['rule', 'priority', 'service', 'middlewares', 'entryPoints', 'tls'].includes(key)) fail(`router ${name}: unknown key ${key}.`)
     if (typeof r.rule !== 'string' || r.rule === '') fail(`router ${name} has no rule.`)
     const rule = r.rule as string
     if ((rule.match(/`/g) ?? []).length % 2 !== 0) fail(`router ${name}: unbalanced backticks in its rule.`)
@@ -132,11 +135,14 @@ export function validateTraefikConfig(config: YamlValue): void {
       }
     }
     if (depth !== 0) fail(`router ${name}: unbalanced parentheses in its rule.`)
-    if (typeof r.priority !== 'number' || !Number.isInteger(r.priority) || r.priority < 1) fail(`router ${name}: priority must be a positive integer.`)
-    if (typeof r.service !== 'string' || !((r.service as string) in (services as YamlMap))) fail(`router ${name}: service ${String(r.service)} is not defined.`)
+    if (typeof r.priority !== 'number' || !Number.isInteger(r.priority) || r.priority < 1)
+      fail(`router ${name}: priority must be a positive integer.`)
+    if (typeof r.service !== 'string' || !((r.service as string) in (services as YamlMap)))
+      fail(`router ${name}: service ${String(r.service)} is not defined.`)
     if (r.middlewares !== undefined) {
       if (!Array.isArray(r.middlewares)) fail(`router ${name}: middlewares must be a list.`)
-      for (const m of r.middlewares as YamlValue[]) if (typeof m !== 'string' || !(m in (middlewares as YamlMap))) fail(`router ${name}: middleware ${String(m)} is not defined.`)
+      for (const m of r.middlewares as YamlValue[])
+        if (typeof m !== 'string' || !(m in (middlewares as YamlMap))) fail(`router ${name}: middleware ${String(m)} is not defined.`)
     }
   }
   for (const [name, raw] of Object.entries(services as YamlMap)) {
@@ -146,7 +152,8 @@ export function validateTraefikConfig(config: YamlValue): void {
       const servers = s.loadBalancer.servers
       if (!Array.isArray(servers) || servers.length === 0) fail(`service ${name}: a load balancer needs servers.`)
       for (const server of servers as YamlValue[]) {
-        if (!isMap(server) || typeof server.url !== 'string' || !/^http:\/\/[^/\s]+$/.test(server.url)) fail(`service ${name}: every server needs an http:// url.`)
+        if (!isMap(server) || typeof server.url !== 'string' || !/^http:\/\/[^/\s]+$/.test(server.url))
+          fail(`service ${name}: every server needs an http:// url.`)
       }
       const transport = s.loadBalancer.serversTransport
       if (transport !== undefined && (typeof transport !== 'string' || !(transport in (transports as YamlMap)))) {
@@ -155,7 +162,8 @@ export function validateTraefikConfig(config: YamlValue): void {
     } else if (isMap(s.failover)) {
       for (const key of ['service', 'fallback'] as const) {
         const target = s.failover[key]
-        if (typeof target !== 'string' || !(target in (services as YamlMap))) fail(`service ${name}: failover ${key} ${String(target)} is not defined.`)
+        if (typeof target !== 'string' || !(target in (services as YamlMap)))
+          fail(`service ${name}: failover ${key} ${String(target)} is not defined.`)
       }
     } else fail(`service ${name} is neither a loadBalancer nor a failover.`)
   }
@@ -174,7 +182,7 @@ export function renderTraefik(plan: RoutingPlan, options: RenderOptions = {}): s
     '        watch: true',
     '',
     'Traefik picks up every render by itself. Remove any router of your own that sends the',
-    'app\'s host to a single server: nsg-current is that router now.',
+    "app's host to a single server: nsg-current is that router now.",
   ])
   const text = `${header.map((l) => (l === '' ? '#' : `# ${l}`)).join('\n')}\n${emitYaml(config)}`
   verifyTraefikText(text, config)
@@ -186,6 +194,9 @@ export function verifyTraefikText(text: string, expected?: YamlMap): void {
   const parsed = parseYaml(text)
   validateTraefikConfig(parsed)
   if (expected !== undefined && JSON.stringify(parsed) !== JSON.stringify(withoutComments(expected))) {
-    throw new DeploymentError('ERR_PROXY_CHECK', 'Traefik configuration: the YAML written does not read back as the configuration meant (a bug: please report it).')
+    throw new DeploymentError(
+      'ERR_PROXY_CHECK',
+      'Traefik configuration: the YAML written does not read back as the configuration meant (a bug: please report it).',
+    )
   }
 }

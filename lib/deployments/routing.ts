@@ -65,7 +65,8 @@ export function planRouting(state: RegistryState): RoutingPlan {
   }
   const target = (d: Deployment): RouteTarget => ({ id: validateDeploymentId(d.id), upstream: parseUpstream(d.upstream) })
   const currentDeployment = state.deployments.find((d) => d.id === state.current)
-  if (!currentDeployment) throw new DeploymentError('ERR_DEPLOYMENT_CURRENT', `The current deployment ${state.current} is not in the registry.`)
+  if (!currentDeployment)
+    throw new DeploymentError('ERR_DEPLOYMENT_CURRENT', `The current deployment ${state.current} is not in the registry.`)
   const warnings: string[] = []
   const actionRouting = currentDeployment.actions.length > 0
   if (!actionRouting) {
@@ -98,7 +99,9 @@ export function planRouting(state: RegistryState): RoutingPlan {
   }
   for (const d of others) {
     if (d.actions.length === 0 && actionRouting) {
-      warnings.push(`Deployment ${d.id} has no recorded Server Action IDs (added without --dir): only x-deployment-id, ?dpl= and the cookie route to it.`)
+      warnings.push(
+        `Deployment ${d.id} has no recorded Server Action IDs (added without --dir): only x-deployment-id, ?dpl= and the cookie route to it.`,
+      )
     }
   }
   return {
@@ -117,7 +120,9 @@ export function planRouting(state: RegistryState): RoutingPlan {
 export function describePlan(plan: RoutingPlan): string[] {
   const lines = [`current:  ${plan.current.id} at ${plan.current.upstream.address}`]
   for (const r of plan.retained) {
-    lines.push(`retained: ${r.id} at ${r.upstream.address} (${r.status}; ${r.actions.length} action ID${r.actions.length === 1 ? '' : 's'} only it knows)`)
+    lines.push(
+      `retained: ${r.id} at ${r.upstream.address} (${r.status}; ${r.actions.length} action ID${r.actions.length === 1 ? '' : 's'} only it knows)`,
+    )
   }
   if (plan.retained.length === 0) lines.push('retained: none (every request goes to the current deployment)')
   return lines
@@ -133,7 +138,10 @@ export interface RoutedRequest {
 }
 
 function header(headers: RoutedRequest['headers'], name: string): string {
-  const value = typeof (headers as Headers).get === 'function' ? (headers as Headers).get(name) : (headers as Record<string, string | string[] | undefined>)[name]
+  const value =
+    typeof (headers as Headers).get === 'function'
+      ? (headers as Headers).get(name)
+      : (headers as Record<string, string | string[] | undefined>)[name]
   return (Array.isArray(value) ? value[0] : value) ?? ''
 }
 
@@ -151,7 +159,8 @@ function cookie(cookieHeader: string, name: string): string {
  * matches only; an unknown ID, or one naming the current deployment, gives the current one.
  */
 export function routeRequest(plan: RoutingPlan, request: RoutedRequest): RouteTarget {
-  const byId = (id: string): RouteTarget | null => (id === plan.current.id ? plan.current : (plan.retained.find((r) => r.id === id) ?? null))
+  const byId = (id: string): RouteTarget | null =>
+    id === plan.current.id ? plan.current : (plan.retained.find((r) => r.id === id) ?? null)
   // 1. The header Next.js sends on RSC and action fetches.
   const fromHeader = header(request.headers, DEPLOYMENT_HEADER)
   if (fromHeader) return byId(fromHeader) ?? plan.current

@@ -83,11 +83,15 @@ export function resolveStatePath(explicit: string | undefined, env: Record<strin
   const chosen = explicit ?? env[STATE_ENV]
   if (chosen !== undefined) {
     if (chosen.trim() === '') {
-      throw new DeploymentError('ERR_INVALID_ARG_VALUE', `${explicit !== undefined ? '--state' : STATE_ENV} is empty: give the path of the registry file.`)
+      throw new DeploymentError(
+        'ERR_INVALID_ARG_VALUE',
+        `${explicit !== undefined ? '--state' : STATE_ENV} is empty: give the path of the registry file.`,
+      )
     }
     return path.resolve(chosen)
   }
-  const base = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(env.HOME || os.homedir(), '.local', 'state')
+  const base =
+    env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(env.HOME || os.homedir(), '.local', 'state')
   return path.join(base, 'next-skew-guard', 'deployments.json')
 }
 
@@ -150,10 +154,13 @@ export function parseState(text: string, file = 'the deployment registry'): Regi
   const fail = (field: string, message: string): never => {
     throw stateError(file, `field ${field}: ${message}`)
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('(top level)', 'expected an object with "format", "current" and "deployments".')
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    fail('(top level)', 'expected an object with "format", "current" and "deployments".')
   const top = json as Record<string, unknown>
-  for (const key of Object.keys(top)) if (!(TOP_FIELDS as readonly string[]).includes(key)) fail(`"${key}"`, `unknown field${closest(key, TOP_FIELDS)}.`)
-  if (top.format !== STATE_FORMAT) fail('"format"', `is ${quote(top.format)}, expected "${STATE_FORMAT}" (is this a deployment registry of next-skew-guard?).`)
+  for (const key of Object.keys(top))
+    if (!(TOP_FIELDS as readonly string[]).includes(key)) fail(`"${key}"`, `unknown field${closest(key, TOP_FIELDS)}.`)
+  if (top.format !== STATE_FORMAT)
+    fail('"format"', `is ${quote(top.format)}, expected "${STATE_FORMAT}" (is this a deployment registry of next-skew-guard?).`)
   if (!Array.isArray(top.deployments)) fail('"deployments"', 'expected an array.')
   const deployments: Deployment[] = []
   const seen = new Map<string, string>()
@@ -163,11 +170,15 @@ export function parseState(text: string, file = 'the deployment registry'): Regi
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(at, 'expected an object.')
     const d = raw as Record<string, unknown>
     const name = typeof d.id === 'string' ? `${at} (${quote(d.id)})` : at
-    for (const key of Object.keys(d)) if (!(DEPLOYMENT_FIELDS as readonly string[]).includes(key)) fail(`${name}."${key}"`, `unknown field${closest(key, DEPLOYMENT_FIELDS)}.`)
-    if (typeof d.id !== 'string' || !DEPLOYMENT_ID_PATTERN.test(d.id)) fail(`${at}.id`, `${quote(d.id)} is not a deployment ID (${DEPLOYMENT_ID_RULE}).`)
+    for (const key of Object.keys(d))
+      if (!(DEPLOYMENT_FIELDS as readonly string[]).includes(key))
+        fail(`${name}."${key}"`, `unknown field${closest(key, DEPLOYMENT_FIELDS)}.`)
+    if (typeof d.id !== 'string' || !DEPLOYMENT_ID_PATTERN.test(d.id))
+      fail(`${at}.id`, `${quote(d.id)} is not a deployment ID (${DEPLOYMENT_ID_RULE}).`)
     const id = d.id as string
     const folded = id.toLowerCase()
-    if (seen.has(folded)) fail(`${name}.id`, `the ID is already used by ${quote(seen.get(folded))} (IDs must differ in more than letter case).`)
+    if (seen.has(folded))
+      fail(`${name}.id`, `the ID is already used by ${quote(seen.get(folded))} (IDs must differ in more than letter case).`)
     seen.set(folded, id)
     let upstream: string
     try {
@@ -185,7 +196,8 @@ export function parseState(text: string, file = 'the deployment registry'): Regi
     let build: DeploymentBuild | null = null
     if (d.build !== null && d.build !== undefined) {
       const b = d.build as Record<string, unknown>
-      if (typeof b !== 'object' || Array.isArray(b)) fail(`${name}.build`, 'expected null or an object with "dir", "distDir" and "buildId".')
+      if (typeof b !== 'object' || Array.isArray(b))
+        fail(`${name}.build`, 'expected null or an object with "dir", "distDir" and "buildId".')
       if (typeof b.dir !== 'string' || b.dir === '') fail(`${name}.build.dir`, 'expected the app directory.')
       if (typeof b.distDir !== 'string' || b.distDir === '') fail(`${name}.build.distDir`, 'expected the build directory (".next").')
       if (b.buildId !== null && typeof b.buildId !== 'string') fail(`${name}.build.buildId`, 'expected null or a string.')

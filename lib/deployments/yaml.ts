@@ -24,7 +24,8 @@ function scalar(value: string | number | boolean): string {
     return String(value)
   }
   if (typeof value === 'boolean') return String(value)
-  if (/[\n\r\u0000-\u001f]/.test(value)) throw new DeploymentError('ERR_INVALID_ARG_VALUE', 'YAML: a value with a line break or control character.')
+  if (/[\n\r\u0000-\u001f]/.test(value))
+    throw new DeploymentError('ERR_INVALID_ARG_VALUE', 'YAML: a value with a line break or control character.')
   return `'${value.replace(/'/g, "''")}'`
 }
 
@@ -79,7 +80,10 @@ function parseScalar(text: string, no: number): string | number | boolean | Yaml
   if (/^-?\d+$/.test(text)) return Number(text)
   const m = /^'((?:[^']|'')*)'$/.exec(text)
   if (m) return m[1].replace(/''/g, "'")
-  throw new DeploymentError('ERR_PROXY_CHECK', `YAML line ${no}: ${JSON.stringify(text)} is not a value this file may hold (a quoted string, an integer, true/false or {}).`)
+  throw new DeploymentError(
+    'ERR_PROXY_CHECK',
+    `YAML line ${no}: ${JSON.stringify(text)} is not a value this file may hold (a quoted string, an integer, true/false or {}).`,
+  )
 }
 
 /** Reads YAML written by {@link emitYaml} (comments dropped); throws `ERR_PROXY_CHECK` naming the line on anything else. */

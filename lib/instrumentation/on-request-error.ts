@@ -22,8 +22,7 @@ function isDecryptFailure(err: unknown): boolean {
   if (!(err instanceof Error) && (typeof err !== 'object' || err === null)) return false
   const { name, message } = err as { name?: unknown; message?: unknown }
   return (
-    name === 'OperationError' ||
-    (typeof message === 'string' && message.startsWith('Invalid Server Action payload: failed to decrypt'))
+    name === 'OperationError' || (typeof message === 'string' && message.startsWith('Invalid Server Action payload: failed to decrypt'))
   )
 }
 

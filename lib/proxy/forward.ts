@@ -61,7 +61,17 @@ export interface ForwardOptions {
 export type Forwarder = (request: Request) => Promise<Response | null>
 
 // Per connection, not per request: never forwarded (RFC 9110 §7.6.1).
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate'])
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authorization',
+  'proxy-authenticate',
+])
 const REGISTRY_CHECK_MS = 1_000
 /** How long a reachability answer for a GET's rewrite is reused (a deployment that died is noticed within this). */
 const PROBE_TTL_MS = 1_000
@@ -94,7 +104,8 @@ export function createForwarder(options: ForwardOptions, env: Record<string, str
     try {
       stat = fs.statSync(file as string)
     } catch {
-      if (seen !== 'missing') recordConfigError('ERR_FORWARD_REGISTRY', `${file} does not exist: nothing is forwarded until it does.`, 'warn')
+      if (seen !== 'missing')
+        recordConfigError('ERR_FORWARD_REGISTRY', `${file} does not exist: nothing is forwarded until it does.`, 'warn')
       seen = 'missing'
       plan = null
       return plan
@@ -190,7 +201,14 @@ function send(request: Request, target: RouteTarget, limits: { timeoutMs: number
     }
     // One connection per forwarded request: a pooled socket the retained app closed meanwhile
     // would fail after the request was sent, where a fresh one fails before.
-    const outgoing = http.request({ host: hostOf(target), port: target.upstream.port, method: request.method, path: `${url.pathname}${url.search}`, headers, agent: false })
+    const outgoing = http.request({
+      host: hostOf(target),
+      port: target.upstream.port,
+      method: request.method,
+      path: `${url.pathname}${url.search}`,
+      headers,
+      agent: false,
+    })
     let answerTimer: ReturnType<typeof setTimeout> | undefined
     const connectTimer = setTimeout(() => {
       if (connected) return
@@ -240,7 +258,13 @@ function send(request: Request, target: RouteTarget, limits: { timeoutMs: number
       const status = incoming.statusCode ?? 502
       const empty = status === 204 || status === 304 || request.method === 'HEAD'
       if (empty) incoming.resume()
-      finish(new Response(empty ? null : (Readable.toWeb(incoming) as unknown as ReadableStream<Uint8Array>), { status, statusText: incoming.statusMessage, headers: answer }))
+      finish(
+        new Response(empty ? null : (Readable.toWeb(incoming) as unknown as ReadableStream<Uint8Array>), {
+          status,
+          statusText: incoming.statusMessage,
+          headers: answer,
+        }),
+      )
     })
   })
 }

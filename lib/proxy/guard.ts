@@ -142,7 +142,10 @@ const OPTION_CHECKS: Record<keyof SkewGuardOptions, Check> = {
   maxBodyBytes: integer(0),
   keyring: either(literal(false), (where, name, value) => {
     if (typeof (value as GuardKeyring | null)?.verify !== 'function') {
-      throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `${where}: "${name}" must be a Keyring from next-skew-guard, or false; received ${describe(value)}.`)
+      throw new SkewGuardOptionError(
+        'ERR_INVALID_ARG_TYPE',
+        `${where}: "${name}" must be a Keyring from next-skew-guard, or false; received ${describe(value)}.`,
+      )
     }
   }),
   buildId: nonEmptyString,
@@ -153,7 +156,10 @@ const OPTION_CHECKS: Record<keyof SkewGuardOptions, Check> = {
   forward: (where, name, value) => {
     if (typeof value === 'boolean') return
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `${where}: "${name}" must be true, false or { registry, self, timeoutMs, connectTimeoutMs }; received ${describe(value)}.`)
+      throw new SkewGuardOptionError(
+        'ERR_INVALID_ARG_TYPE',
+        `${where}: "${name}" must be true, false or { registry, self, timeoutMs, connectTimeoutMs }; received ${describe(value)}.`,
+      )
     }
     checkOptions(`${where}: "${name}"`, value, FORWARD_CHECKS)
   },

@@ -32,10 +32,7 @@ export function getClientBuildId(buildId?: string | null): string | null {
  * header or env var must not make every tab reload. Build IDs are public, so no constant-time
  * comparison is needed in the browser.
  */
-export function compareBuildIds(
-  client: string | null | undefined,
-  server: string | null | undefined,
-): 'same' | 'different' | 'unknown' {
+export function compareBuildIds(client: string | null | undefined, server: string | null | undefined): 'same' | 'different' | 'unknown' {
   if (typeof client !== 'string' || typeof server !== 'string' || client === '' || server === '') return 'unknown'
   return client === server ? 'same' : 'different'
 }

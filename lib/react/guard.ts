@@ -10,28 +10,14 @@ import { DEFAULT_HEALTH_PATH, VERSION_SKEW } from '../shared/protocol'
 import { SkewGuardBanner } from './banner'
 import { getClientBuildId } from './build-id'
 import { confirmChunkSkew, watchChunkFailures } from './chunks'
-import {
-  browserPolicyEnv,
-  currentPage,
-  inputDocument,
-  isDocumentVisible,
-  onVisibilityChange,
-  saveBrowserInput,
-  sessionStore,
-} from './dom'
+import { browserPolicyEnv, currentPage, inputDocument, isDocumentVisible, onVisibilityChange, saveBrowserInput, sessionStore } from './dom'
 import { anything, buildIdCheck, checkOptions, fn, healthPathCheck, lenientOptions, millis, oneOf } from '../shared/options'
 import { domWriter, restoreFields, takeSnapshot, trackInput } from './input'
 import { installActionInterceptor } from './interceptor'
 import { ReloadPolicy } from './policy'
 import { emitSkew, getLastSkew, registerPolicy, subscribeToSkew } from './store'
 import type { ReloadMode, SkewEvent } from './types'
-import {
-  DEFAULT_INTERVAL_MS,
-  DEFAULT_MAX_BACKOFF_MS,
-  VersionChecker,
-  fetchServerBuildId,
-  type VersionCheckResult,
-} from './version'
+import { DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS, VersionChecker, fetchServerBuildId, type VersionCheckResult } from './version'
 
 /** Options of {@link useVersionCheck}. */
 export interface VersionCheckOptions {

@@ -180,7 +180,10 @@ export function locate(el: EditableLike, doc: InputDocument): FieldLocator | nul
     const form = indexIn(doc.forms, el.form)
     const named = (el.form as { elements?: { namedItem?(n: string): unknown } }).elements?.namedItem?.(el.name)
     // A RadioNodeList for repeated names: the position among them; a single element: 0.
-    const n = named && typeof (named as ArrayLike<unknown>).length === 'number' && !(named as EditableLike).tagName ? indexIn(named as ArrayLike<unknown>, el) : 0
+    const n =
+      named && typeof (named as ArrayLike<unknown>).length === 'number' && !(named as EditableLike).tagName
+        ? indexIn(named as ArrayLike<unknown>, el)
+        : 0
     if (form !== -1 && n !== -1) return { form, name: el.name, n }
   }
   const path: number[] = []
@@ -228,7 +231,13 @@ export function saveInput(storage: StorageLike | null, doc: InputDocument | null
     const at = locate(el, doc)
     if (at === null) return false
     if (tag === 'INPUT' && (type === 'checkbox' || type === 'radio')) saved.push({ at, checked: el.checked === true })
-    else if (tag === 'SELECT') saved.push({ at, selected: Array.from(el.options ?? []).filter((o) => o.selected).map((o) => o.value) })
+    else if (tag === 'SELECT')
+      saved.push({
+        at,
+        selected: Array.from(el.options ?? [])
+          .filter((o) => o.selected)
+          .map((o) => o.value),
+      })
     else if (tag === 'INPUT' || tag === 'TEXTAREA') saved.push({ at, value: el.value ?? '' })
     else saved.push({ at, value: el.textContent ?? '' })
   }
@@ -295,8 +304,7 @@ export function restoreFields(fields: SavedField[], doc: InputDocument, write: F
 
 /** The real browser's field writer. */
 export function domWriter(): FieldWriter {
-  const fire = (el: EditableLike, type: string) =>
-    (el as unknown as EventTarget).dispatchEvent(new Event(type, { bubbles: true }))
+  const fire = (el: EditableLike, type: string) => (el as unknown as EventTarget).dispatchEvent(new Event(type, { bubbles: true }))
   const setNative = (el: EditableLike, prop: 'value', value: string) => {
     // React tracks the last value it set through the instance property; the prototype's setter
     // bypasses that tracker, so the following input event reads as a real change.

@@ -130,10 +130,18 @@ export function replaceDocument(target: FetchTarget, redirect: string | null, be
  * A no-op during SSR and wherever `window.fetch` does not exist.
  */
 export function installActionInterceptor(options: ActionInterceptorOptions = {}): () => void {
-  const opts = checkOptions<ActionInterceptorOptions>('installActionInterceptor', options, { buildId: buildIdCheck, now: fn, beforeDocumentLoad: fn })
+  const opts = checkOptions<ActionInterceptorOptions>('installActionInterceptor', options, {
+    buildId: buildIdCheck,
+    now: fn,
+    beforeDocumentLoad: fn,
+  })
   const target = currentWindow()
   if (target === null) return () => {}
-  const installation: Installation = { buildId: getClientBuildId(opts.buildId), now: opts.now ?? Date.now, beforeDocumentLoad: opts.beforeDocumentLoad }
+  const installation: Installation = {
+    buildId: getClientBuildId(opts.buildId),
+    now: opts.now ?? Date.now,
+    beforeDocumentLoad: opts.beforeDocumentLoad,
+  }
   if (wrapper === null || wrapper.target !== target) wrapper = wrap(target)
   installations.push(installation)
   let removed = false

@@ -28,7 +28,10 @@ export interface RotationOptions {
 export function shouldReloadForRotation(options: RotationOptions): boolean {
   const where = 'shouldReloadForRotation'
   if (typeof options !== 'object' || options === null) {
-    throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `${where} expects { loadedAt, rotatedAt, noticeMs?, now? }; received ${describe(options)}.`)
+    throw new SkewGuardOptionError(
+      'ERR_INVALID_ARG_TYPE',
+      `${where} expects { loadedAt, rotatedAt, noticeMs?, now? }; received ${describe(options)}.`,
+    )
   }
   checkOptions<RotationOptions>(where, options, { loadedAt: anything, rotatedAt: anything, noticeMs: anything, now: anything })
   const loadedAt = toTime(where, 'loadedAt', options.loadedAt)

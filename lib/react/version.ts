@@ -212,7 +212,8 @@ export class VersionChecker {
 
   #schedule(): void {
     if (!this.#running || this.#timer !== null || this.#inFlight || !this.#deps.isVisible()) return
-    const base = this.#pending !== null && this.#failures === 0 ? Math.min(CONFIRM_DELAY_MS, this.#options.intervalMs) : this.#options.intervalMs
+    const base =
+      this.#pending !== null && this.#failures === 0 ? Math.min(CONFIRM_DELAY_MS, this.#options.intervalMs) : this.#options.intervalMs
     const delay = nextPollDelay(base, this.#failures, this.#deps.random(), this.#options.maxBackoffMs)
     this.#timer = this.#deps.setTimer(() => {
       this.#timer = null

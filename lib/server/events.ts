@@ -62,7 +62,8 @@ const SKEW_LINES: Record<SkewKind, string> = {
   'unknown-action': 'a page of another deployment called a Server Action this build does not have; refused (409), the page reloads',
   'stale-build': 'a page of another deployment called a Server Action this build also has',
   'key-rotated': 'a closure sealed with a previous key was refused (409), the page reloads',
-  'unknown-key': 'a closure sealed with a key this server does not hold reached Next.js, which refuses it (key changed without keeping the old one, or a forgery)',
+  'unknown-key':
+    'a closure sealed with a key this server does not hold reached Next.js, which refuses it (key changed without keeping the old one, or a forgery)',
   'key-mismatch': 'Next.js could not decrypt the arguments of a closure (keys differ between build, servers or deploys)',
 }
 

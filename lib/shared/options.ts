@@ -58,7 +58,7 @@ export function checkOptions<T extends object>(where: string, options: unknown, 
   }
   const valid = Object.keys(checks)
   for (const key of Object.keys(options)) {
-    if (!Object.prototype.hasOwnProperty.call(checks, key)) {
+    if (!Object.hasOwn(checks, key)) {
       throw new SkewGuardOptionError(
         'ERR_UNKNOWN_OPTION',
         `${where} has no option ${JSON.stringify(key)}. Valid options: ${valid.join(', ')}.`,
@@ -98,7 +98,7 @@ export function lenientOptions<T extends object>(where: string, options: unknown
   }
   const kept: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(options)) {
-    if (!Object.prototype.hasOwnProperty.call(checks, key)) {
+    if (!Object.hasOwn(checks, key)) {
       report(`${where} has no option ${JSON.stringify(key)}. Valid options: ${Object.keys(checks).join(', ')}.`)
       continue
     }
@@ -162,7 +162,8 @@ export function matching(pattern: RegExp, rule: string): Check {
     if (typeof value !== 'string') {
       throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `${where}: "${name}" must be ${rule}; received ${describe(value)}.`)
     }
-    if (!pattern.test(value)) throw new SkewGuardOptionError('ERR_INVALID_ARG_VALUE', `${where}: "${name}" must be ${rule}; received ${describe(value)}.`)
+    if (!pattern.test(value))
+      throw new SkewGuardOptionError('ERR_INVALID_ARG_VALUE', `${where}: "${name}" must be ${rule}; received ${describe(value)}.`)
   }
 }
 
@@ -173,7 +174,10 @@ export function integer(min: number): Check {
       throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `${where}: "${name}" must be an integer; received ${describe(value)}.`)
     }
     if (!Number.isInteger(value) || value < min) {
-      throw new SkewGuardOptionError('ERR_INVALID_ARG_VALUE', `${where}: "${name}" must be an integer of at least ${min}; received ${value}.`)
+      throw new SkewGuardOptionError(
+        'ERR_INVALID_ARG_VALUE',
+        `${where}: "${name}" must be an integer of at least ${min}; received ${value}.`,
+      )
     }
   }
 }
@@ -198,7 +202,10 @@ export function either(...checks: Check[]): Check {
 export function literal(expected: unknown): Check {
   return (where, name, value) => {
     if (value !== expected) {
-      throw new SkewGuardOptionError('ERR_INVALID_ARG_VALUE', `${where}: "${name}" must be ${JSON.stringify(expected)}; received ${describe(value)}.`)
+      throw new SkewGuardOptionError(
+        'ERR_INVALID_ARG_VALUE',
+        `${where}: "${name}" must be ${JSON.stringify(expected)}; received ${describe(value)}.`,
+      )
     }
   }
 }

@@ -99,7 +99,10 @@ export async function textWhen(page, selector, predicate, what, timeoutMs = 15_0
   try {
     return await waitFor(
       async () => {
-        last = await page.locator(selector).textContent({ timeout: 1_000 }).catch(() => null)
+        last = await page
+          .locator(selector)
+          .textContent({ timeout: 1_000 })
+          .catch(() => null)
         return last !== null && predicate(last) ? last : false
       },
       what,

@@ -156,7 +156,12 @@ export function writeCompatibilityDoc({ since = 0 } = {}) {
       continue
     }
     const routed = load(routedResultsFile(workDir(version)), since)
-    entries.push({ pins: MATRIX[version], plain: matrix.plain, guarded: matrix.guarded, routed: routed?.next === MATRIX[version].next ? routed : null })
+    entries.push({
+      pins: MATRIX[version],
+      plain: matrix.plain,
+      guarded: matrix.guarded,
+      routed: routed?.next === MATRIX[version].next ? routed : null,
+    })
   }
   if (missing.length) return { written: false, missing }
   fs.writeFileSync(DOC, compatibilityDoc(entries, load(fleetResultsFile(), since)))

@@ -14,7 +14,10 @@ const nginx = (status, text) =>
 export const GATEWAY_ANSWERS = {
   413: { contentType: 'text/html', body: nginx(413, 'Request Entity Too Large') },
   429: { contentType: 'text/plain; charset=utf-8', body: 'Too Many Requests' },
-  403: { contentType: 'text/html; charset=utf-8', body: '<!doctype html><title>Access denied</title><h1>Request blocked by the web application firewall.</h1>' },
+  403: {
+    contentType: 'text/html; charset=utf-8',
+    body: '<!doctype html><title>Access denied</title><h1>Request blocked by the web application firewall.</h1>',
+  },
   502: { contentType: 'text/html', body: nginx(502, 'Bad Gateway') },
   // The upstream got the call and ran the action; the gateway gave up waiting for it.
   504: { contentType: 'text/html', body: nginx(504, 'Gateway Time-out'), forwardFirst: true },
@@ -53,10 +56,7 @@ export async function startGatewayProxy(upstreamUrl, rules) {
   const sockets = new Set()
 
   const forward = (req, headers, onAnswer) => {
-    const outgoing = http.request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
-      onAnswer,
-    )
+    const outgoing = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, onAnswer)
     req.pipe(outgoing)
     return outgoing
   }
@@ -68,7 +68,11 @@ export async function startGatewayProxy(upstreamUrl, rules) {
       res.end(`gateway proxy: ${error.message}`)
     }
     const answer = () => {
-      res.writeHead(rule.answer, { 'content-type': rule.contentType, 'content-length': Buffer.byteLength(rule.body), 'cache-control': 'no-store' })
+      res.writeHead(rule.answer, {
+        'content-type': rule.contentType,
+        'content-length': Buffer.byteLength(rule.body),
+        'cache-control': 'no-store',
+      })
       res.end(rule.body)
     }
     if (rule?.answer && !rule.forwardFirst) {

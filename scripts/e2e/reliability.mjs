@@ -51,7 +51,13 @@ function git(root, args) {
   return execFileSync('git', ['-c', 'commit.gpgsign=false', '-c', 'core.hooksPath=/dev/null', ...args], {
     cwd: root,
     encoding: 'utf8',
-    env: { ...childEnv(), GIT_AUTHOR_NAME: 'e2e', GIT_AUTHOR_EMAIL: 'e2e@localhost', GIT_COMMITTER_NAME: 'e2e', GIT_COMMITTER_EMAIL: 'e2e@localhost' },
+    env: {
+      ...childEnv(),
+      GIT_AUTHOR_NAME: 'e2e',
+      GIT_AUTHOR_EMAIL: 'e2e@localhost',
+      GIT_COMMITTER_NAME: 'e2e',
+      GIT_COMMITTER_EMAIL: 'e2e@localhost',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
 }
@@ -76,7 +82,12 @@ export function prepareMonorepo(app) {
   fs.writeFileSync(path.join(decoy, 'BUILD_ID'), decoyBuildId)
   fs.writeFileSync(
     path.join(decoy, 'server', 'server-reference-manifest.json'),
-    JSON.stringify({ node: { ['7f'.padEnd(42, '0')]: { workers: { 'app/page': { moduleId: 1, async: false } }, filename: 'app/other.ts', exportedName: 'other' } }, edge: {} }),
+    JSON.stringify({
+      node: {
+        ['7f'.padEnd(42, '0')]: { workers: { 'app/page': { moduleId: 1, async: false } }, filename: 'app/other.ts', exportedName: 'other' },
+      },
+      edge: {},
+    }),
   )
   return { root, projectDir, commit, decoyBuildId }
 }
@@ -148,7 +159,11 @@ export async function skewEvents(tab) {
 
 /** The crash screen the page shows, or null. */
 export async function crashScreen(page) {
-  const text = (await page.locator('body').innerText({ timeout: 2_000 }).catch(() => '')) ?? ''
+  const text =
+    (await page
+      .locator('body')
+      .innerText({ timeout: 2_000 })
+      .catch(() => '')) ?? ''
   return CRASH_SCREENS.exec(text)?.[0] ?? null
 }
 
@@ -179,7 +194,16 @@ export async function settle(tab, { quietMs = 1_200, timeoutMs = 30_000 } = {}) 
 export async function texts(page, selectors) {
   const out = {}
   for (const selector of selectors) {
-    out[selector] = (await page.locator(selector).count().catch(() => 0)) ? await page.locator(selector).first().textContent({ timeout: 1_000 }).catch(() => null) : null
+    out[selector] = (await page
+      .locator(selector)
+      .count()
+      .catch(() => 0))
+      ? await page
+          .locator(selector)
+          .first()
+          .textContent({ timeout: 1_000 })
+          .catch(() => null)
+      : null
   }
   return out
 }

@@ -28,8 +28,13 @@ const NOTES = {
 
 /** `next-skew-guard deployments …` against the registry file `state`; throws with its stderr on failure. */
 function deployments(args, state) {
-  const r = spawnSync(process.execPath, [BIN, 'deployments', ...args], { encoding: 'utf8', env: { ...process.env, SKEW_GUARD_DEPLOYMENTS: state }, timeout: 120_000 })
-  if (r.status !== 0) throw new Error(`next-skew-guard deployments ${args.join(' ')} failed (exit ${r.status ?? r.signal}):\n${r.stderr || r.stdout}`)
+  const r = spawnSync(process.execPath, [BIN, 'deployments', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, SKEW_GUARD_DEPLOYMENTS: state },
+    timeout: 120_000,
+  })
+  if (r.status !== 0)
+    throw new Error(`next-skew-guard deployments ${args.join(' ')} failed (exit ${r.status ?? r.signal}):\n${r.stderr || r.stdout}`)
   return r.stdout
 }
 
@@ -53,19 +58,31 @@ export async function runRoutedVariant(app, guarded, keys, ctx, { kind = 'nginx'
   try {
     // Both builds run side by side; the guard pins each page to its deployment (the __vdpl cookie).
     const env = { SKEW_GUARD_DEPLOYMENT_COOKIE: '1' }
-    for (const [name, b] of [['v1', v1], ['v2', v2]]) {
+    for (const [name, b] of [
+      ['v1', v1],
+      ['v2', v2],
+    ]) {
       const server = await ctx.serve({ app, build: b, key: keys.k1, label: `routed ${name}`, env })
       started.push(server)
     }
     const [s1, s2] = started
     const ids = {}
-    for (const [name, server] of [['v1', s1], ['v2', s2]]) {
+    for (const [name, server] of [
+      ['v1', s1],
+      ['v2', s2],
+    ]) {
       const health = await (await fetch(`${server.url}/api/health`)).json()
       ids[name] = health.deploymentId ?? (name === 'v1' ? v1 : v2).buildId
     }
-    deployments(['add', ids.v1, '--upstream', `127.0.0.1:${s1.port}`, '--dir', app.dir, '--dist-dir', v1.distDir, '--require-listening'], state)
+    deployments(
+      ['add', ids.v1, '--upstream', `127.0.0.1:${s1.port}`, '--dir', app.dir, '--dist-dir', v1.distDir, '--require-listening'],
+      state,
+    )
     deployments(['promote', ids.v1], state)
-    deployments(['add', ids.v2, '--upstream', `127.0.0.1:${s2.port}`, '--dir', app.dir, '--dist-dir', v2.distDir, '--require-listening'], state)
+    deployments(
+      ['add', ids.v2, '--upstream', `127.0.0.1:${s2.port}`, '--dir', app.dir, '--dist-dir', v2.distDir, '--require-listening'],
+      state,
+    )
     const proxy = await createProxy(kind, { bin: bins[kind], root })
     deployments(['render', ...proxy.cliArgs], state)
     await proxy.start()
@@ -91,13 +108,17 @@ export async function runRoutedVariant(app, guarded, keys, ctx, { kind = 'nginx'
       deployments(['render', ...proxy.cliArgs, '--reload'], state)
       await proxy.settled()
       let streak = 0
-      await waitFor(async () => {
-        // A connection the reload closes counts as "not yet".
-        const r = await fetch(`${proxy.url}/`).catch(() => null)
-        await r?.arrayBuffer()
-        streak = r?.headers.get('x-build-id') === v2.buildId ? streak + 1 : 0
-        return streak >= 5
-      }, 'new pages to come from v2', { timeoutMs: 30_000 })
+      await waitFor(
+        async () => {
+          // A connection the reload closes counts as "not yet".
+          const r = await fetch(`${proxy.url}/`).catch(() => null)
+          await r?.arrayBuffer()
+          streak = r?.headers.get('x-build-id') === v2.buildId ? streak + 1 : 0
+          return streak >= 5
+        },
+        'new pages to come from v2',
+        { timeoutMs: 30_000 },
+      )
     })
     progress('clicking in the old v1 tabs:')
     const results = {}
@@ -105,7 +126,13 @@ export async function runRoutedVariant(app, guarded, keys, ctx, { kind = 'nginx'
     for (const tab of Object.values(tabs)) await tab.close()
     const form = await postNoJsForm(proxy.url, v1.actions.greet, { name: 'Ada' }, { cookie: `__vdpl=${cookie.value}` })
     const answeredBy = form.headers.get('x-build-id')
-    results.noJs = { status: form.status, contentType: form.headers.get('content-type'), guard: form.headers.get('x-skew-guard'), body: form.body, build: builds.get(answeredBy) ?? answeredBy }
+    results.noJs = {
+      status: form.status,
+      contentType: form.headers.get('content-type'),
+      guard: form.headers.get('x-skew-guard'),
+      body: form.body,
+      build: builds.get(answeredBy) ?? answeredBy,
+    }
     progress(`  no-JS form post of v1's greet with the page's cookie: HTTP ${form.status} from ${results.noJs.build}`)
     return { results, notes: NOTES, proxy: kind }
   } finally {

@@ -152,10 +152,17 @@ export function assertStayedOnV1(story) {
     assert.deepEqual([a.status, a.build], [200, v1], JSON.stringify(a))
     assert.equal(a.deploymentHeader, v1Id, 'Next.js sent x-deployment-id')
   }
-  assert.deepEqual([story.renewRequests[0]?.status, story.renewRequests[0]?.build, story.renewedOn], [200, v1, v1], 'the revalidating action ran on v1 and the page stayed v1')
+  assert.deepEqual(
+    [story.renewRequests[0]?.status, story.renewRequests[0]?.build, story.renewedOn],
+    [200, v1, v1],
+    'the revalidating action ran on v1 and the page stayed v1',
+  )
   assert.equal(story.navigation.view, 'notes view of v1', "the route's client code is v1's")
   assert.equal(story.navigation.renderedBy, v1, 'v1 rendered the route')
-  assert.ok(story.navigation.scripts.length > 0 && story.navigation.scripts.every((r) => r.status === 200 && r.dpl === v1Id), JSON.stringify(story.navigation.scripts))
+  assert.ok(
+    story.navigation.scripts.length > 0 && story.navigation.scripts.every((r) => r.status === 200 && r.dpl === v1Id),
+    JSON.stringify(story.navigation.scripts),
+  )
   assert.ok(story.asset.src, 'the page loads a script only v1 has')
   assert.deepEqual([story.asset.status, story.asset.dpl], [200, v1Id], JSON.stringify(story.asset))
   assert.equal(story.typedBeforeForm, 'typed before the deploy')
@@ -215,6 +222,10 @@ export function summarize(story, recovered = null) {
     reloads: story.documents - 1,
     typedKept: story.typedKept === 'typed after the deploy',
     newTab: who(story.newTab),
-    ...(recovered ? { afterRetire: `HTTP ${recovered.first?.status} from ${who(recovered.first?.build)}, ${recovered.reloads} reload, then "${recovered.retry}"` } : {}),
+    ...(recovered
+      ? {
+          afterRetire: `HTTP ${recovered.first?.status} from ${who(recovered.first?.build)}, ${recovered.reloads} reload, then "${recovered.retry}"`,
+        }
+      : {}),
   }
 }

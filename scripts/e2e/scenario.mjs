@@ -108,7 +108,12 @@ export async function runVariant(app, mode, keys, ctx, { builds: prebuilt = null
   for (const click of CLICKS) results[click.id] = await clickAndRetry(tabs[click.id], click, builds)
   // A browser without JavaScript posts the v1 form of the action v2 no longer has.
   const form = await postNoJsForm(server.url, v1.actions.greet, { name: 'Ada' })
-  results.noJs = { status: form.status, contentType: form.headers.get('content-type'), guard: form.headers.get('x-skew-guard'), body: form.body }
+  results.noJs = {
+    status: form.status,
+    contentType: form.headers.get('content-type'),
+    guard: form.headers.get('x-skew-guard'),
+    body: form.body,
+  }
   progress(`  no-JS form post of v1's greet: ${describeHttp(results.noJs)}`)
   stats.v2 = await counted(server)
   nextLog.v2 = countNextReports(server.output())
@@ -161,7 +166,10 @@ export async function observe(tab, click, builds, { settleMs = 2_000 } = {}) {
   await page.click(click.button)
   let shown = ''
   const read = async () => {
-    const text = await page.locator(click.output).textContent({ timeout: 500 }).catch(() => null)
+    const text = await page
+      .locator(click.output)
+      .textContent({ timeout: 500 })
+      .catch(() => null)
     if (text) shown = text
   }
   const reacted = () => tab.actions.length > before.actions || tab.loads > before.loads || tab.uncaught.length > before.errors
@@ -180,10 +188,23 @@ export async function observe(tab, click, builds, { settleMs = 2_000 } = {}) {
   }
   const nowBuild = await buildOf(page)
   // Not the app's page any more (an error page): say what the user reads instead.
-  const screen = nowBuild === null ? ((await page.locator('body').innerText({ timeout: 2_000 }).catch(() => '')) ?? '').trim() : null
+  const screen =
+    nowBuild === null
+      ? (
+          (await page
+            .locator('body')
+            .innerText({ timeout: 2_000 })
+            .catch(() => '')) ?? ''
+        ).trim()
+      : null
   const banner = (await page.locator('#skew-banner').count()) ? await page.locator('#skew-banner').getAttribute('data-kind') : null
   const name = (id) => builds.get(id) ?? id
-  let shownText = reloaded ? shown : ((await page.locator(click.output).textContent().catch(() => '')) ?? '')
+  let shownText = reloaded
+    ? shown
+    : ((await page
+        .locator(click.output)
+        .textContent()
+        .catch(() => '')) ?? '')
   for (const [id, label] of builds) shownText = shownText.replaceAll(id, label)
   return {
     responses: tab.actions.slice(before.actions).map((r) => ({ ...r, serverBuild: r.serverBuild && name(r.serverBuild) })),
@@ -200,7 +221,10 @@ export async function observe(tab, click, builds, { settleMs = 2_000 } = {}) {
 
 /** The build the page says it is from, or null when the page is not the app's (an error page). */
 async function buildOf(page) {
-  return page.locator('#page-build').textContent({ timeout: 5_000 }).catch(() => null)
+  return page
+    .locator('#page-build')
+    .textContent({ timeout: 5_000 })
+    .catch(() => null)
 }
 
 /**
@@ -262,7 +286,8 @@ export function describe(a, { build = false } = {}) {
   const parts = []
   const r = a.responses[0]
   if (!r) parts.push('no request')
-  else parts.push(`HTTP ${r.status}${r.guard ? ` (x-skew-guard: ${r.guard})` : ''}${build && r.serverBuild ? ` from ${r.serverBuild}` : ''}`)
+  else
+    parts.push(`HTTP ${r.status}${r.guard ? ` (x-skew-guard: ${r.guard})` : ''}${build && r.serverBuild ? ` from ${r.serverBuild}` : ''}`)
   for (const e of a.errors.slice(0, 1)) {
     // A bare Error says little by its name: add the start of its message.
     const message = e.message.split('\n')[0].replace(/^(Minified React error #\d+);.*$/, '$1')

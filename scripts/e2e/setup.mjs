@@ -161,7 +161,8 @@ export function seedInstall(appDir, pins) {
         const react = JSON.parse(fs.readFileSync(path.join(other, 'node_modules', 'react', 'package.json'), 'utf8')).version
         if (version !== pins.next || react !== pins.react) continue
         fs.cpSync(path.join(other, 'node_modules'), path.join(appDir, 'node_modules'), { recursive: true, verbatimSymlinks: true })
-        if (fs.existsSync(path.join(other, 'package-lock.json'))) fs.copyFileSync(path.join(other, 'package-lock.json'), path.join(appDir, 'package-lock.json'))
+        if (fs.existsSync(path.join(other, 'package-lock.json')))
+          fs.copyFileSync(path.join(other, 'package-lock.json'), path.join(appDir, 'package-lock.json'))
         return true
       } catch {
         fs.rmSync(path.join(appDir, 'node_modules'), { recursive: true, force: true })
@@ -234,7 +235,8 @@ export async function installTarballs(appDir, tarballs, expected) {
   const backend = await run(process.execPath, ['-e', "console.log(`backend=${require('next-skew-guard').backend}`)"], { cwd: appDir })
   // stdout and stderr (the JS backend's warning) arrive interleaved: find the marker.
   const actual = /backend=(\w+)/.exec(backend.output)?.[1]
-  if (actual !== expected) throw new Error(`the installed package runs on the ${actual || 'unknown'} backend, not the ${expected} one:\n${backend.output}`)
+  if (actual !== expected)
+    throw new Error(`the installed package runs on the ${actual || 'unknown'} backend, not the ${expected} one:\n${backend.output}`)
 }
 
 /**

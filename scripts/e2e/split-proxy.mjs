@@ -17,14 +17,10 @@ export async function startSplitProxy(pagesUrl, actionsUrl) {
     if (isAction) counts.actions++
     else counts.pages++
     const target = new URL(req.url, isAction ? actionsUrl : pagesUrl)
-    const upstream = http.request(
-      target,
-      { method: req.method, headers: { ...req.headers, host: target.host } },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers)
-        answer.pipe(res)
-      },
-    )
+    const upstream = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers)
+      answer.pipe(res)
+    })
     upstream.on('error', (error) => {
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' })
       res.end(`split proxy: ${error.message}`)

@@ -55,7 +55,7 @@ export function requestKinds({ v1, v2, payloads }) {
   })
   const refused = (verdict) => (status, headers) =>
     status === 409 && headers['x-skew-guard'] === verdict && headers['x-nextjs-action-not-found'] === '1' ? `409 ${verdict}` : null
-  const ran = (status, headers, body) => {
+  const ran = (status, _headers, body) => {
     const result = resultOf(body)
     return status === 200 && result?.success === true && result.buildId === v2.buildId
   }
@@ -109,7 +109,7 @@ export function requestKinds({ v1, v2, payloads }) {
     {
       kind: 'unknown-key closure',
       why:
-        "closure arguments no key of the server opens (skew or tampering): the guard records unknown-key and lets Next.js answer; " +
+        'closure arguments no key of the server opens (skew or tampering): the guard records unknown-key and lets Next.js answer; ' +
         "Next.js's answer is its own 500 with an error digest, which the guard marks x-skew-guard: unknown-key so the page can recover",
       requests: [{ variant: 'foreign key', ...closureCall(payloads.foreign) }],
       expect: (status, headers, body) =>

@@ -17,7 +17,8 @@ export function formatReport(report, checks) {
     for (const [label, n] of Object.entries(answers).sort()) lines.push(`  ${pad(kind, 22)} ${pad(label, 52)} ${String(n).padStart(6)}`)
   }
   lines.push('', "the guard's own counters (GET /api/skew-stats, delta over the run) against requests sent:")
-  for (const c of report.counters) lines.push(`  ${pad(c.counter, 16)} counted ${String(c.counted).padStart(6)}, sent ${String(c.sent).padStart(6)} (${c.kind})`)
+  for (const c of report.counters)
+    lines.push(`  ${pad(c.counter, 16)} counted ${String(c.counted).padStart(6)}, sent ${String(c.sent).padStart(6)} (${c.kind})`)
   const growth = report.rss.start && report.rss.end ? ((report.rss.end / report.rss.start - 1) * 100).toFixed(1) : 'n/a'
   lines.push(
     '',

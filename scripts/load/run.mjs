@@ -94,7 +94,7 @@ function fire(url, kinds, { amount, connections }) {
       path,
       headers,
       body,
-      onResponse(status, responseBody, context, responseHeaders) {
+      onResponse(status, responseBody, _context, responseHeaders) {
         answered++
         const label = expect(status, responseHeaders, responseBody, variant)
         if (label) tally(kind, `${variant}: ${label}`)
@@ -106,16 +106,13 @@ function fire(url, kinds, { amount, connections }) {
     })),
   )
   return new Promise((resolve, reject) => {
-    const instance = autocannon(
-      { url, connections, amount, requests, timeout: 30, bailout: 1000 },
-      (error, result) => {
-        if (error) reject(error)
-        else {
-          const perKind = kinds.map(({ kind }) => ({ kind, answers: Object.fromEntries(table.get(kind) ?? []) }))
-          resolve({ result, perKind, unexpected, answered })
-        }
-      },
-    )
+    const instance = autocannon({ url, connections, amount, requests, timeout: 30, bailout: 1000 }, (error, result) => {
+      if (error) reject(error)
+      else {
+        const perKind = kinds.map(({ kind }) => ({ kind, answers: Object.fromEntries(table.get(kind) ?? []) }))
+        resolve({ result, perKind, unexpected, answered })
+      }
+    })
     // Bounded: autocannon stops after `amount`; this is only a guard against a hung run.
     const guard = setTimeout(() => instance.stop(), 20 * 60_000)
     instance.on('done', () => clearTimeout(guard))
@@ -215,8 +212,16 @@ export function verdicts(report) {
   const growth = report.rss.start && report.rss.end ? report.rss.end / report.rss.start - 1 : null
   return [
     { check: `${report.total} requests answered`, ok: report.answered === report.total, detail: `${report.answered} answered` },
-    { check: 'no connection errors or timeouts', ok: report.errors === 0 && report.timeouts === 0, detail: `${report.errors} errors, ${report.timeouts} timeouts` },
-    { check: 'every answer the expected one for its kind (no unexpected 5xx)', ok: unexpected.length === 0, detail: unexpected.join('; ') || 'all expected' },
+    {
+      check: 'no connection errors or timeouts',
+      ok: report.errors === 0 && report.timeouts === 0,
+      detail: `${report.errors} errors, ${report.timeouts} timeouts`,
+    },
+    {
+      check: 'every answer the expected one for its kind (no unexpected 5xx)',
+      ok: unexpected.length === 0,
+      detail: unexpected.join('; ') || 'all expected',
+    },
     {
       check: 'server alive and healthy',
       ok: report.alive && !report.crashed && report.health?.status === 200 && report.health.body?.buildId === report.buildId,

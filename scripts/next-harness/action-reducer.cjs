@@ -15,7 +15,7 @@ const ACTION_ID = process.env.NSG_ACTION_ID
 runHarness().then(
   (out) => process.stdout.write(JSON.stringify(out)),
   (e) => {
-    process.stderr.write(String((e && e.stack) || e))
+    process.stderr.write(String(e?.stack || e))
     process.exit(1)
   },
 )
@@ -47,9 +47,12 @@ async function runHarness() {
     return resolve.call(this, aliases[request] ?? request, ...rest)
   }
   // Browser stand-ins: only what the reducer's modules touch at load and call time.
-  globalThis.__webpack_require__ = Object.assign(() => {
-    throw new Error('no client modules in this harness')
-  }, { u: () => '' })
+  globalThis.__webpack_require__ = Object.assign(
+    () => {
+      throw new Error('no client modules in this harness')
+    },
+    { u: () => '' },
+  )
   globalThis.__webpack_chunk_load__ = () => Promise.resolve()
   globalThis.window = globalThis
   globalThis.self = globalThis
@@ -104,10 +107,10 @@ async function runHarness() {
   }
 
   const describeError = (e) => ({
-    name: e && e.name,
+    name: e?.name,
     message: e && typeof e.message === 'string' ? e.message : undefined,
-    digest: e && e.digest,
-    isUnrecognized: e && e.constructor && e.constructor.name === 'UnrecognizedActionError',
+    digest: e?.digest,
+    isUnrecognized: e?.constructor && e.constructor.name === 'UnrecognizedActionError',
   })
   const scenarios = JSON.parse(process.env.NSG_SCENARIOS)
   const results = {}

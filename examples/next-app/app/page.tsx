@@ -23,8 +23,8 @@ export default async function Page({ searchParams }: { searchParams: Promise<{ s
     <main>
       <h1>next-skew-guard example</h1>
       <p>
-        Page build: <code id="page-build">{process.env.NEXT_PUBLIC_SKEW_GUARD_BUILD_ID}</code>; this render&apos;s
-        note: <code id="page-note">{note}</code>
+        Page build: <code id="page-build">{process.env.NEXT_PUBLIC_SKEW_GUARD_BUILD_ID}</code>; this render&apos;s note:{' '}
+        <code id="page-note">{note}</code>
       </p>
       <ActionPanel readNote={readNote} />
       <form action={renewNote}>

@@ -26,13 +26,18 @@ export function CallPanel() {
   return (
     <section>
       <p>
-        <button id="call-safe" onClick={async () => {
-          const result = await callSafeAction(echo, 'ping')
-          setSafe({ text: resultText(result), json: resultJson(result) })
-        }}>
+        <button
+          id="call-safe"
+          onClick={async () => {
+            const result = await callSafeAction(echo, 'ping')
+            setSafe({ text: resultText(result), json: resultJson(result) })
+          }}
+        >
           Echo (safe action)
         </button>{' '}
-        <output id="call-safe-result" data-result={safe.json}>{safe.text}</output>
+        <output id="call-safe-result" data-result={safe.json}>
+          {safe.text}
+        </output>
       </p>
       <p>
         <button id="call-plain" onClick={async () => setPlain(await plainly(() => echoPlain('ping')))}>
@@ -41,13 +46,18 @@ export function CallPanel() {
         <output id="call-plain-result">{plain}</output>
       </p>
       <p>
-        <button id="call-refused" onClick={async () => {
-          const result = await callSafeAction(refuse)
-          setRefused({ text: resultText(result), json: resultJson(result) })
-        }}>
+        <button
+          id="call-refused"
+          onClick={async () => {
+            const result = await callSafeAction(refuse)
+            setRefused({ text: resultText(result), json: resultJson(result) })
+          }}
+        >
           Do something not allowed (safe action)
         </button>{' '}
-        <output id="call-refused-result" data-result={refused.json}>{refused.text}</output>
+        <output id="call-refused-result" data-result={refused.json}>
+          {refused.text}
+        </output>
       </p>
       <p>
         <button id="call-throws" onClick={async () => setThrown(await plainly(explode))}>

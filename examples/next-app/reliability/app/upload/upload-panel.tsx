@@ -40,19 +40,35 @@ export function UploadPanel() {
   const none = { text: 'choose a file first', json: '' }
 
   const buttons: Array<[string, string, (file: File) => Promise<Shown>]> = [
-    ['upload-safe', 'Upload as a data URL (safe action)', async (file) => {
-      const result = await callSafeAction(uploadSafe, file.name, await asDataUrl(file))
-      return { text: resultText(result), json: resultJson(result) }
-    }],
-    ['upload-plain', 'Upload as a data URL (plain action)', async (file) => {
-      const dataUrl = await asDataUrl(file)
-      return { text: await plainly(() => uploadPlain(file.name, dataUrl)), json: '' }
-    }],
-    ['upload-form-safe', 'Upload the file (safe action)', async (file) => {
-      const result = await callSafeAction(uploadFormSafe, asForm(file))
-      return { text: resultText(result), json: resultJson(result) }
-    }],
-    ['upload-form-plain', 'Upload the file (plain action)', async (file) => ({ text: await plainly(() => uploadFormPlain(asForm(file))), json: '' })],
+    [
+      'upload-safe',
+      'Upload as a data URL (safe action)',
+      async (file) => {
+        const result = await callSafeAction(uploadSafe, file.name, await asDataUrl(file))
+        return { text: resultText(result), json: resultJson(result) }
+      },
+    ],
+    [
+      'upload-plain',
+      'Upload as a data URL (plain action)',
+      async (file) => {
+        const dataUrl = await asDataUrl(file)
+        return { text: await plainly(() => uploadPlain(file.name, dataUrl)), json: '' }
+      },
+    ],
+    [
+      'upload-form-safe',
+      'Upload the file (safe action)',
+      async (file) => {
+        const result = await callSafeAction(uploadFormSafe, asForm(file))
+        return { text: resultText(result), json: resultJson(result) }
+      },
+    ],
+    [
+      'upload-form-plain',
+      'Upload the file (plain action)',
+      async (file) => ({ text: await plainly(() => uploadFormPlain(asForm(file))), json: '' }),
+    ],
   ]
 
   return (

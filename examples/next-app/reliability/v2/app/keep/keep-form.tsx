@@ -76,7 +76,15 @@ export function KeepForm({ fields, saveWithClosure }: { fields: string; saveWith
         </p>
       )}
       {show('notes') && (
-        <div id="keep-notes" ref={notes} contentEditable suppressContentEditableWarning role="textbox" aria-label="Notes" style={{ border: '1px solid', minHeight: '2em' }} />
+        <div
+          id="keep-notes"
+          ref={notes}
+          contentEditable
+          suppressContentEditableWarning
+          role="textbox"
+          aria-label="Notes"
+          style={{ border: '1px solid', minHeight: '2em' }}
+        />
       )}
       <p>
         <button id="keep-save" type="submit">
