@@ -38,6 +38,10 @@ test('the doc has a routed table per version that the routed suite observed, and
     settled: { banner: 1, kind: 'build-mismatch', loads: 1 },
     v1Bounce: { clicks: 6, refused: 3, ranOnV1: 3, loads: 2, shown: 'Welcome, Ada!' },
     v2Bounce: { clicks: 4, onV1: 2, loads: 1, shown: 'Welcome, Ada!' },
+    routed: {
+      v1: { clicks: 4, onOwnBuild: 4, refused: 0, loads: 1, shown: 'Hello, Ada!' },
+      v2: { clicks: 4, onOwnBuild: 4, refused: 0, loads: 1, shown: 'Welcome, Ada!' },
+    },
   }
   const doc = compatibilityDoc([{ pins, plain: variant('plain'), guarded: variant('guarded'), routed }], fleet)
   assert.match(doc, /\| in the old tab \| nginx \| caddy \|/)
@@ -46,6 +50,7 @@ test('the doc has a routed table per version that the routed suite observed, and
   assert.match(doc, /\| an action v2 renamed \| HTTP 200, shows "plain renamed" \| HTTP 200, shows "guarded renamed" \|/)
   assert.match(doc, /9 polls answered by both builds \| no update notice, 0 reloads/)
   assert.match(doc, /6 clicks: 3 refused by v2, 3 ran on v1 \| 1 reload, then "Welcome, Ada!"/)
+  assert.match(doc, /\| a v1 tab clicking an action v2 renamed \| 4 clicks, 4 answered by v1, 0 refused \| 0 reloads, "Hello, Ada!" \|/)
   // Without routed observations a version says so instead of showing an empty table.
   assert.match(
     compatibilityDoc([{ pins, plain: variant('p'), guarded: variant('g'), routed: null }]),

@@ -2,8 +2,10 @@
 // balancer (scripts/e2e/round-robin.mjs), so a tab's health polls and actions alternate between
 // builds. The client guard must neither reload in a loop nor announce an update that has not
 // settled: at most one reload per tab for one version change. Real `next build` + `next start` of
-// Next.js 16 (two builds of the example app), headless Chromium, a fake clock for the polls. What
-// each tab saw goes into docs/compatibility.md (scripts/e2e/compatibility-doc.mjs).
+// Next.js 16 (two builds of the example app), headless Chromium, a fake clock for the polls. Then
+// the same fleet with routing configured: every replica forwards what belongs to the other build
+// (in-app forwarding, the registry naming both), and each tab stays on its own build. What each tab
+// saw goes into docs/compatibility.md (scripts/e2e/compatibility-doc.mjs).
 // NSG_SKIP_E2E=1 skips it.
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
@@ -14,6 +16,7 @@ import { launchChromium, openTab } from '../scripts/e2e/browser.mjs'
 import { fleetResultsFile, saveResults } from '../scripts/e2e/compatibility-doc.mjs'
 import { step } from '../scripts/e2e/log.mjs'
 import { startRoundRobin } from '../scripts/e2e/round-robin.mjs'
+import { deploymentsCli } from '../scripts/e2e/routed.mjs'
 import { startServer, waitFor } from '../scripts/e2e/server.mjs'
 import { ensureChromium } from '../scripts/e2e/setup.mjs'
 import { sharedGuardBuilds } from '../scripts/e2e/shared-builds.mjs'
@@ -26,11 +29,13 @@ const state = { servers: [], tabs: [] }
 const seen = {}
 
 after(async () => {
-  if (seen.polls && seen.settled && seen.v1Bounce && seen.v2Bounce) saveResults(fleetResultsFile(), { next: state.next, ...seen })
+  if (seen.polls && seen.settled && seen.v1Bounce && seen.v2Bounce && seen.routed)
+    saveResults(fleetResultsFile(), { next: state.next, ...seen })
   for (const tab of state.tabs) await tab.close().catch(() => {})
   await state.browser?.close().catch(() => {})
   await state.lb?.stop().catch(() => {})
   await Promise.all(state.servers.map((s) => s.stop().catch(() => {})))
+  state.cleanup?.()
 })
 
 /** The build the page in `tab` came from. */
@@ -76,6 +81,7 @@ describe('a mixed fleet (v1 and v2 replicas behind one round-robin balancer, no 
       await ensureChromium()
       // The run's shared guarded builds (the matrix and routed suites serve the same ones).
       const { app, key, v1, v2 } = await sharedGuardBuilds('16')
+      Object.assign(state, { app, key })
       state.next = JSON.parse(fs.readFileSync(path.join(app.dir, 'node_modules', 'next', 'package.json'), 'utf8')).version
       state.v1 = v1
       state.v2 = v2
@@ -157,5 +163,66 @@ describe('a mixed fleet (v1 and v2 replicas behind one round-robin balancer, no 
       'some clicks reached a v1 replica',
     )
     assert.ok(tab.loads <= 2, `at most one reload (loads: ${tab.loads})`)
+  })
+  it("with routing configured (every replica forwards what is the other build's), each tab stays on its own build: nothing refused, no reload", async () => {
+    const root = fs.mkdtempSync(path.join(state.app.work, 'fleet-'))
+    state.cleanup = () => fs.rmSync(root, { recursive: true, force: true })
+    const registry = path.join(root, 'deployments.json')
+    const env = { SKEW_GUARD_FORWARD: '1', SKEW_GUARD_DEPLOYMENTS: registry }
+    const [r1, r2] = await Promise.all([
+      startServer({ app: state.app, build: state.v1, key: state.key, label: 'fleet v1 forwarding', env }),
+      startServer({ app: state.app, build: state.v2, key: state.key, label: 'fleet v2 forwarding', env }),
+    ])
+    state.servers.push(r1, r2)
+    const idOf = async (server, build) => (await (await fetch(`${server.url}/api/health`)).json()).deploymentId ?? build.buildId
+    const ids = { v1: await idOf(r1, state.v1), v2: await idOf(r2, state.v2) }
+    const add = (name, server, build) =>
+      deploymentsCli(
+        ['add', ids[name], '--upstream', `127.0.0.1:${server.port}`, '--dir', state.app.dir, '--dist-dir', build.distDir],
+        registry,
+      )
+    add('v1', r1, state.v1)
+    deploymentsCli(['promote', ids.v1], registry)
+    state.lb.setUpstreams([r1.url, r2.url])
+    const oldTab = await tabOf(state.v1.buildId)
+    // The rolling update: v2 becomes the current deployment while v1's replicas still get traffic.
+    add('v2', r2, state.v2)
+    deploymentsCli(['promote', ids.v2], registry)
+    // The guards read the registry at most once a second.
+    await new Promise((resolve) => setTimeout(resolve, 1_200))
+    const newTab = await tabOf(state.v2.buildId)
+    const sentBefore = new Map(state.lb.sent)
+    const click = async (tab) => {
+      for (let i = 0; i < 4; i++) {
+        await tab.page.locator('#say-hello').click()
+        await waitFor(() => tab.actions.length > i || null, 'the action answer', { timeoutMs: 15_000 })
+      }
+    }
+    await click(oldTab)
+    await click(newTab)
+    const summary = (tab, build) => ({
+      clicks: tab.actions.length,
+      onOwnBuild: tab.actions.filter((a) => a.status === 200 && a.serverBuild === build.buildId).length,
+      refused: tab.actions.filter((a) => a.guard).length,
+      loads: tab.loads,
+      shown: '',
+    })
+    seen.routed = { v1: summary(oldTab, state.v1), v2: summary(newTab, state.v2) }
+    seen.routed.v1.shown = await shownAnswer(oldTab)
+    seen.routed.v2.shown = await shownAnswer(newTab)
+    // Both replicas got the tabs' requests: the balancer really alternated.
+    for (const r of [r1, r2]) assert.ok((state.lb.sent.get(r.url) ?? 0) > (sentBefore.get(r.url) ?? 0), `${r.url} got requests`)
+    for (const [name, tab] of [
+      ['v1', oldTab],
+      ['v2', newTab],
+    ]) {
+      const s = seen.routed[name]
+      assert.deepEqual(
+        { onOwnBuild: s.onOwnBuild, refused: s.refused, loads: s.loads },
+        { onOwnBuild: 4, refused: 0, loads: 1 },
+        `${name}: ${JSON.stringify(tab.actions)}`,
+      )
+    }
+    assert.match(seen.routed.v1.shown, /Hello, Ada/)
   })
 })

@@ -10,7 +10,6 @@
 //
 // NSG_FORWARD_VERSIONS (default 16,15.5); NSG_SKIP_E2E=1 skips the suite.
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -18,9 +17,9 @@ import { after, before, describe, it } from 'node:test'
 import { launchChromium } from '../scripts/e2e/browser.mjs'
 import { progress, step } from '../scripts/e2e/log.mjs'
 import { startRoundRobin } from '../scripts/e2e/round-robin.mjs'
-import { assertStayedOnV1, recoverAfterRetire, runRoutedStory } from '../scripts/e2e/routed.mjs'
+import { assertStayedOnV1, deploymentsCli, recoverAfterRetire, runRoutedStory } from '../scripts/e2e/routed.mjs'
 import { startServer, waitFor } from '../scripts/e2e/server.mjs'
-import { MATRIX, ROOT, ensureChromium } from '../scripts/e2e/setup.mjs'
+import { MATRIX, ensureChromium } from '../scripts/e2e/setup.mjs'
 import { sharedGuardBuilds } from '../scripts/e2e/shared-builds.mjs'
 
 const SKIP = process.env.NSG_SKIP_E2E === '1' ? 'NSG_SKIP_E2E=1' : false
@@ -28,7 +27,6 @@ const VERSIONS = (process.env.NSG_FORWARD_VERSIONS ?? '16,15.5')
   .split(',')
   .map((v) => v.trim())
   .filter(Boolean)
-const BIN = path.join(ROOT, 'bin', 'next-skew-guard.js')
 
 let chromium = null
 const cleanups = []
@@ -36,15 +34,6 @@ after(async () => {
   await chromium?.close().catch(() => {})
   for (const fn of cleanups.reverse()) await fn().catch(() => {})
 })
-
-function deployments(args, state) {
-  const r = spawnSync(process.execPath, [BIN, 'deployments', ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, SKEW_GUARD_DEPLOYMENTS: state },
-    timeout: 120_000,
-  })
-  assert.equal(r.status, 0, `deployments ${args.join(' ')}: ${r.stderr}`)
-}
 
 function files(dir) {
   return fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true }).filter((f) => fs.statSync(path.join(dir, f)).isFile()) : []
@@ -80,12 +69,12 @@ for (const version of VERSIONS) {
           const health = await (await fetch(`${server.url}/api/health`)).json()
           ctx.ids[name] = health.deploymentId ?? ctx[name].buildId
         }
-        deployments(
+        deploymentsCli(
           ['add', ctx.ids.v1, '--upstream', `127.0.0.1:${ctx.servers.v1.port}`, '--dir', ctx.app.dir, '--dist-dir', ctx.v1.distDir],
           ctx.state,
         )
-        deployments(['promote', ctx.ids.v1], ctx.state)
-        deployments(
+        deploymentsCli(['promote', ctx.ids.v1], ctx.state)
+        deploymentsCli(
           ['add', ctx.ids.v2, '--upstream', `127.0.0.1:${ctx.servers.v2.port}`, '--dir', ctx.app.dir, '--dist-dir', ctx.v2.distDir],
           ctx.state,
         )
@@ -108,7 +97,7 @@ for (const version of VERSIONS) {
         v2StaticFiles: ctx.v2StaticFiles,
         ops: {
           promoteV2: async () => {
-            deployments(['promote', ctx.ids.v2], ctx.state)
+            deploymentsCli(['promote', ctx.ids.v2], ctx.state)
             ctx.host.setUpstreams([ctx.servers.v2.url])
             let streak = 0
             await waitFor(async () => {

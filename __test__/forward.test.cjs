@@ -192,6 +192,35 @@ test("does not forward what is the current app's, or what a guard forwarded alre
   assert.equal(v1.seen.length, 0)
 })
 
+test('a replica of a retained deployment (a rolling update behind one balancer) sends the current deployment its requests', async (t) => {
+  const v2 = await server(t, (...a) => echo(v2)(...a))
+  const file = registry({ v0: '127.0.0.1:1', v1: '127.0.0.1:2', v2: `127.0.0.1:${v2.address().port}` })
+  const oldReplica = createForwarder({ registry: file, self: 'v1' })
+  // A page of v2 whose action the balancer sent to a v1 replica.
+  const action = await oldReplica(
+    new Request('http://localhost/', { method: 'POST', headers: { 'x-deployment-id': 'v2', 'next-action': GREET }, body: '[]' }),
+  )
+  assert.equal(action.status, 201)
+  assert.equal(v2.seen[0].headers[FORWARDED_HEADER], 'v2')
+  // A new document: the current deployment's, as a rewrite.
+  const page = await oldReplica(new Request('http://localhost/'))
+  assert.equal(page.headers.get('x-middleware-rewrite'), `http://127.0.0.1:${v2.address().port}/`)
+  // Its own requests it serves.
+  assert.equal(
+    await oldReplica(new Request('http://localhost/', { method: 'POST', headers: { 'x-deployment-id': 'v1' }, body: '[]' })),
+    null,
+  )
+  // The current deployment's own replicas serve theirs, as does an app that does not know its ID.
+  for (const self of ['v2', undefined]) {
+    const forward = createForwarder({ registry: file, ...(self ? { self } : {}) })
+    assert.equal(
+      await forward(new Request('http://localhost/', { method: 'POST', headers: { 'x-deployment-id': 'v2' }, body: '[]' })),
+      null,
+    )
+  }
+  assert.equal(v2.seen.length, 1)
+})
+
 test("a GET (navigation, prefetch, a build's file) becomes an external rewrite, so Next.js sends the original request; not when the deployment is down", async (t) => {
   const v1 = await server(t, (...a) => echo(v1)(...a))
   const file = registry({ v0: `127.0.0.1:${await deadPort()}`, v1: `127.0.0.1:${v1.address().port}`, v2: '127.0.0.1:3' })

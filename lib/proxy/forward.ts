@@ -47,8 +47,9 @@ export interface ForwardOptions {
    */
   registry?: string
   /**
-   * The deployment ID of this app, which is never forwarded to. Default: `NEXT_DEPLOYMENT_ID`,
-   * else the registry's current deployment.
+   * The deployment ID of this app, which is never forwarded to. Default: the build's deployment ID
+   * (`NEXT_DEPLOYMENT_ID`), else the registry's current deployment. A replica of a retained
+   * deployment that still gets traffic forwards the current deployment's requests to it.
    */
   self?: string
   /** How long a forwarded request waits for the answer's headers, in ms (default 30 000). */
@@ -139,7 +140,11 @@ export function createForwarder(options: ForwardOptions, env: Record<string, str
     const routing = currentPlan()
     if (!routing || routing.retained.length === 0) return null
     const target = routeRequest(routing, { method: request.method, url: request.url, headers: request.headers })
-    if (target.id === routing.current.id || target.id === self) return null
+    if (target.id === self) return null
+    // What belongs to the current deployment is this app's to serve, unless this app is a replica of
+    // a retained one that still gets traffic (a rolling update behind one balancer): then the
+    // current deployment's pages and actions go to the current deployment.
+    if (target.id === routing.current.id && !routing.retained.some((d) => d.id === self)) return null
     if (request.method === 'GET' || request.method === 'HEAD') return (await reachable(target)) ? rewrite(request, target) : null
     return send(request, target, { timeoutMs, connectTimeoutMs })
   }

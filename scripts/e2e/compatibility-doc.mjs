@@ -89,24 +89,35 @@ function routedSection(routed) {
 
 function fleetSection(fleet) {
   const out = [
-    '## A mixed fleet during a rolling update (no routing)',
+    '## A mixed fleet during a rolling update',
     '',
     `Next.js ${fleet.next}: replicas of v1 and v2 behind one round-robin balancer, so a tab's health polls`,
-    'and actions alternate between the builds. What the user of each tab saw:',
+    'and actions alternate between the builds. What the user of each tab saw without routing:',
     '',
     '| the tab | what happened | what the user saw |',
     '|---|---|---|',
   ]
-  const { polls, settled, v1Bounce, v2Bounce } = fleet
+  const { polls, settled, v1Bounce, v2Bounce, routed } = fleet
+  const reloads = (loads) => `${loads - 1} reload${loads === 2 ? '' : 's'}`
   out.push(
     `| a v1 tab, health polls alternating | ${polls.polls} polls answered by both builds | ${polls.banner ? 'an update notice' : 'no update notice'}, ${polls.loads - 1} reloads |`,
     `| the same tab once only v2 answers | the fleet settled on v2 | ${settled.banner ? `the notice (${settled.kind})` : 'no notice'}, ${settled.loads - 1} reloads (a visible page is not reloaded for a version check) |`,
-    `| a v1 tab clicking an action v2 renamed | ${v1Bounce.clicks} clicks: ${v1Bounce.refused} refused by v2, ${v1Bounce.ranOnV1} ran on v1 | ${v1Bounce.loads - 1} reload${v1Bounce.loads === 2 ? '' : 's'}, then "${md(v1Bounce.shown)}" |`,
-    `| a v2 tab whose clicks reach v1 replicas | ${v2Bounce.clicks} clicks: ${v2Bounce.onV1} answered by v1 | ${v2Bounce.loads - 1} reload${v2Bounce.loads === 2 ? '' : 's'}, then "${md(v2Bounce.shown)}" |`,
-    '',
-    'With routing configured (the tables above), each request stays on its own build and none of this happens.',
+    `| a v1 tab clicking an action v2 renamed | ${v1Bounce.clicks} clicks: ${v1Bounce.refused} refused by v2, ${v1Bounce.ranOnV1} ran on v1 | ${reloads(v1Bounce.loads)}, then "${md(v1Bounce.shown)}" |`,
+    `| a v2 tab whose clicks reach v1 replicas | ${v2Bounce.clicks} clicks: ${v2Bounce.onV1} answered by v1 | ${reloads(v2Bounce.loads)}, then "${md(v2Bounce.shown)}" |`,
     '',
   )
+  if (routed) {
+    out.push(
+      'With routing configured (here every replica forwards what belongs to the other build: in-app',
+      'forwarding with the registry naming both; a proxy routing by the same contract does the same):',
+      '',
+      '| the tab | what happened | what the user saw |',
+      '|---|---|---|',
+      `| a v1 tab clicking an action v2 renamed | ${routed.v1.clicks} clicks, ${routed.v1.onOwnBuild} answered by v1, ${routed.v1.refused} refused | ${reloads(routed.v1.loads)}, "${md(routed.v1.shown)}" |`,
+      `| a v2 tab clicking its action | ${routed.v2.clicks} clicks, ${routed.v2.onOwnBuild} answered by v2, ${routed.v2.refused} refused | ${reloads(routed.v2.loads)}, "${md(routed.v2.shown)}" |`,
+      '',
+    )
+  }
   return out
 }
 

@@ -8,9 +8,22 @@
 // Every observation is read from the responses (the build that answered: the guard's x-build-id,
 // or the action result's buildId), never from timing.
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import * as path from 'node:path'
 
 import { documentsSeen, openTab, textWhen, waitHydrated } from './browser.mjs'
 import { waitFor } from './server.mjs'
+import { ROOT } from './setup.mjs'
+
+/** `next-skew-guard deployments <args>` of this checkout on the registry `state`; fails the test when it fails. */
+export function deploymentsCli(args, state) {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'next-skew-guard.js'), 'deployments', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, SKEW_GUARD_DEPLOYMENTS: state },
+    timeout: 120_000,
+  })
+  assert.equal(r.status, 0, `deployments ${args.join(' ')}: ${r.stderr}`)
+}
 
 /**
  * Opens `url` in a fresh browser context (its own cookies) and records, besides what openTab
