@@ -25,6 +25,11 @@ if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) run('install 
 if (!readdirSync(join(root, 'native')).some((f) => f.endsWith('.node')))
   run('build native module', 'npm', ['run', '--silent', 'build:native'])
 run('compile TypeScript', process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'])
+run('compile TypeScript (ES build of the client entries)', process.execPath, [
+  join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+  '-p',
+  'tsconfig.esm.json',
+])
 const files = readdirSync(join(root, '__test__'))
   .filter((f) => /\.test\.(c|m)?js$/.test(f) && !SLOW.test(f))
   .map((f) => join('__test__', f))

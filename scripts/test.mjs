@@ -109,6 +109,7 @@ if (spawnSync('cargo', ['--version'], { stdio: 'ignore' }).status !== 0) {
 }
 run('build native module (release)', 'npm', ['run', '--silent', 'build:native'])
 run('compile TypeScript', npx('tsc'), ['-p', 'tsconfig.json'])
+run('compile TypeScript (ES build of the client entries)', npx('tsc'), ['-p', 'tsconfig.esm.json'])
 // Next.js 14 and 15 (16 is a devDependency) for the tests that run Next.js's own client code.
 run('install reference Next.js versions', process.execPath, ['scripts/gen-vectors.mjs', '--install-only'])
 run('Rust tests', 'cargo', ['test', '--profile', 'test-opt'])
