@@ -3,7 +3,7 @@
  * tested in Node and this part in a real browser. Nothing here runs at import
  * time; every function checks that a document exists.
  */
-import { hasEditedInput, saveInput, type InputDocument } from './input'
+import { hasEditedInput, saveInput, type InputDocument } from './edits'
 import type { PolicyEnv } from './policy'
 import type { StorageLike } from './types'
 

@@ -3,124 +3,39 @@
  * The React side: hooks and the `<SkewGuard>` component. Everything that
  * touches the browser runs in effects, so rendering on the server (SSR) is a
  * plain render of `null`/children.
+ *
+ * What this module imports is the page's first-load JavaScript: what must work from the first
+ * moment, or at the moment the page's own chunks fail to load after a deploy (the interceptor,
+ * the reload policy, recording and saving edited fields, the missing-chunk watch). The rest of
+ * the guard (restoring typed input, the version poller, the default banner) is deferred.ts,
+ * loaded right after hydration; loader.ts says why then and not when needed.
  */
 import { Fragment, createElement, useEffect, useRef, useState, useSyncExternalStore } from 'react'
 import type { ReactElement, ReactNode } from 'react'
 import { DEFAULT_HEALTH_PATH, VERSION_SKEW } from '../shared/protocol'
-import { SkewGuardBanner } from './banner'
+import { anything, buildIdCheck, fn, healthPathCheck, lenientOptions, millis, oneOf } from '../shared/options'
 import { getClientBuildId } from './build-id'
 import { confirmChunkSkew, watchChunkFailures } from './chunks'
-import { browserPolicyEnv, currentPage, inputDocument, isDocumentVisible, onVisibilityChange, saveBrowserInput, sessionStore } from './dom'
-import { anything, buildIdCheck, checkOptions, fn, healthPathCheck, lenientOptions, millis, oneOf } from '../shared/options'
-import { domWriter, restoreFields, takeSnapshot, trackInput } from './input'
-import { installActionInterceptor } from './interceptor'
+import { browserPolicyEnv, inputDocument, saveBrowserInput, sessionStore } from './dom'
+import { hasSavedInput, trackInput } from './edits'
+import { DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS, fetchServerBuildId, healthUrl } from './health'
+import { interceptActions } from './interceptor'
+import { deferredModule, loadDeferred, type Deferred } from './loader'
 import { ReloadPolicy } from './policy'
-import { emitSkew, getLastSkew, registerPolicy, subscribeToSkew } from './store'
+import { emitSkew, getLastSkew, onSkewEvent, registerPolicy } from './store'
 import type { ReloadMode, SkewEvent } from './types'
-import { DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS, VersionChecker, fetchServerBuildId, type VersionCheckResult } from './version'
+import type { VersionCheckResult } from './version'
+import { useVersionState } from './version-state'
 
-/** Options of {@link useVersionCheck}. */
-export interface VersionCheckOptions {
-  /** The page's build ID; default `getClientBuildId()`. Without one nothing can be compared, so nothing is polled. */
-  buildId?: string | null
-  /** Health endpoint (`GET`, JSON `{ status, buildId, deploymentId }`); default `/api/health`; `false` disables polling. */
-  healthPath?: string | false
-  /** Time between checks while the tab is visible; default 60 000 ms, at least 1 000. */
-  intervalMs?: number
-  /** Ceiling of the exponential backoff after failed checks; default 600 000 ms (10 min). */
-  maxBackoffMs?: number
-}
-
-const VERSION_CHECKS = {
-  buildId: buildIdCheck,
-  healthPath: healthPathCheck,
-  intervalMs: millis(1_000),
-  maxBackoffMs: millis(1_000),
-}
-
-/**
- * The health path as the app's other requests go: Next.js inlines the app's `basePath` into client
- * bundles as `process.env.__NEXT_ROUTER_BASEPATH`, and `trailingSlash: true` as
- * `process.env.__NEXT_TRAILING_SLASH` (without the slash, Next.js would answer the poll with a
- * redirect first).
- */
-export function healthUrl(healthPath: string, base = inlinedBasePath(), trailingSlash = inlinedTrailingSlash()): string {
-  if (!healthPath.startsWith('/')) return healthPath
-  let path = base && !healthPath.startsWith(`${base}/`) ? `${base}${healthPath}` : healthPath
-  if (trailingSlash && !path.endsWith('/')) path += '/'
-  return path
-}
-
-function inlinedBasePath(): string {
-  try {
-    // Written out literally so the bundler can inline it; `process` may not exist otherwise.
-    return process.env.__NEXT_ROUTER_BASEPATH || ''
-  } catch {
-    return ''
-  }
-}
-
-function inlinedTrailingSlash(): boolean {
-  try {
-    return String(process.env.__NEXT_TRAILING_SLASH) === 'true'
-  } catch {
-    return false
-  }
-}
-
-/**
- * Polls the health endpoint to learn which build the server runs, and compares it with the page's
- * build. Polls only while the tab is visible (every `intervalMs`, ±20 % jitter, exponential backoff
- * after errors up to `maxBackoffMs`), checks once when the tab becomes visible again, and stops on
- * unmount. A server build that differs from the page's is published as a `build-mismatch` skew
- * event (`actionRan: false`), once per server build. Renders the same on the server and the
- * client (`status: 'unknown'` until the first check), so hydration never mismatches.
- */
-export function useVersionCheck(options: VersionCheckOptions = {}): VersionCheckResult {
-  const opts = checkOptions<VersionCheckOptions>('useVersionCheck', options, VERSION_CHECKS)
-  const clientBuildId = getClientBuildId(opts.buildId)
-  const healthPath = opts.healthPath === undefined ? DEFAULT_HEALTH_PATH : opts.healthPath
-  const intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS
-  const maxBackoffMs = opts.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS
-  const [result, setResult] = useState<VersionCheckResult>({
-    status: 'unknown',
-    serverBuildId: null,
-    clientBuildId,
-    lastChecked: null,
-  })
-
-  useEffect(() => {
-    if (healthPath === false || clientBuildId === null || typeof window === 'undefined') return
-    const win = window
-    const checker = new VersionChecker(
-      {
-        // Looked up per call, like Next.js does, so other fetch wrappers keep working.
-        fetchBuildId: () => fetchServerBuildId((input, init) => win.fetch(input, init), healthUrl(healthPath)),
-        isVisible: isDocumentVisible,
-        setTimer: (callback, ms) => setTimeout(callback, ms),
-        clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-        random: Math.random,
-        now: Date.now,
-      },
-      { clientBuildId, intervalMs, maxBackoffMs, onResult: setResult, onSkew: emitSkew },
-    )
-    const off = onVisibilityChange(() => checker.visibilityChanged())
-    checker.start()
-    return () => {
-      off()
-      checker.stop()
-    }
-  }, [clientBuildId, healthPath, intervalMs, maxBackoffMs])
-
-  return result.clientBuildId === clientBuildId ? result : { ...result, clientBuildId, status: 'unknown' }
-}
+// Kept importable from here, as before it moved to health.ts.
+export { healthUrl } from './health'
 
 /**
  * The latest skew event of this page (`null` until one is seen), re-rendering when a new one
  * arrives: for an app's own "a new version is available" banner. `null` during SSR.
  */
 export function useSkewState(): SkewEvent | null {
-  return useSyncExternalStore(subscribeToSkew, getLastSkew, () => null)
+  return useSyncExternalStore(onSkewEvent, getLastSkew, () => null)
 }
 
 /** What `<SkewGuard>`'s render props receive. */
@@ -176,7 +91,8 @@ export interface SkewGuardProps {
 
 const RELOAD_MODES: readonly ReloadMode[] = ['safe', 'eager', 'manual']
 
-const GUARD_CHECKS = {
+/** The checks with their messages, for development builds (see {@link guardProps}). */
+const guardChecks = () => ({
   buildId: buildIdCheck,
   healthPath: healthPathCheck,
   pollIntervalMs: millis(1_000),
@@ -185,31 +101,43 @@ const GUARD_CHECKS = {
   cooldownMs: millis(0),
   children: anything,
   fallback: anything,
+})
+
+const atLeast = (min: number) => (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value >= min
+
+/** What each prop accepts: the same rules as {@link guardChecks}, without the messages. */
+const VALID_PROPS: Record<string, (value: unknown) => boolean> = {
+  buildId: (value) => value === null || typeof value === 'string',
+  healthPath: (value) => value === false || (typeof value === 'string' && (value.startsWith('/') || /^https?:\/\//i.test(value))),
+  pollIntervalMs: atLeast(1_000),
+  reload: (value) => RELOAD_MODES.includes(value as ReloadMode),
+  onSkew: (value) => typeof value === 'function',
+  cooldownMs: atLeast(0),
+  children: () => true,
+  fallback: () => true,
+}
+
+/**
+ * The props `<SkewGuard>` goes by: each invalid or unknown one left out, so its default applies
+ * (a typo must not take the root layout down, nor a `NaN` interval poll in a loop). Development
+ * builds also say why, once per problem, on the console. Production builds leave the messages
+ * out: Next.js inlines `process.env.NODE_ENV`, the minifier drops the branch, and the messages
+ * and their checks (about 1 KB of the page's first-load JavaScript) with it. Read unguarded, as
+ * React itself reads it: wherever this component renders, it is defined.
+ */
+export function guardProps(props: unknown): SkewGuardProps {
+  if (process.env.NODE_ENV !== 'production') return lenientOptions<SkewGuardProps>('<SkewGuard>', props, guardChecks())
+  const kept: Record<string, unknown> = {}
+  if (typeof props === 'object' && props !== null && !Array.isArray(props)) {
+    for (const [key, value] of Object.entries(props)) {
+      if (value !== undefined && Object.hasOwn(VALID_PROPS, key) && VALID_PROPS[key](value)) kept[key] = value
+    }
+  }
+  return kept as SkewGuardProps
 }
 
 /** Default loop-protection window. */
 export const DEFAULT_COOLDOWN_MS = 30_000
-
-/** Delays (ms after mount) at which saved fields that were not in the page yet are tried again. */
-const RESTORE_RETRIES_MS = [50, 150, 400, 1_000, 2_500]
-
-/**
- * Puts back what the user typed before the guard's last reload of this page (see input.ts),
- * retrying for fields that render late. Returns the canceller.
- */
-function restoreSavedInput(): () => void {
-  const doc = inputDocument()
-  const snapshot = takeSnapshot(sessionStore(), currentPage(), Date.now())
-  if (doc === null || snapshot === null) return () => {}
-  const writer = domWriter()
-  let missing = restoreFields(snapshot.fields, doc, writer)
-  const timers = RESTORE_RETRIES_MS.map((ms) =>
-    setTimeout(() => {
-      if (missing.length > 0) missing = restoreFields(missing, doc, writer)
-    }, ms),
-  )
-  return () => timers.forEach(clearTimeout)
-}
 
 let chunkSkewSeen = false
 
@@ -260,7 +188,7 @@ function watchMissingChunks(clientBuildId: string | null, healthPath: string | f
  * used: a typo must not take the root layout down.
  */
 export function SkewGuard(props: SkewGuardProps): ReactElement | null {
-  const opts = lenientOptions<SkewGuardProps>('<SkewGuard>', props, GUARD_CHECKS)
+  const opts = guardProps(props)
   const buildId = getClientBuildId(opts.buildId)
   const mode = opts.reload ?? 'safe'
   const cooldownMs = opts.cooldownMs ?? DEFAULT_COOLDOWN_MS
@@ -284,13 +212,40 @@ export function SkewGuard(props: SkewGuardProps): ReactElement | null {
     }
   }, [mode, cooldownMs])
 
-  useEffect(() => installActionInterceptor({ buildId, beforeDocumentLoad: saveBrowserInput }), [buildId])
+  useEffect(() => interceptActions({ buildId, beforeDocumentLoad: saveBrowserInput }), [buildId])
 
-  // What the user types is tracked from the start, and put back after the guard's own reload.
+  // The rest of the guard (deferred.ts), requested right after hydration rather than when it is
+  // needed: see loader.ts. Until it arrives, the default banner is not rendered.
+  const [deferred, setDeferred] = useState<Deferred | null>(deferredModule)
+  useEffect(() => {
+    let mounted = true
+    loadDeferred().then(
+      (module) => {
+        if (mounted) setDeferred(module)
+      },
+      () => {},
+    )
+    return () => {
+      mounted = false
+    }
+  }, [])
+
+  // What the user types is tracked from the start, and put back after the guard's own reload
+  // (the restoring code is loaded first, which only such a page waits for).
   useEffect(() => {
     const stop = trackInput(inputDocument())
-    const cancel = restoreSavedInput()
+    let mounted = true
+    let cancel = () => {}
+    if (hasSavedInput(sessionStore())) {
+      loadDeferred().then(
+        (module) => {
+          if (mounted) cancel = module.restoreSavedInput()
+        },
+        () => {},
+      )
+    }
     return () => {
+      mounted = false
       cancel()
       stop()
     }
@@ -299,7 +254,9 @@ export function SkewGuard(props: SkewGuardProps): ReactElement | null {
   const healthPath = opts.healthPath === undefined ? DEFAULT_HEALTH_PATH : opts.healthPath
   useEffect(() => watchMissingChunks(buildId, healthPath), [buildId, healthPath])
 
-  const version = useVersionCheck({ buildId, healthPath: opts.healthPath, intervalMs: opts.pollIntervalMs })
+  // The first check comes one interval after the poller starts, so starting it once deferred.ts
+  // has loaded changes nothing the page can see.
+  const version = useVersionState(buildId, healthPath, opts.pollIntervalMs ?? DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS, deferredChecker)
   const skew = useSkewState()
   const reload = () => {
     if (typeof window === 'undefined') return
@@ -314,10 +271,12 @@ export function SkewGuard(props: SkewGuardProps): ReactElement | null {
     skew === null || fallback === false || fallback === null
       ? null
       : fallback === undefined
-        ? createElement(SkewGuardBanner, { skew, reload })
+        ? deferred && createElement(deferred.SkewGuardBanner, { skew, reload })
         : typeof fallback === 'function'
           ? fallback({ skew, version, reload })
           : fallback
   if ((content === undefined || content === null) && banner === null) return null
   return createElement(Fragment, null, content, banner)
 }
+
+const deferredChecker = () => loadDeferred().then((module) => module.VersionChecker)

@@ -10,8 +10,10 @@
  * calls). It never imports the native core. Named exports only: Next.js refuses `export *` in a
  * client boundary.
  */
-export { SkewGuard, useSkewState, useVersionCheck, DEFAULT_COOLDOWN_MS } from './guard'
-export type { SkewGuardProps, SkewGuardRenderState, VersionCheckOptions } from './guard'
+export { SkewGuard, useSkewState, DEFAULT_COOLDOWN_MS } from './guard'
+export type { SkewGuardProps, SkewGuardRenderState } from './guard'
+export { useVersionCheck } from './version-hook'
+export type { VersionCheckOptions } from './version-hook'
 export { SkewGuardBanner, bannerText } from './banner'
 export type { SkewGuardBannerProps } from './banner'
 export { installActionInterceptor } from './interceptor'

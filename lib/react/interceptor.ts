@@ -130,11 +130,17 @@ export function replaceDocument(target: FetchTarget, redirect: string | null, be
  * A no-op during SSR and wherever `window.fetch` does not exist.
  */
 export function installActionInterceptor(options: ActionInterceptorOptions = {}): () => void {
-  const opts = checkOptions<ActionInterceptorOptions>('installActionInterceptor', options, {
-    buildId: buildIdCheck,
-    now: fn,
-    beforeDocumentLoad: fn,
-  })
+  return interceptActions(
+    checkOptions<ActionInterceptorOptions>('installActionInterceptor', options, { buildId: buildIdCheck, now: fn, beforeDocumentLoad: fn }),
+  )
+}
+
+/**
+ * {@link installActionInterceptor} for options known to be valid (`<SkewGuard>`'s own): the
+ * option checks and their messages stay out of the page's JavaScript unless the app calls
+ * `installActionInterceptor` itself. Internal.
+ */
+export function interceptActions(opts: ActionInterceptorOptions): () => void {
   const target = currentWindow()
   if (target === null) return () => {}
   const installation: Installation = {

@@ -67,6 +67,11 @@ export function subscribeToSkew(listener: SkewListener): () => void {
   if (typeof listener !== 'function') {
     throw new SkewGuardOptionError('ERR_INVALID_ARG_TYPE', `subscribeToSkew expects a function; received ${describe(listener)}.`)
   }
+  return onSkewEvent(listener)
+}
+
+/** {@link subscribeToSkew} without the argument check (`useSkewState`'s own listener). Internal. */
+export function onSkewEvent(listener: SkewListener): () => void {
   const entry: SkewListener = (event) => listener(event)
   listeners.add(entry)
   return () => {

@@ -5,14 +5,15 @@
  * and jitter so that tabs opened together do not poll together after a deploy.
  * Timers, clock, randomness and visibility are injected: no DOM, no React.
  */
-import { BUILD_ID_HEADER, VERSION_SKEW } from '../shared/protocol'
+import { VERSION_SKEW } from '../shared/protocol'
 import { compareBuildIds } from './build-id'
 import type { SkewEvent } from './types'
 
-/** Default time between checks. */
-export const DEFAULT_INTERVAL_MS = 60_000
-/** Default ceiling of the backoff after errors. */
-export const DEFAULT_MAX_BACKOFF_MS = 600_000
+// One GET of the health endpoint and the polling defaults live in health.ts, which the page's
+// first-load JavaScript needs without this module (see deferred.ts).
+import { DEFAULT_MAX_BACKOFF_MS } from './health'
+export { DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS, fetchServerBuildId } from './health'
+
 /** Jitter: each delay is the base delay times a factor in [1 - JITTER, 1 + JITTER). */
 export const JITTER = 0.2
 /** A tab shown again is checked at once, unless a check started this recently (rapid tab switching). */
@@ -50,30 +51,6 @@ export function nextPollDelay(intervalMs: number, failures: number, random: numb
   const base = failures <= 0 ? intervalMs : Math.min(intervalMs * 2 ** Math.min(failures, 30), cap)
   const r = Number.isFinite(random) ? Math.min(Math.max(random, 0), 1 - Number.EPSILON) : 0.5
   return Math.round(base * (1 - JITTER + 2 * JITTER * r))
-}
-
-/**
- * One check: `GET` the health endpoint without caches and return the server's build ID (the body's
- * `buildId`, else the `x-build-id` header; `null` when neither says). Rejects on network errors and
- * non-2xx answers, which count as failures for the backoff.
- */
-export async function fetchServerBuildId(fetchFn: typeof fetch, path: string): Promise<string | null> {
-  const response = await fetchFn(path, {
-    method: 'GET',
-    cache: 'no-store',
-    credentials: 'same-origin',
-    headers: { accept: 'application/json' },
-  })
-  if (!response.ok) throw new Error(`next-skew-guard: health check ${path} answered ${response.status}`)
-  let body: unknown = null
-  try {
-    body = await response.json()
-  } catch {
-    body = null
-  }
-  const fromBody = typeof body === 'object' && body !== null ? (body as { buildId?: unknown }).buildId : undefined
-  if (typeof fromBody === 'string' && fromBody !== '') return fromBody
-  return response.headers.get(BUILD_ID_HEADER) || null
 }
 
 /** What the checker needs from its surroundings. Internal. */
