@@ -16,6 +16,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
+import { clientRows } from './cases/client.mjs'
 import { machineInfo } from './lib/machine.mjs'
 import { ROUNDS } from './lib/measure.mjs'
 
@@ -145,7 +146,6 @@ function printTable(rows, machine) {
 
 const pct = (r) => `${(r * 100).toFixed(1)} %`
 const ms = (x) => `${x.toFixed(2)} ms`
-const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`
 
 /** Rows of the load run: every variant's throughput and the ratios the issue sets targets for. */
 function loadRows(load) {
@@ -206,33 +206,6 @@ const BASES = { 'no proxy': 'app', 'empty proxy': 'empty', 'empty proxy, closure
 
 function prefixed(prefix, answers) {
   return Object.fromEntries(Object.entries(answers ?? {}).map(([k, n]) => [`${prefix} ${k}`, n]))
-}
-
-/** Rows of the client's share: first-load JS of the example's page with and without the package. */
-function clientRows(client) {
-  const guard = client.guardOnly.gzip - client.plain.gzip
-  const all = client.example.gzip - client.plain.gzip
-  return [
-    {
-      case: 'client: first-load JS of / (gzip -9), plain Next.js',
-      oursText: kb(client.plain.gzip),
-      info: true,
-      note: `${client.plain.files.length} scripts, ${kb(client.plain.bytes)} raw`,
-    },
-    {
-      case: 'client: what <SkewGuard /> adds to it',
-      oursText: kb(guard),
-      baselineText: `${kb(client.guardOnly.gzip)} in all`,
-      target: '≤ 6 KB',
-      pass: guard <= 6 * 1024,
-    },
-    {
-      case: 'client: what the example adds (<SkewGuard />, useSkewState banner, callSafeAction + isVersionSkew)',
-      oursText: kb(all),
-      baselineText: `${kb(client.example.gzip)} in all`,
-      info: true,
-    },
-  ]
 }
 
 /** Rows of the phase profile. */

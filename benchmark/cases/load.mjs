@@ -30,7 +30,7 @@ import { EXAMPLE, applyPlainOverlay, build, prepareApp, resetSources } from '../
 import { requestKinds } from '../../scripts/load/mix.mjs'
 import { median } from '../lib/measure.mjs'
 import { recipeConfig } from '../lib/recipe.mjs'
-import { measureFirstLoad } from './client.mjs'
+import { GUARD_ONLY_LAYOUT, measureFirstLoad } from './client.mjs'
 
 const require = createRequire(import.meta.url)
 const autocannon = require('autocannon')
@@ -82,42 +82,6 @@ export async function proxy(request: NextRequest) {
 export const proxy = skewGuard()
 `,
 }
-
-/** The layout of the client-share variant: <SkewGuard /> alone (no banner, no action helpers). */
-const GUARD_ONLY_LAYOUT = `import type { ReactNode } from 'react'
-import { SkewGuard } from 'next-skew-guard/react'
-
-export const metadata = { title: 'next-skew-guard example' }
-
-export default function RootLayout({ children }: { children: ReactNode }) {
-  return (
-    <html lang="en">
-      <body>
-        {children}
-        <SkewGuard />
-      </body>
-    </html>
-  )
-}
-`
-
-/** Its action panel: the plain one's calls (no callSafeAction), typed for the safe actions. */
-const GUARD_ONLY_PANEL = `'use client'
-import { useState } from 'react'
-import { greet, shout } from './actions'
-
-export function ActionPanel({ readNote }: { readNote: () => Promise<unknown> }) {
-  const [shown, setShown] = useState('')
-  return (
-    <section>
-      <button id="say-hello" onClick={async () => setShown(JSON.stringify(await greet('Ada')))}>Say hello</button>
-      <button id="shout" onClick={async () => setShown(JSON.stringify(await shout('hello')))}>Shout</button>
-      <button id="read-note" onClick={async () => setShown(JSON.stringify(await readNote()))}>Read the note</button>
-      <output>{shown}</output>
-    </section>
-  )
-}
-`
 
 /**
  * Each build writes route types for its own sources and adds its directory to tsconfig.json; the
@@ -289,23 +253,22 @@ export async function measureLoad({ log = console.error } = {}) {
       PAGE_GET.map((r) => ({ ...r, classify: (status, h) => (status === 200 && !h['x-build-id'] ? '200, proxy not run' : null) })),
     )
 
-    let client = null
-    if (process.env.BENCH_SKIP_CLIENT !== '1') {
-      // <SkewGuard /> alone: the guarded sources with its layout and the plain action panel.
-      fs.rmSync(path.join(app.dir, 'proxy.ts'), { force: true })
-      fs.writeFileSync(path.join(app.dir, 'app', 'layout.tsx'), GUARD_ONLY_LAYOUT)
-      fs.writeFileSync(path.join(app.dir, 'app', 'action-panel.tsx'), GUARD_ONLY_PANEL)
-      const guardOnly = await serve('guard-only', await buildVariant('guard-only'), noHealth)
-      client = { guardOnly: await measureFirstLoad(guardOnly.url), example: await measureFirstLoad(appServer.url) }
-      await guardOnly.stop()
-    }
+    const client = process.env.BENCH_SKIP_CLIENT === '1' ? null : { example: await measureFirstLoad(appServer.url) }
 
     applyPlainOverlay(app)
     const plainBuild = await buildVariant('plain')
     const plainServer = await serve('plain', plainBuild, noHealth)
     target('plain', plainServer, await mixOf(plainServer, plainBuild, {}))
     target('plain GET', plainServer, PAGE_GET)
-    if (client) client.plain = await measureFirstLoad(plainServer.url)
+    if (client) {
+      client.plain = await measureFirstLoad(plainServer.url)
+      // <SkewGuard /> alone: plain Next.js with it in the layout, and withSkewGuard (cases/client.mjs).
+      fs.writeFileSync(path.join(app.dir, 'app', 'layout.tsx'), GUARD_ONLY_LAYOUT)
+      fs.copyFileSync(path.join(EXAMPLE, 'next.config.mjs'), path.join(app.dir, 'next.config.mjs'))
+      const guardOnly = await serve('guard-only', await buildVariant('guard-only'), noHealth)
+      client.guardOnly = await measureFirstLoad(guardOnly.url)
+      await guardOnly.stop()
+    }
 
     for (const t of targets) {
       log(`  load: warm-up ${t.name} (${WARMUP_SECONDS} s)…`)
