@@ -199,12 +199,15 @@ export async function observe(tab, click, builds, { settleMs = 2_000 } = {}) {
       : null
   const banner = (await page.locator('#skew-banner').count()) ? await page.locator('#skew-banner').getAttribute('data-kind') : null
   const name = (id) => builds.get(id) ?? id
+  // An error page has no output element: nothing to wait for (Playwright would wait 30 s).
   let shownText = reloaded
     ? shown
-    : ((await page
-        .locator(click.output)
-        .textContent()
-        .catch(() => '')) ?? '')
+    : nowBuild === null
+      ? ''
+      : ((await page
+          .locator(click.output)
+          .textContent({ timeout: 5_000 })
+          .catch(() => '')) ?? '')
   for (const [id, label] of builds) shownText = shownText.replaceAll(id, label)
   return {
     responses: tab.actions.slice(before.actions).map((r) => ({ ...r, serverBuild: r.serverBuild && name(r.serverBuild) })),
