@@ -131,9 +131,15 @@ function withEnv(extra, fn) {
   return Promise.resolve(result).finally(restore)
 }
 
-/** A build directory: BUILD_ID and a manifest recording `key` (or none). */
+const buildDirs = []
+test.after(() => {
+  for (const dir of buildDirs) fs.rmSync(dir, { recursive: true, force: true })
+})
+
+/** A build directory: BUILD_ID and a manifest recording `key` (or none); removed after the file's tests. */
 function buildDir({ key, manifest = true }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsg-catalogue-'))
+  buildDirs.push(dir)
   fs.mkdirSync(path.join(dir, 'server'), { recursive: true })
   fs.writeFileSync(path.join(dir, 'BUILD_ID'), 'build-1\n')
   if (manifest) {

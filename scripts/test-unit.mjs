@@ -4,13 +4,34 @@
 // real proxies or put load on a server (e2e-*, deployments-next, -proxies, -compose, -k8s-docs, proxy-nextjs, load).
 // Installs dependencies and builds the native module only when they are missing; the Rust tests
 // run with `cargo test --profile test-opt`, and everything together with `npm test`.
+// Like `npm test`, the suites get a temporary directory of the run's own (TMPDIR), removed at the
+// end, also on Ctrl-C; one a killed run left is removed by the next run.
 import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const SLOW = /^(e2e-|deployments-next\.|deployments-proxies\.|deployments-compose|deployments-k8s-docs|load\.|proxy-nextjs\.)/
+
+const TMP = tmpdir()
+for (const name of readdirSync(TMP).filter((n) => n.startsWith('nsg-unit-run-'))) {
+  const owner = Number(readFileSync(join(TMP, name, 'owner'), { encoding: 'utf8', flag: 'a+' }))
+  let alive = false
+  try {
+    alive = Number.isInteger(owner) && owner > 0 && process.kill(owner, 0)
+  } catch (e) {
+    alive = e.code === 'EPERM'
+  }
+  if (!alive) rmSync(join(TMP, name), { recursive: true, force: true })
+}
+const scratch = mkdtempSync(join(TMP, 'nsg-unit-run-'))
+writeFileSync(join(scratch, 'owner'), String(process.pid))
+const cleanup = () => rmSync(scratch, { recursive: true, force: true })
+process.on('exit', cleanup)
+process.on('SIGINT', () => process.exit(130))
+process.on('SIGTERM', () => process.exit(143))
 
 function run(title, command, args, env = process.env) {
   console.log(`▶ ${title}`)
@@ -33,4 +54,12 @@ run('compile TypeScript (ES build of the client entries)', process.execPath, [
 const files = readdirSync(join(root, '__test__'))
   .filter((f) => /\.test\.(c|m)?js$/.test(f) && !SLOW.test(f))
   .map((f) => join('__test__', f))
-run('unit tests', process.execPath, ['--test', '--test-concurrency=2', ...files], { ...process.env, NSG_SKIP_E2E: '1' })
+run('unit tests', process.execPath, ['--test', '--test-concurrency=2', ...files], {
+  ...process.env,
+  NSG_SKIP_E2E: '1',
+  TMPDIR: scratch,
+  // Caches shared with other runs stay in the machine's temporary directory, as in `npm test`.
+  NSG_E2E_ROOT: process.env.NSG_E2E_ROOT || join(TMP, 'nsg-e2e'),
+  NSG_NEXT_VECTORS_DIR: process.env.NSG_NEXT_VECTORS_DIR || join(TMP, 'nsg-next-vectors'),
+  NSG_PROXY_CACHE: process.env.NSG_PROXY_CACHE || join(TMP, 'nsg-proxies'),
+})
