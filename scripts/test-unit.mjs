@@ -7,27 +7,18 @@
 // Like `npm test`, the suites get a temporary directory of the run's own (TMPDIR), removed at the
 // end, also on Ctrl-C; one a killed run left is removed by the next run.
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+
+import { runScratch } from './scratch.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const SLOW = /^(e2e-|deployments-next\.|deployments-proxies\.|deployments-compose|deployments-k8s-docs|load\.|proxy-nextjs\.)/
 
 const TMP = tmpdir()
-for (const name of readdirSync(TMP).filter((n) => n.startsWith('nsg-unit-run-'))) {
-  const owner = Number(readFileSync(join(TMP, name, 'owner'), { encoding: 'utf8', flag: 'a+' }))
-  let alive = false
-  try {
-    alive = Number.isInteger(owner) && owner > 0 && process.kill(owner, 0)
-  } catch (e) {
-    alive = e.code === 'EPERM'
-  }
-  if (!alive) rmSync(join(TMP, name), { recursive: true, force: true })
-}
-const scratch = mkdtempSync(join(TMP, 'nsg-unit-run-'))
-writeFileSync(join(scratch, 'owner'), String(process.pid))
+const scratch = runScratch('nsg-unit-run-')
 const cleanup = () => rmSync(scratch, { recursive: true, force: true })
 process.on('exit', cleanup)
 process.on('SIGINT', () => process.exit(130))

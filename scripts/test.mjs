@@ -18,12 +18,13 @@
 // (scripts/child-registry.mjs), so the run stops what a killed test process could not. A run that
 // was killed outright is cleaned up by the next one.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { killRecorded } from './child-registry.mjs'
+import { runScratch } from './scratch.mjs'
 import { runLogged } from './test-log.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -36,29 +37,10 @@ const npx = (bin) => join(root, 'node_modules', '.bin', bin)
 
 // The run's own scratch space, and what earlier runs that were killed outright left.
 const TMP = tmpdir()
-function alive(pid) {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return e.code === 'EPERM'
-  }
-}
-for (const name of readdirSync(TMP).filter((n) => n.startsWith('nsg-test-run-'))) {
-  const dir = join(TMP, name)
-  let owner = NaN
-  try {
-    owner = Number(readFileSync(join(dir, 'owner'), 'utf8'))
-  } catch {
-    // no owner recorded: a run that died while starting
-  }
-  if (Number.isInteger(owner) && alive(owner)) continue
+const scratch = runScratch('nsg-test-run-', (dir) => {
   const killed = killRecorded(join(dir, 'pids'))
   if (killed) console.log(`stopped ${killed} process group(s) an interrupted earlier run left running`)
-  rmSync(dir, { recursive: true, force: true })
-}
-const scratch = mkdtempSync(join(TMP, 'nsg-test-run-'))
-writeFileSync(join(scratch, 'owner'), String(process.pid))
+})
 mkdirSync(join(scratch, 'tmp'))
 const testEnv = {
   ...env,
